@@ -1,0 +1,1 @@
+//! prodready: production readiness, judged continuously.
