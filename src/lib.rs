@@ -1,1 +1,13 @@
 //! prodready: production readiness, judged continuously.
+//!
+//! The engine (`engine`, `checks`, `world`, `workload`) is pure: no I/O, no async, no client.
+//! The CLI, controller and webhook feed it.
+
+pub mod api;
+pub mod checks;
+pub mod engine;
+pub mod input;
+#[cfg(test)]
+pub(crate) mod testing;
+pub mod workload;
+pub mod world;

@@ -1,0 +1,31 @@
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{Report, WorkloadRef};
+
+/// The verdict on one top-level workload, kept current by the controller. Named
+/// `<kind>-<name>` in the workload's namespace and owned by it.
+#[derive(CustomResource, Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[kube(
+    group = "prodready.dev",
+    version = "v1alpha1",
+    kind = "ReadinessReport",
+    namespaced,
+    status = "Report",
+    shortname = "rdr",
+    category = "prodready",
+    printcolumn = r#"{"name":"Kind","type":"string","jsonPath":".spec.workloadRef.kind"}"#,
+    printcolumn = r#"{"name":"Workload","type":"string","jsonPath":".spec.workloadRef.name"}"#,
+    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"ProductionReady\")].status"}"#,
+    printcolumn = r#"{"name":"Score","type":"integer","jsonPath":".status.score"}"#,
+    printcolumn = r#"{"name":"Critical","type":"integer","jsonPath":".status.summary.critical"}"#,
+    printcolumn = r#"{"name":"High","type":"integer","jsonPath":".status.summary.high"}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#,
+    printcolumn = r#"{"name":"Verdict","type":"string","priority":1,"jsonPath":".status.verdict"}"#,
+    printcolumn = r#"{"name":"Release","type":"string","priority":1,"jsonPath":".status.release"}"#
+)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadinessReportSpec {
+    pub workload_ref: WorkloadRef,
+}

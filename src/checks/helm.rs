@@ -1,0 +1,5 @@
+//! Checks of this category.
+
+use super::Check;
+
+pub const CHECKS: &[Check] = &[];

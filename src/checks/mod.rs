@@ -1,0 +1,303 @@
+//! The check catalogue: one file per category, each check a small function plus its metadata.
+//!
+//! A check reads the workload (and, through `Ctx`, the World and the policy's parameters) and
+//! writes its outcome to `Out`: nothing at all when it does not apply, otherwise pass, fail,
+//! warn or skip. A check that fails in several places writes one failing finding per place.
+
+mod availability;
+mod config;
+mod exposure;
+mod helm;
+mod images;
+mod network;
+mod observability;
+mod probes;
+mod resources;
+mod rollout;
+mod security;
+mod storage;
+pub mod util;
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use jiff::Timestamp;
+
+use crate::api::{Category, CheckResult, Finding, Needs, Parameters, Severity};
+use crate::workload::Workload;
+use crate::world::{
+    HelmReleaseFacts, HpaFacts, IngressFacts, NetworkPolicyFacts, PdbFacts, PodFacts, RelatedKind,
+    ServiceFacts, World,
+};
+
+/// A check: its catalogue entry and the function that judges.
+pub struct Check {
+    /// Stable ID, never renamed once shipped.
+    pub id: &'static str,
+    pub category: Category,
+    /// Default severity; a policy may replace it.
+    pub severity: Severity,
+    pub needs: Needs,
+    /// One line: what the check catches.
+    pub title: &'static str,
+    /// The default remediation, used when a finding gives none of its own.
+    pub remediation: &'static str,
+    pub run: fn(&Ctx<'_>, &mut Out<'_>),
+}
+
+impl std::fmt::Debug for Check {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Check").field("id", &self.id).finish()
+    }
+}
+
+static CATALOGUE: LazyLock<Vec<&'static Check>> = LazyLock::new(|| {
+    [
+        probes::CHECKS,
+        security::CHECKS,
+        availability::CHECKS,
+        resources::CHECKS,
+        storage::CHECKS,
+        network::CHECKS,
+        images::CHECKS,
+        config::CHECKS,
+        exposure::CHECKS,
+        observability::CHECKS,
+        rollout::CHECKS,
+        helm::CHECKS,
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+});
+
+static BY_ID: LazyLock<HashMap<&'static str, usize>> = LazyLock::new(|| {
+    CATALOGUE
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.id, i))
+        .collect()
+});
+
+/// Every check, in catalogue order (the order reports list them in).
+pub fn catalogue() -> &'static [&'static Check] {
+    &CATALOGUE
+}
+
+/// A check's position in the catalogue.
+pub fn index_of(id: &str) -> Option<usize> {
+    BY_ID.get(id).copied()
+}
+
+pub fn by_id(id: &str) -> Option<&'static Check> {
+    index_of(id).map(|i| CATALOGUE[i])
+}
+
+/// What the engine works out once per workload, shared by every check.
+#[derive(Debug, Default)]
+pub struct Related<'w> {
+    /// Services in the namespace whose selector matches the pods.
+    pub services: Vec<&'w ServiceFacts>,
+    /// Ingresses routing to one of those Services, with the Service they route to.
+    pub ingresses: Vec<(&'w IngressFacts, &'w ServiceFacts)>,
+    pub network_policies: Vec<&'w NetworkPolicyFacts>,
+    pub pdbs: Vec<&'w PdbFacts>,
+    pub hpa: Option<&'w HpaFacts>,
+    /// Observed pods (owned ones; a bare Pod's own state is on the workload).
+    pub pods: Vec<&'w PodFacts>,
+    pub release: Option<&'w HelmReleaseFacts>,
+}
+
+impl<'w> Related<'w> {
+    pub fn compute(workload: &Workload<'_>, world: &'w World) -> Related<'w> {
+        let ns = workload.namespace;
+        let labels = workload.pod_labels();
+        let services = world.services_selecting(ns, labels);
+        let mut ingresses = Vec::new();
+        for svc in &services {
+            for ing in world.ingresses_for_service(ns, &svc.name) {
+                ingresses.push((ing, *svc));
+            }
+        }
+        Related {
+            ingresses,
+            network_policies: world.network_policies_selecting(ns, labels),
+            pdbs: world.pdbs_selecting(ns, labels),
+            hpa: world.hpa_for(ns, workload.kind.as_str(), workload.name),
+            pods: world.pods_of(ns, workload.kind.as_str(), workload.name),
+            release: workload
+                .helm_release()
+                .and_then(|r| world.helm_release(ns, r)),
+            services,
+        }
+    }
+}
+
+/// What a check reads.
+pub struct Ctx<'a> {
+    pub workload: &'a Workload<'a>,
+    pub world: &'a World,
+    pub related: &'a Related<'a>,
+    pub params: &'a Parameters,
+    /// The evaluation time: live checks compare grace periods and windows against it.
+    pub now: Timestamp,
+}
+
+impl Ctx<'_> {
+    /// Whether every one of these kinds is known to the World.
+    pub fn has(&self, kinds: &[RelatedKind]) -> bool {
+        kinds.iter().all(|k| self.world.has(*k))
+    }
+
+    /// Whether any of these kinds is known to the World.
+    pub fn has_any(&self, kinds: &[RelatedKind]) -> bool {
+        kinds.iter().any(|k| self.world.has(*k))
+    }
+
+    /// Seconds from `t` to now (negative when `t` is in the future).
+    pub fn seconds_since(&self, t: Timestamp) -> i64 {
+        self.now.as_second() - t.as_second()
+    }
+}
+
+/// Where a check writes its outcome.
+pub struct Out<'a> {
+    check: &'static Check,
+    severity: Severity,
+    /// The policy replaced the severity: a check's own variations no longer apply.
+    severity_fixed: bool,
+    findings: &'a mut Vec<Finding>,
+    passed: bool,
+}
+
+impl<'a> Out<'a> {
+    pub(crate) fn new(
+        check: &'static Check,
+        severity: Severity,
+        severity_fixed: bool,
+        findings: &'a mut Vec<Finding>,
+    ) -> Out<'a> {
+        Out {
+            check,
+            severity,
+            severity_fixed,
+            findings,
+            passed: false,
+        }
+    }
+
+    pub(crate) fn passed(&self) -> bool {
+        self.passed
+    }
+
+    /// The check applies and found nothing wrong (ignored if it also fails somewhere).
+    pub fn pass(&mut self) {
+        self.passed = true;
+    }
+
+    fn push(&mut self, result: CheckResult, message: String) -> FindingMut<'_> {
+        self.findings.push(Finding {
+            check_id: Cow::Borrowed(self.check.id),
+            severity: self.severity,
+            result,
+            category: self.check.category,
+            message,
+            remediation: Cow::Borrowed(self.check.remediation),
+            container: None,
+            object: None,
+        });
+        FindingMut {
+            finding: self.findings.last_mut().expect("pushed above"),
+            severity_fixed: self.severity_fixed,
+        }
+    }
+
+    pub fn fail(&mut self, message: impl Into<String>) -> FindingMut<'_> {
+        self.push(CheckResult::Fail, message.into())
+    }
+
+    pub fn warn(&mut self, message: impl Into<String>) -> FindingMut<'_> {
+        self.push(CheckResult::Warn, message.into())
+    }
+
+    pub fn skip(&mut self, reason: impl Into<String>) -> FindingMut<'_> {
+        let f = self.push(CheckResult::Skip, reason.into());
+        f.finding.remediation = Cow::Borrowed("");
+        f
+    }
+
+    /// Skips because the related kinds the check needs are unknown.
+    pub fn skip_missing(&mut self, kinds: &[RelatedKind]) {
+        let names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+        let list = match names.len() {
+            0 => String::new(),
+            1 => names[0].to_string(),
+            n => format!("{} or {}", names[..n - 1].join(", "), names[n - 1]),
+        };
+        self.skip(format!(
+            "not judged: no {list} objects are known (none in the input, or not watched in the cluster)"
+        ));
+    }
+}
+
+/// A finding just written, to refine.
+pub struct FindingMut<'a> {
+    finding: &'a mut Finding,
+    severity_fixed: bool,
+}
+
+impl FindingMut<'_> {
+    /// The container at fault.
+    pub fn container(self, name: &str) -> Self {
+        self.finding.container = Some(name.to_string());
+        self
+    }
+
+    /// The related object at fault, as `Kind/name`.
+    pub fn object(self, object: impl Into<String>) -> Self {
+        self.finding.object = Some(object.into());
+        self
+    }
+
+    /// A severity other than the check's default, for a variation the catalogue names (critical
+    /// for the runtime socket, high when some replicas are available...). A policy override
+    /// wins over it.
+    pub fn severity(self, severity: Severity) -> Self {
+        if !self.severity_fixed {
+            self.finding.severity = severity;
+        }
+        self
+    }
+
+    /// A remediation specific to this finding.
+    pub fn remediation(self, remediation: impl Into<Cow<'static, str>>) -> Self {
+        self.finding.remediation = remediation.into();
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalogue_ids_are_unique_and_well_formed() {
+        let mut seen = std::collections::HashSet::new();
+        for c in catalogue() {
+            assert!(seen.insert(c.id), "duplicate check id {}", c.id);
+            assert!(
+                c.id.chars().all(|ch| ch.is_ascii_lowercase() || ch == '-'),
+                "bad id {}",
+                c.id
+            );
+            assert!(!c.title.is_empty() && !c.remediation.is_empty(), "{}", c.id);
+            assert_eq!(
+                c.needs == Needs::Live,
+                c.id.starts_with("live-") || c.id.starts_with("helm-"),
+                "{}: live checks are named live-* (or helm-*)",
+                c.id
+            );
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! Small readings shared by checks of several categories.
+
+use k8s_openapi::api::core::v1::Container;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+use crate::api::Parameters;
+use crate::workload::{Workload, WorkloadKind};
+
+/// An image reference split into its parts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ImageRef<'a> {
+    /// Registry and repository, without tag or digest.
+    pub name: &'a str,
+    pub tag: Option<&'a str>,
+    pub digest: Option<&'a str>,
+}
+
+impl<'a> ImageRef<'a> {
+    pub fn parse(image: &'a str) -> ImageRef<'a> {
+        let (rest, digest) = match image.split_once('@') {
+            Some((r, d)) => (r, Some(d)),
+            None => (image, None),
+        };
+        // A colon after the last slash is a tag; before it, a registry port.
+        let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
+        let (name, tag) = match rest[last_slash..].rfind(':') {
+            Some(i) => (&rest[..last_slash + i], Some(&rest[last_slash + i + 1..])),
+            None => (rest, None),
+        };
+        ImageRef { name, tag, digest }
+    }
+
+    /// The last path segment of the repository (`postgres` for `docker.io/library/postgres`).
+    pub fn short_name(&self) -> &'a str {
+        self.name.rsplit('/').next().unwrap_or(self.name)
+    }
+}
+
+/// The datastore an image runs, when its name contains one of the policy's datastore names.
+pub fn datastore_of<'p>(image: &str, params: &'p Parameters) -> Option<&'p str> {
+    let parsed = ImageRef::parse(image);
+    let name = parsed.name.to_ascii_lowercase();
+    let short = name.rsplit('/').next().unwrap_or(&name);
+    params
+        .datastore_images
+        .iter()
+        .find(|d| short.contains(d.to_ascii_lowercase().as_str()))
+        .map(String::as_str)
+}
+
+/// The first container that runs a datastore, with the datastore's name.
+pub fn datastore_container<'a, 'p>(
+    workload: &Workload<'a>,
+    params: &'p Parameters,
+) -> Option<(&'a Container, &'p str)> {
+    workload
+        .containers()
+        .iter()
+        .find_map(|c| datastore_of(c.image.as_deref()?, params).map(|d| (c, d)))
+}
+
+/// Whether the workload holds data: a StatefulSet, or a container running a datastore image.
+pub fn is_datastore(workload: &Workload<'_>, params: &Parameters) -> bool {
+    workload.kind == WorkloadKind::StatefulSet || datastore_container(workload, params).is_some()
+}
+
+/// Resolves an int-or-percent against a total, rounding percentages up as Kubernetes does for
+/// minAvailable (`round_up = true`) or down as it does for maxUnavailable.
+pub fn resolve_int_or_percent(value: &IntOrString, total: i32, round_up: bool) -> Option<i32> {
+    match value {
+        IntOrString::Int(i) => Some(*i),
+        IntOrString::String(s) => {
+            let pct: i64 = s.strip_suffix('%')?.trim().parse().ok()?;
+            let scaled = pct * i64::from(total);
+            let v = if round_up {
+                (scaled + 99) / 100
+            } else {
+                scaled / 100
+            };
+            i32::try_from(v).ok()
+        }
+    }
+}
+
+/// Whether a container declares a port with this number or name.
+pub fn container_declares_port(container: &Container, port: &IntOrString) -> bool {
+    container.ports.iter().flatten().any(|p| match port {
+        IntOrString::Int(n) => p.container_port == *n,
+        IntOrString::String(name) => p.name.as_deref() == Some(name.as_str()),
+    })
+}
+
+/// `a, b and c`.
+pub fn join_names<S: AsRef<str>>(names: &[S]) -> String {
+    match names.len() {
+        0 => String::new(),
+        1 => names[0].as_ref().to_string(),
+        n => {
+            let head: Vec<&str> = names[..n - 1].iter().map(|s| s.as_ref()).collect();
+            format!("{} and {}", head.join(", "), names[n - 1].as_ref())
+        }
+    }
+}
+
+/// A human duration: `45s`, `12m`, `3h`, `2d`.
+pub fn human_duration(seconds: i64) -> String {
+    let s = seconds.max(0);
+    match s {
+        0..=119 => format!("{s}s"),
+        120..=7199 => format!("{}m", s / 60),
+        7200..=172_799 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86_400),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_references() {
+        let i = ImageRef::parse("registry.local:5000/team/api:1.2@sha256:abc");
+        assert_eq!(i.name, "registry.local:5000/team/api");
+        assert_eq!(i.tag, Some("1.2"));
+        assert_eq!(i.digest, Some("sha256:abc"));
+        let i = ImageRef::parse("registry.local:5000/team/api");
+        assert_eq!((i.name, i.tag), ("registry.local:5000/team/api", None));
+        assert_eq!(ImageRef::parse("redis").short_name(), "redis");
+    }
+
+    #[test]
+    fn datastores_by_image() {
+        let p = Parameters::default();
+        assert_eq!(
+            datastore_of("timescale/timescaledb:2.14-pg16", &p),
+            Some("timescaledb")
+        );
+        assert_eq!(datastore_of("bitnami/redis:7", &p), Some("redis"));
+        assert_eq!(datastore_of("ghcr.io/acme/api:1", &p), None);
+    }
+
+    #[test]
+    fn percentages() {
+        let pct = IntOrString::String("50%".into());
+        assert_eq!(resolve_int_or_percent(&pct, 3, true), Some(2));
+        assert_eq!(resolve_int_or_percent(&pct, 3, false), Some(1));
+        assert_eq!(
+            resolve_int_or_percent(&IntOrString::Int(2), 3, true),
+            Some(2)
+        );
+    }
+}

@@ -1,0 +1,353 @@
+//! Reads what `prodready audit` is given: files, directories, stdin; multi-document YAML and
+//! JSON; `List` objects; `helm template`, `kustomize build` and `kubectl get -o yaml` output.
+//! A document that cannot be read is reported with its file, index and line, and skipped: the
+//! others are still judged.
+
+mod classify;
+mod split;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+pub use classify::{Parsed, classify};
+pub use split::{RawDocument, split_documents};
+
+use crate::api::{ReadinessPolicy, SourceLocation};
+use crate::workload::WorkloadObject;
+use crate::world::World;
+
+/// Files larger than this are refused rather than read into memory.
+pub const MAX_FILE_BYTES: u64 = 256 << 20;
+/// `List` objects nested deeper than this are refused.
+const MAX_LIST_DEPTH: usize = 8;
+
+/// A document or file that could not be used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InputError {
+    pub file: String,
+    /// 1-based document index within the file (`None` for file-level problems).
+    pub document: Option<usize>,
+    /// 1-based line of the document's start.
+    pub line: Option<usize>,
+    pub reason: String,
+}
+
+impl fmt::Display for InputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file)?;
+        if let Some(d) = self.document {
+            write!(f, ": document {d}")?;
+        }
+        if let Some(l) = self.line {
+            write!(f, " (line {l})")?;
+        }
+        write!(f, ": {}", self.reason)
+    }
+}
+
+/// A workload read from the input, with where it came from.
+#[derive(Clone, Debug)]
+pub struct SourcedWorkload {
+    pub object: WorkloadObject,
+    pub source: SourceLocation,
+}
+
+/// Everything read from the input.
+#[derive(Debug, Default)]
+pub struct Inventory {
+    pub workloads: Vec<SourcedWorkload>,
+    pub world: World,
+    pub policies: Vec<(ReadinessPolicy, SourceLocation)>,
+    pub errors: Vec<InputError>,
+    /// Documents read successfully (objects inside Lists counted one by one).
+    pub objects: usize,
+}
+
+impl Inventory {
+    pub fn new() -> Inventory {
+        Inventory::default()
+    }
+
+    /// Reads a stream of documents (YAML or JSON) named `file` in messages.
+    pub fn add_text(&mut self, file: &str, text: &str) {
+        let docs = if looks_like_json(file, text) {
+            vec![RawDocument {
+                index: 1,
+                line: 1,
+                text,
+            }]
+        } else {
+            split_documents(text)
+        };
+        for doc in docs {
+            let source = SourceLocation {
+                file: file.to_string(),
+                document: doc.index,
+                line: doc.line,
+            };
+            match serde_yaml_ng::from_str::<Value>(doc.text) {
+                Ok(Value::Null) => {}
+                Ok(value) => self.add_value(value, &source, 0),
+                Err(e) => self.errors.push(InputError {
+                    file: file.to_string(),
+                    document: Some(doc.index),
+                    line: Some(
+                        e.location()
+                            .map_or(doc.line, |l| doc.line + l.line().saturating_sub(1)),
+                    ),
+                    reason: format!("not valid YAML or JSON: {}", strip_location(&e.to_string())),
+                }),
+            }
+        }
+    }
+
+    fn add_value(&mut self, value: Value, source: &SourceLocation, depth: usize) {
+        let is_list = value
+            .get("kind")
+            .and_then(Value::as_str)
+            .is_some_and(|k| k == "List" || k.ends_with("List"))
+            && value.get("items").is_some_and(Value::is_array);
+        if is_list {
+            if depth >= MAX_LIST_DEPTH {
+                self.error(source, "List objects nested too deeply".into());
+                return;
+            }
+            let Value::Object(mut map) = value else {
+                return;
+            };
+            if let Some(Value::Array(items)) = map.remove("items") {
+                for (i, item) in items.into_iter().enumerate() {
+                    let before = self.errors.len();
+                    self.add_value(item, source, depth + 1);
+                    for e in &mut self.errors[before..] {
+                        e.reason = format!("items[{i}]: {}", e.reason);
+                    }
+                }
+            }
+            return;
+        }
+        match classify(value) {
+            Ok(parsed) => {
+                self.objects += 1;
+                self.add_parsed(parsed, source);
+            }
+            Err(reason) => self.error(source, reason),
+        }
+    }
+
+    fn add_parsed(&mut self, parsed: Parsed, source: &SourceLocation) {
+        match parsed {
+            Parsed::Workload(object) => {
+                self.world.apply_workload(&object);
+                // A bare Pod is its own live state.
+                if let WorkloadObject::Pod(p) = object.as_ref() {
+                    self.world
+                        .apply(crate::world::RelatedObject::Pod(p.clone()));
+                }
+                self.workloads.push(SourcedWorkload {
+                    object: *object,
+                    source: source.clone(),
+                });
+            }
+            Parsed::Related(object) => self.world.apply(*object),
+            Parsed::Policy(p) => self.policies.push((*p, source.clone())),
+            Parsed::Ignored => {}
+        }
+    }
+
+    fn error(&mut self, source: &SourceLocation, reason: String) {
+        self.errors.push(InputError {
+            file: source.file.clone(),
+            document: Some(source.document),
+            line: Some(source.line),
+            reason,
+        });
+    }
+
+    /// Reads a file or a directory (recursively: `.yaml`, `.yml` and `.json` files).
+    pub fn add_path(&mut self, path: &Path) {
+        let display = path.display().to_string();
+        let meta = match std::fs::metadata(path) {
+            Ok(m) => m,
+            Err(e) => {
+                self.file_error(&display, format!("cannot read: {e}"));
+                return;
+            }
+        };
+        if meta.is_dir() {
+            let mut files = Vec::new();
+            collect_manifests(path, &mut files, &mut self.errors);
+            for f in files {
+                self.add_file(&f);
+            }
+        } else {
+            self.add_file(path);
+        }
+    }
+
+    fn add_file(&mut self, path: &Path) {
+        let display = path.display().to_string();
+        match std::fs::metadata(path) {
+            Ok(m) if m.len() > MAX_FILE_BYTES => {
+                self.file_error(
+                    &display,
+                    format!(
+                        "file is {} MiB, larger than the {} MiB limit",
+                        m.len() >> 20,
+                        MAX_FILE_BYTES >> 20
+                    ),
+                );
+                return;
+            }
+            Err(e) => {
+                self.file_error(&display, format!("cannot read: {e}"));
+                return;
+            }
+            _ => {}
+        }
+        match std::fs::read(path) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => self.add_text(&display, &text),
+                Err(e) => self.file_error(
+                    &display,
+                    format!(
+                        "not UTF-8 text (invalid byte at offset {})",
+                        e.utf8_error().valid_up_to()
+                    ),
+                ),
+            },
+            Err(e) => self.file_error(&display, format!("cannot read: {e}")),
+        }
+    }
+
+    fn file_error(&mut self, file: &str, reason: String) {
+        self.errors.push(InputError {
+            file: file.to_string(),
+            document: None,
+            line: None,
+            reason,
+        });
+    }
+}
+
+fn looks_like_json(file: &str, text: &str) -> bool {
+    file.ends_with(".json") || text.trim_start().starts_with('{') && !text.contains("\n---")
+}
+
+/// serde_yaml's messages end with "at line X column Y"; the caller gives its own line.
+fn strip_location(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) => format!("{} ({})", &msg[..i], &msg[i + 1..]),
+        None => msg.to_string(),
+    }
+}
+
+fn collect_manifests(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<InputError>) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            errors.push(InputError {
+                file: dir.display().to_string(),
+                document: None,
+                line: None,
+                reason: format!("cannot list directory: {e}"),
+            });
+            return;
+        }
+    };
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for p in paths {
+        let hidden = p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with('.'));
+        if hidden {
+            continue;
+        }
+        if p.is_dir() {
+            collect_manifests(&p, out, errors);
+        } else if p
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| matches!(e, "yaml" | "yml" | "json"))
+        {
+            out.push(p);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_documents_are_reported_and_the_rest_read() {
+        let mut inv = Inventory::new();
+        inv.add_text(
+            "app.yaml",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a}\nspec: {replicas: two}\n---\n\
+             apiVersion: apps/v1\nkind: Deploymnet\nmetadata: {name: b}\n---\n\
+             kind: Service\nmetadata: {name: c}\n---\n\
+             apiVersion: v1\nkind: ConfigMap\nmetadata: {}\n---\n\
+             a: [1\n---\n\
+             apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: ok}\nspec: {template: {spec: {containers: []}}}\n",
+        );
+        let reasons: Vec<String> = inv.errors.iter().map(|e| e.to_string()).collect();
+        assert_eq!(inv.workloads.len(), 1, "{reasons:#?}");
+        assert_eq!(reasons.len(), 5, "{reasons:#?}");
+        assert!(
+            reasons[0].starts_with(
+                "app.yaml: document 1 (line 1): Deployment: spec.replicas: invalid type"
+            ),
+            "{}",
+            reasons[0]
+        );
+        assert!(
+            reasons[1].contains("document 2 (line 6): unknown kind \"Deploymnet\""),
+            "{}",
+            reasons[1]
+        );
+        assert!(
+            reasons[2].contains("apiVersion is missing"),
+            "{}",
+            reasons[2]
+        );
+        assert!(
+            reasons[3].contains("ConfigMap: metadata.name is missing"),
+            "{}",
+            reasons[3]
+        );
+        assert!(
+            reasons[4].contains("document 5") && reasons[4].contains("not valid YAML"),
+            "{}",
+            reasons[4]
+        );
+    }
+
+    #[test]
+    fn lists_are_flattened_and_owned_objects_are_live_state() {
+        let mut inv = Inventory::new();
+        inv.add_text(
+            "dump.json",
+            r#"{"apiVersion":"v1","kind":"List","items":[
+                {"apiVersion":"v1","kind":"Pod","metadata":{"name":"api-7d9-x","namespace":"shop","labels":{"pod-template-hash":"7d9"},
+                 "ownerReferences":[{"apiVersion":"apps/v1","kind":"ReplicaSet","name":"api-7d9","uid":"1","controller":true}]},"spec":{"containers":[]}},
+                {"apiVersion":"v1","kind":"Service","metadata":{"name":"api","namespace":"shop"}},
+                {"apiVersion":"v1","kind":"Bogus"}]}"#,
+        );
+        assert_eq!(inv.workloads.len(), 0);
+        assert_eq!(inv.world.pods_of("shop", "Deployment", "api").len(), 1);
+        assert!(inv.world.service("shop", "api").is_some());
+        assert_eq!(inv.errors.len(), 1);
+        assert!(
+            inv.errors[0]
+                .reason
+                .starts_with("items[2]: Bogus: metadata.name is missing"),
+            "{}",
+            inv.errors[0]
+        );
+    }
+}

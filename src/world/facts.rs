@@ -1,0 +1,276 @@
+//! What the World keeps of each related object: only the facts checks read, so the controller's
+//! memory stays small and no secret value is ever held.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use jiff::Timestamp;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+/// A port a Service exposes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServicePortFacts {
+    pub name: Option<String>,
+    pub port: i32,
+    pub target_port: Option<IntOrString>,
+    pub node_port: Option<i32>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServiceFacts {
+    pub name: String,
+    /// ClusterIP, NodePort, LoadBalancer, ExternalName.
+    pub service_type: String,
+    pub ports: Vec<ServicePortFacts>,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+}
+
+impl ServiceFacts {
+    pub fn is_public(&self) -> bool {
+        matches!(self.service_type.as_str(), "LoadBalancer" | "NodePort")
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct IngressFacts {
+    pub name: String,
+    /// Services the Ingress routes to (default backend and every rule path).
+    pub services: BTreeSet<String>,
+    pub hosts: Vec<String>,
+    /// Hosts listed under `spec.tls` (an entry without hosts covers the default host: "*").
+    pub tls_hosts: Vec<String>,
+    pub class: Option<String>,
+    pub annotations: BTreeMap<String, String>,
+}
+
+impl IngressFacts {
+    pub fn has_tls(&self) -> bool {
+        !self.tls_hosts.is_empty()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NetworkPolicyFacts {
+    pub name: String,
+    /// The policy restricts ingress (policyTypes contains Ingress, or defaults to it).
+    pub ingress: bool,
+    /// The policy restricts egress.
+    pub egress: bool,
+    /// An egress rule allows every destination on every port (no `to`/`ports`, or 0.0.0.0/0
+    /// without ports).
+    pub egress_allows_all: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PdbFacts {
+    pub name: String,
+    pub min_available: Option<IntOrString>,
+    pub max_unavailable: Option<IntOrString>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HpaFacts {
+    pub name: String,
+    pub target_kind: String,
+    pub target_name: String,
+    /// Kubernetes defaults minReplicas to 1.
+    pub min_replicas: i32,
+    pub max_replicas: i32,
+}
+
+/// A ConfigMap reduced to what checks read: its key names and the values that look like
+/// connection strings or credentials (never the whole payload).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct ConfigMapFacts {
+    pub name: String,
+    /// Keys with a non-empty value (binaryData keys included).
+    pub keys: BTreeSet<String>,
+    /// Values holding a URL (`scheme://...`), per key, truncated.
+    pub urls: Vec<(String, String)>,
+    /// Keys whose value holds a PEM private key.
+    pub private_keys: Vec<String>,
+    /// `(key, field)`: a file-like value assigns a literal to a credential-named field
+    /// (`password: hunter2`, `API_TOKEN=abc`).
+    pub embedded_credentials: Vec<(String, String)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct SecretFacts {
+    pub name: String,
+    pub secret_type: String,
+    /// Key names only: values are never kept.
+    pub keys: BTreeSet<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct PvcFacts {
+    pub name: String,
+    pub storage_class: Option<String>,
+    pub access_modes: Vec<String>,
+    pub volume_name: Option<String>,
+    /// Pending, Bound, Lost; `None` when the input carries no status.
+    pub phase: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    pub created: Option<Timestamp>,
+}
+
+impl PvcFacts {
+    pub fn is_read_write_once(&self) -> bool {
+        self.access_modes
+            .iter()
+            .any(|m| m == "ReadWriteOnce" || m == "ReadWriteOncePod")
+            && !self.access_modes.iter().any(|m| m == "ReadWriteMany")
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PvFacts {
+    pub name: String,
+    /// Retain, Delete or Recycle (Kubernetes defaults dynamically provisioned volumes to Delete).
+    pub reclaim_policy: Option<String>,
+    pub storage_class: Option<String>,
+    /// The claim bound to it, as (namespace, name).
+    pub claim: Option<(String, String)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StorageClassFacts {
+    pub name: String,
+    /// Kubernetes defaults an unset reclaimPolicy to Delete.
+    pub reclaim_policy: String,
+    pub is_default: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServiceAccountFacts {
+    pub name: String,
+    pub automount_token: Option<bool>,
+}
+
+/// A RoleBinding or ClusterRoleBinding: which role it grants.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BindingFacts {
+    /// `RoleBinding/ns/name` or `ClusterRoleBinding/name`.
+    pub display: String,
+    pub role_kind: String,
+    pub role_name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClusterRoleFacts {
+    pub name: String,
+    /// Grants every verb on every resource (cluster-admin or a look-alike).
+    pub wildcard: bool,
+}
+
+/// Which namespaces a ServiceMonitor or PodMonitor looks into.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MonitorNamespaces {
+    Any,
+    Names(Vec<String>),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MonitorFacts {
+    /// `ServiceMonitor/ns/name` or `PodMonitor/ns/name`.
+    pub display: String,
+    pub namespaces: MonitorNamespaces,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VeleroScheduleFacts {
+    pub display: String,
+    /// Empty or `*`: every namespace.
+    pub included_namespaces: Vec<String>,
+    pub excluded_namespaces: Vec<String>,
+    pub paused: bool,
+}
+
+impl VeleroScheduleFacts {
+    pub fn covers(&self, namespace: &str) -> bool {
+        !self.paused
+            && !self.excluded_namespaces.iter().any(|n| n == namespace)
+            && (self.included_namespaces.is_empty()
+                || self
+                    .included_namespaces
+                    .iter()
+                    .any(|n| n == "*" || n == namespace))
+    }
+}
+
+/// A CronJob as a possible backup job.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct CronJobFacts {
+    pub name: String,
+    /// Labelled as a backup (`prodready.dev/backup`, `app.kubernetes.io/component: backup`).
+    pub labelled_backup: bool,
+    /// Commands and arguments of its containers, joined and lower-cased.
+    pub command_text: String,
+    pub suspended: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct ContainerStateFacts {
+    pub name: String,
+    pub restart_count: i32,
+    pub ready: bool,
+    pub waiting_reason: Option<String>,
+    pub waiting_message: Option<String>,
+    pub last_terminated_reason: Option<String>,
+    pub last_terminated_at: Option<Timestamp>,
+    pub last_exit_code: Option<i32>,
+    pub started_at: Option<Timestamp>,
+}
+
+/// A pod's observed state.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct PodFacts {
+    pub name: String,
+    pub node: Option<String>,
+    pub phase: Option<String>,
+    pub ready: bool,
+    /// When the Ready condition last changed.
+    pub ready_changed: Option<Timestamp>,
+    pub created: Option<Timestamp>,
+    pub deleting: bool,
+    pub containers: Vec<ContainerStateFacts>,
+}
+
+/// One revision of a Helm release, decoded from its storage Secret.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct HelmRevisionFacts {
+    pub revision: u32,
+    /// deployed, failed, pending-install, pending-upgrade, pending-rollback, superseded,
+    /// uninstalling, uninstalled, unknown.
+    pub status: String,
+    pub chart_name: Option<String>,
+    pub chart_version: Option<String>,
+    pub app_version: Option<String>,
+    pub deprecated: bool,
+    pub description: Option<String>,
+    pub last_deployed: Option<Timestamp>,
+    /// Value paths set to `false` that disable autoscaling (`autoscaling.enabled`,
+    /// `api.autoscaling.enabled`...), from the user's values over the chart's defaults.
+    pub autoscaling_disabled: Vec<String>,
+    /// The storage Secret's name.
+    pub secret: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct HelmReleaseFacts {
+    pub name: String,
+    pub revisions: BTreeMap<u32, HelmRevisionFacts>,
+}
+
+impl HelmReleaseFacts {
+    /// The newest revision: the release's current state.
+    pub fn latest(&self) -> Option<&HelmRevisionFacts> {
+        self.revisions.values().next_back()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct NodeFacts {
+    pub name: String,
+    pub zone: Option<String>,
+}

@@ -1,0 +1,1116 @@
+//! The World: one index over every related object a check needs, with label-selector lookups.
+//! Built from files by the CLI and kept current from watches by the controller; the engine only
+//! reads it. It holds reduced facts, not whole objects.
+
+mod facts;
+pub mod helm;
+pub mod ingest;
+mod kinds;
+mod selector;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use k8s_openapi::api::apps::v1::ReplicaSet;
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{
+    ConfigMap, Endpoints, Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod, Secret,
+    Service, ServiceAccount,
+};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, RoleBinding, Subject};
+use k8s_openapi::api::storage::v1::StorageClass;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, OwnerReference};
+use kube::api::DynamicObject;
+
+pub use facts::*;
+pub use kinds::{KindSet, RelatedKind};
+pub use selector::{Requirement, Selector, SelectorIndex};
+
+use crate::workload::WorkloadObject;
+
+/// A related object handed to the World, typed for the built-in kinds and dynamic for the
+/// custom resources prodready reads without depending on their crates.
+// Transient: each object is reduced to facts as soon as it is applied, so size is no concern.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug)]
+pub enum RelatedObject {
+    Service(Service),
+    Ingress(Ingress),
+    NetworkPolicy(NetworkPolicy),
+    PodDisruptionBudget(PodDisruptionBudget),
+    HorizontalPodAutoscaler(HorizontalPodAutoscaler),
+    ConfigMap(ConfigMap),
+    Secret(Secret),
+    PersistentVolumeClaim(PersistentVolumeClaim),
+    PersistentVolume(PersistentVolume),
+    StorageClass(StorageClass),
+    ServiceAccount(ServiceAccount),
+    RoleBinding(RoleBinding),
+    ClusterRoleBinding(ClusterRoleBinding),
+    ClusterRole(ClusterRole),
+    ServiceMonitor(DynamicObject),
+    PodMonitor(DynamicObject),
+    PrometheusRule(DynamicObject),
+    VeleroSchedule(DynamicObject),
+    VolumeSnapshot(DynamicObject),
+    SnapshotSchedule(DynamicObject),
+    /// A Pod owned by another object: live state of its workload.
+    Pod(Pod),
+    /// A ReplicaSet owned by a Deployment: links pods to their Deployment.
+    ReplicaSet(ReplicaSet),
+    /// A Job owned by a CronJob.
+    Job(Job),
+    Node(Node),
+    EndpointSlice(EndpointSlice),
+    Endpoints(Endpoints),
+    Namespace(Namespace),
+}
+
+/// Who owns a pod, after resolving ReplicaSets to their Deployment where possible.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OwnerKey {
+    pub kind: String,
+    pub name: String,
+}
+
+/// A subject a binding grants to: a ServiceAccount, or every ServiceAccount (of a namespace).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum SubjectKey {
+    ServiceAccount(String, String),
+    AllServiceAccountsIn(String),
+    AllServiceAccounts,
+}
+
+/// Everything the World knows about one namespace.
+#[derive(Debug, Default)]
+pub struct NamespaceIndex {
+    services: SelectorIndex<ServiceFacts>,
+    ingresses: BTreeMap<String, IngressFacts>,
+    ingresses_by_service: HashMap<String, BTreeSet<String>>,
+    network_policies: SelectorIndex<NetworkPolicyFacts>,
+    pdbs: SelectorIndex<PdbFacts>,
+    hpas: BTreeMap<String, HpaFacts>,
+    config_maps: HashMap<String, ConfigMapFacts>,
+    secrets: HashMap<String, SecretFacts>,
+    pvcs: HashMap<String, PvcFacts>,
+    service_accounts: HashMap<String, ServiceAccountFacts>,
+    role_bindings: HashMap<String, (BindingFacts, Vec<SubjectKey>)>,
+    /// Monitors looking into this namespace, keyed by `monitor-namespace/name`.
+    service_monitors: SelectorIndex<MonitorFacts>,
+    pod_monitors: SelectorIndex<MonitorFacts>,
+    prometheus_rules: BTreeSet<String>,
+    cron_jobs: BTreeMap<String, CronJobFacts>,
+    snapshot_claims: HashMap<String, String>,
+    snapshot_schedules: SelectorIndex<String>,
+    pods: HashMap<OwnerKey, BTreeMap<String, PodFacts>>,
+    pod_owner: HashMap<String, OwnerKey>,
+    replica_set_owner: HashMap<String, String>,
+    job_owner: HashMap<String, String>,
+    helm_releases: HashMap<String, HelmReleaseFacts>,
+    /// EndpointSlice name -> (Service, ready endpoints).
+    endpoint_slices: HashMap<String, (String, u32)>,
+    endpoints: HashMap<String, u32>,
+}
+
+/// The index. See the module documentation.
+#[derive(Debug, Default)]
+pub struct World {
+    present: KindSet,
+    namespaces: HashMap<String, NamespaceIndex>,
+    namespace_labels: HashMap<String, BTreeMap<String, String>>,
+    pvs: HashMap<String, PvFacts>,
+    pv_by_claim: HashMap<(String, String), String>,
+    storage_classes: BTreeMap<String, StorageClassFacts>,
+    cluster_roles: HashMap<String, ClusterRoleFacts>,
+    cluster_bindings: HashMap<String, (BindingFacts, Vec<SubjectKey>)>,
+    velero_schedules: BTreeMap<String, VeleroScheduleFacts>,
+    nodes: HashMap<String, NodeFacts>,
+    /// Monitors looking into every namespace, keyed by `namespace/name`.
+    any_ns_service_monitors: SelectorIndex<MonitorFacts>,
+    any_ns_pod_monitors: SelectorIndex<MonitorFacts>,
+    /// Where each namespaced monitor was filed, for removal.
+    monitor_targets: HashMap<(RelatedKind, String), Vec<String>>,
+    /// Decoding problems with related objects (Helm payloads), by `Kind/ns/name`.
+    problems: BTreeMap<String, String>,
+}
+
+fn name_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> String {
+    meta.name.clone().unwrap_or_default()
+}
+
+fn ns_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> String {
+    meta.namespace
+        .clone()
+        .unwrap_or_else(|| "default".to_string())
+}
+
+fn controller_of(owners: &Option<Vec<OwnerReference>>) -> Option<&OwnerReference> {
+    owners
+        .as_ref()?
+        .iter()
+        .find(|o| o.controller == Some(true))
+        .or_else(|| owners.as_ref()?.first())
+}
+
+fn subjects(subjects: &Option<Vec<Subject>>, binding_ns: Option<&str>) -> Vec<SubjectKey> {
+    let mut out = Vec::new();
+    for s in subjects.iter().flatten() {
+        match s.kind.as_str() {
+            "ServiceAccount" => {
+                let ns = s
+                    .namespace
+                    .as_deref()
+                    .or(binding_ns)
+                    .unwrap_or("default")
+                    .to_string();
+                out.push(SubjectKey::ServiceAccount(ns, s.name.clone()));
+            }
+            "Group" if s.name == "system:serviceaccounts" => {
+                out.push(SubjectKey::AllServiceAccounts)
+            }
+            "Group" => {
+                if let Some(ns) = s.name.strip_prefix("system:serviceaccounts:") {
+                    out.push(SubjectKey::AllServiceAccountsIn(ns.to_string()));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Reads a label selector out of a custom resource's spec.
+fn dyn_selector(value: Option<&serde_json::Value>) -> Option<LabelSelector> {
+    serde_json::from_value(value?.clone()).ok()
+}
+
+fn dyn_strings(value: Option<&serde_json::Value>) -> Vec<String> {
+    value
+        .and_then(|v| v.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+impl World {
+    pub fn new() -> World {
+        World::default()
+    }
+
+    /// Whether objects of this kind are known: seen in the input, or watched in the cluster.
+    /// A check whose related kinds are unknown says `skip` rather than `pass`.
+    pub fn has(&self, kind: RelatedKind) -> bool {
+        self.present.contains(kind)
+    }
+
+    /// Declares a kind known even with no object of it (the controller, once a watch synced).
+    pub fn mark_present(&mut self, kind: RelatedKind) {
+        self.present.insert(kind);
+    }
+
+    pub fn mark_absent(&mut self, kind: RelatedKind) {
+        self.present.remove(kind);
+    }
+
+    pub fn present_kinds(&self) -> KindSet {
+        self.present
+    }
+
+    /// Problems met while reading related objects, as (`Kind/ns/name`, reason).
+    pub fn problems(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.problems.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    fn ns_mut(&mut self, ns: &str) -> &mut NamespaceIndex {
+        if !self.namespaces.contains_key(ns) {
+            self.namespaces
+                .insert(ns.to_string(), NamespaceIndex::default());
+        }
+        self.namespaces.get_mut(ns).expect("inserted above")
+    }
+
+    pub fn namespace(&self, ns: &str) -> Option<&NamespaceIndex> {
+        self.namespaces.get(ns)
+    }
+
+    /// Adds or replaces a related object.
+    pub fn apply(&mut self, object: RelatedObject) {
+        match object {
+            RelatedObject::Service(svc) => {
+                self.present.insert(RelatedKind::Service);
+                let ns = ns_of(&svc.metadata);
+                let sel = Selector::from_map(svc.spec.as_ref().and_then(|s| s.selector.as_ref()));
+                let facts = ingest::service(&svc);
+                self.ns_mut(&ns)
+                    .services
+                    .insert(facts.name.clone(), sel, facts);
+            }
+            RelatedObject::Ingress(ing) => {
+                self.present.insert(RelatedKind::Ingress);
+                let ns = ns_of(&ing.metadata);
+                let facts = ingest::ingress(&ing);
+                self.remove(RelatedKind::Ingress, &ns, &facts.name);
+                let idx = self.ns_mut(&ns);
+                for svc in &facts.services {
+                    idx.ingresses_by_service
+                        .entry(svc.clone())
+                        .or_default()
+                        .insert(facts.name.clone());
+                }
+                idx.ingresses.insert(facts.name.clone(), facts);
+            }
+            RelatedObject::NetworkPolicy(np) => {
+                self.present.insert(RelatedKind::NetworkPolicy);
+                let ns = ns_of(&np.metadata);
+                let sel = Selector::from_label_selector(
+                    np.spec.as_ref().and_then(|s| s.pod_selector.as_ref()),
+                    true,
+                );
+                let facts = ingest::network_policy(&np);
+                self.ns_mut(&ns)
+                    .network_policies
+                    .insert(facts.name.clone(), sel, facts);
+            }
+            RelatedObject::PodDisruptionBudget(pdb) => {
+                self.present.insert(RelatedKind::PodDisruptionBudget);
+                let ns = ns_of(&pdb.metadata);
+                let sel = Selector::from_label_selector(
+                    pdb.spec.as_ref().and_then(|s| s.selector.as_ref()),
+                    true,
+                );
+                let facts = ingest::pdb(&pdb);
+                self.ns_mut(&ns).pdbs.insert(facts.name.clone(), sel, facts);
+            }
+            RelatedObject::HorizontalPodAutoscaler(hpa) => {
+                self.present.insert(RelatedKind::HorizontalPodAutoscaler);
+                let ns = ns_of(&hpa.metadata);
+                let facts = ingest::hpa(&hpa);
+                self.ns_mut(&ns).hpas.insert(facts.name.clone(), facts);
+            }
+            RelatedObject::ConfigMap(cm) => {
+                self.present.insert(RelatedKind::ConfigMap);
+                let ns = ns_of(&cm.metadata);
+                let facts = ingest::config_map(&cm);
+                self.ns_mut(&ns)
+                    .config_maps
+                    .insert(facts.name.clone(), facts);
+            }
+            RelatedObject::Secret(secret) => {
+                let ns = ns_of(&secret.metadata);
+                if helm::is_release_secret(&secret) {
+                    self.present.insert(RelatedKind::HelmRelease);
+                    let Some(release) = helm::release_name(&secret) else {
+                        return;
+                    };
+                    let (facts, problem) = helm::decode_revision(&secret);
+                    let key = format!("Secret/{ns}/{}", facts.secret);
+                    match problem {
+                        Some(p) => {
+                            self.problems.insert(key, p);
+                        }
+                        None => {
+                            self.problems.remove(&key);
+                        }
+                    }
+                    let entry = self
+                        .ns_mut(&ns)
+                        .helm_releases
+                        .entry(release.clone())
+                        .or_default();
+                    entry.name = release;
+                    entry.revisions.insert(facts.revision, facts);
+                    return;
+                }
+                self.present.insert(RelatedKind::Secret);
+                let mut keys: BTreeSet<String> = BTreeSet::new();
+                keys.extend(secret.data.iter().flatten().map(|(k, _)| k.clone()));
+                keys.extend(secret.string_data.iter().flatten().map(|(k, _)| k.clone()));
+                let facts = SecretFacts {
+                    name: name_of(&secret.metadata),
+                    secret_type: secret.type_.clone().unwrap_or_else(|| "Opaque".into()),
+                    keys,
+                };
+                self.ns_mut(&ns).secrets.insert(facts.name.clone(), facts);
+            }
+            RelatedObject::PersistentVolumeClaim(pvc) => {
+                self.present.insert(RelatedKind::PersistentVolumeClaim);
+                let ns = ns_of(&pvc.metadata);
+                let spec = pvc.spec.as_ref();
+                let facts = PvcFacts {
+                    name: name_of(&pvc.metadata),
+                    storage_class: spec.and_then(|s| s.storage_class_name.clone()),
+                    access_modes: spec
+                        .and_then(|s| s.access_modes.clone())
+                        .unwrap_or_default(),
+                    volume_name: spec.and_then(|s| s.volume_name.clone()),
+                    phase: pvc.status.as_ref().and_then(|s| s.phase.clone()),
+                    labels: pvc.metadata.labels.clone().unwrap_or_default(),
+                    created: ingest::ts(&pvc.metadata.creation_timestamp),
+                };
+                self.ns_mut(&ns).pvcs.insert(facts.name.clone(), facts);
+            }
+            RelatedObject::PersistentVolume(pv) => {
+                self.present.insert(RelatedKind::PersistentVolume);
+                let spec = pv.spec.as_ref();
+                let facts = PvFacts {
+                    name: name_of(&pv.metadata),
+                    reclaim_policy: spec.and_then(|s| s.persistent_volume_reclaim_policy.clone()),
+                    storage_class: spec.and_then(|s| s.storage_class_name.clone()),
+                    claim: spec.and_then(|s| s.claim_ref.as_ref()).and_then(|c| {
+                        Some((
+                            c.namespace.clone().unwrap_or_else(|| "default".into()),
+                            c.name.clone()?,
+                        ))
+                    }),
+                };
+                self.remove(RelatedKind::PersistentVolume, "", &facts.name);
+                if let Some(claim) = &facts.claim {
+                    self.pv_by_claim.insert(claim.clone(), facts.name.clone());
+                }
+                self.pvs.insert(facts.name.clone(), facts);
+            }
+            RelatedObject::StorageClass(sc) => {
+                self.present.insert(RelatedKind::StorageClass);
+                let annotations = sc.metadata.annotations.as_ref();
+                let is_default = annotations.is_some_and(|a| {
+                    a.get("storageclass.kubernetes.io/is-default-class")
+                        .or_else(|| a.get("storageclass.beta.kubernetes.io/is-default-class"))
+                        .is_some_and(|v| v == "true")
+                });
+                let facts = StorageClassFacts {
+                    name: name_of(&sc.metadata),
+                    reclaim_policy: sc.reclaim_policy.clone().unwrap_or_else(|| "Delete".into()),
+                    is_default,
+                };
+                self.storage_classes.insert(facts.name.clone(), facts);
+            }
+            RelatedObject::ServiceAccount(sa) => {
+                self.present.insert(RelatedKind::ServiceAccount);
+                let ns = ns_of(&sa.metadata);
+                let facts = ServiceAccountFacts {
+                    name: name_of(&sa.metadata),
+                    automount_token: sa.automount_service_account_token,
+                };
+                self.ns_mut(&ns)
+                    .service_accounts
+                    .insert(facts.name.clone(), facts);
+            }
+            RelatedObject::RoleBinding(rb) => {
+                self.present.insert(RelatedKind::RoleBinding);
+                let ns = ns_of(&rb.metadata);
+                let name = name_of(&rb.metadata);
+                let facts = BindingFacts {
+                    display: format!("RoleBinding/{ns}/{name}"),
+                    role_kind: rb.role_ref.kind.clone(),
+                    role_name: rb.role_ref.name.clone(),
+                };
+                let subs = subjects(&rb.subjects, Some(&ns));
+                self.ns_mut(&ns).role_bindings.insert(name, (facts, subs));
+            }
+            RelatedObject::ClusterRoleBinding(crb) => {
+                self.present.insert(RelatedKind::ClusterRoleBinding);
+                let name = name_of(&crb.metadata);
+                let facts = BindingFacts {
+                    display: format!("ClusterRoleBinding/{name}"),
+                    role_kind: crb.role_ref.kind.clone(),
+                    role_name: crb.role_ref.name.clone(),
+                };
+                let subs = subjects(&crb.subjects, None);
+                self.cluster_bindings.insert(name, (facts, subs));
+            }
+            RelatedObject::ClusterRole(cr) => {
+                self.present.insert(RelatedKind::ClusterRole);
+                let facts = ingest::cluster_role(&cr);
+                self.cluster_roles.insert(facts.name.clone(), facts);
+            }
+            RelatedObject::ServiceMonitor(obj) => {
+                self.apply_monitor(RelatedKind::ServiceMonitor, obj)
+            }
+            RelatedObject::PodMonitor(obj) => self.apply_monitor(RelatedKind::PodMonitor, obj),
+            RelatedObject::PrometheusRule(obj) => {
+                self.present.insert(RelatedKind::PrometheusRule);
+                let ns = ns_of(&obj.metadata);
+                let name = name_of(&obj.metadata);
+                self.ns_mut(&ns).prometheus_rules.insert(name);
+            }
+            RelatedObject::VeleroSchedule(obj) => {
+                self.present.insert(RelatedKind::VeleroSchedule);
+                let ns = ns_of(&obj.metadata);
+                let name = name_of(&obj.metadata);
+                let template = obj.data.get("spec").and_then(|s| s.get("template"));
+                let facts = VeleroScheduleFacts {
+                    display: format!("Schedule/{ns}/{name}"),
+                    included_namespaces: dyn_strings(
+                        template.and_then(|t| t.get("includedNamespaces")),
+                    ),
+                    excluded_namespaces: dyn_strings(
+                        template.and_then(|t| t.get("excludedNamespaces")),
+                    ),
+                    paused: obj
+                        .data
+                        .get("spec")
+                        .and_then(|s| s.get("paused"))
+                        .and_then(|p| p.as_bool())
+                        .unwrap_or(false),
+                };
+                self.velero_schedules.insert(format!("{ns}/{name}"), facts);
+            }
+            RelatedObject::VolumeSnapshot(obj) => {
+                self.present.insert(RelatedKind::VolumeSnapshot);
+                let ns = ns_of(&obj.metadata);
+                let name = name_of(&obj.metadata);
+                let claim = obj
+                    .data
+                    .get("spec")
+                    .and_then(|s| s.get("source"))
+                    .and_then(|s| s.get("persistentVolumeClaimName"))
+                    .and_then(|c| c.as_str());
+                if let Some(claim) = claim {
+                    self.ns_mut(&ns)
+                        .snapshot_claims
+                        .insert(name, claim.to_string());
+                }
+            }
+            RelatedObject::SnapshotSchedule(obj) => {
+                self.present.insert(RelatedKind::SnapshotSchedule);
+                let ns = ns_of(&obj.metadata);
+                let name = name_of(&obj.metadata);
+                let sel = dyn_selector(obj.data.get("spec").and_then(|s| s.get("claimSelector")));
+                let selector = Selector::from_label_selector(sel.as_ref(), true);
+                let display = format!("SnapshotSchedule/{ns}/{name}");
+                self.ns_mut(&ns)
+                    .snapshot_schedules
+                    .insert(name, selector, display);
+            }
+            RelatedObject::Pod(pod) => {
+                self.present.insert(RelatedKind::Pod);
+                let ns = ns_of(&pod.metadata);
+                let owner = pod_owner(&pod);
+                let facts = ingest::pod(&pod);
+                self.remove(RelatedKind::Pod, &ns, &facts.name);
+                let idx = self.ns_mut(&ns);
+                idx.pod_owner.insert(facts.name.clone(), owner.clone());
+                idx.pods
+                    .entry(owner)
+                    .or_default()
+                    .insert(facts.name.clone(), facts);
+            }
+            RelatedObject::ReplicaSet(rs) => {
+                self.present.insert(RelatedKind::ReplicaSet);
+                let ns = ns_of(&rs.metadata);
+                if let Some(owner) =
+                    controller_of(&rs.metadata.owner_references).filter(|o| o.kind == "Deployment")
+                {
+                    let owner = owner.name.clone();
+                    self.ns_mut(&ns)
+                        .replica_set_owner
+                        .insert(name_of(&rs.metadata), owner);
+                }
+            }
+            RelatedObject::Job(job) => {
+                self.present.insert(RelatedKind::Job);
+                let ns = ns_of(&job.metadata);
+                if let Some(owner) =
+                    controller_of(&job.metadata.owner_references).filter(|o| o.kind == "CronJob")
+                {
+                    let owner = owner.name.clone();
+                    self.ns_mut(&ns)
+                        .job_owner
+                        .insert(name_of(&job.metadata), owner);
+                }
+            }
+            RelatedObject::Node(node) => {
+                self.present.insert(RelatedKind::Node);
+                let labels = node.metadata.labels.as_ref();
+                let zone = labels.and_then(|l| {
+                    l.get("topology.kubernetes.io/zone")
+                        .or_else(|| l.get("failure-domain.beta.kubernetes.io/zone"))
+                        .cloned()
+                });
+                let facts = NodeFacts {
+                    name: name_of(&node.metadata),
+                    zone,
+                };
+                self.nodes.insert(facts.name.clone(), facts);
+            }
+            RelatedObject::EndpointSlice(slice) => {
+                self.present.insert(RelatedKind::EndpointSlice);
+                let ns = ns_of(&slice.metadata);
+                let Some(service) = slice
+                    .metadata
+                    .labels
+                    .as_ref()
+                    .and_then(|l| l.get("kubernetes.io/service-name"))
+                    .cloned()
+                else {
+                    return;
+                };
+                let ready = slice
+                    .endpoints
+                    .iter()
+                    .filter(|e| e.conditions.as_ref().and_then(|c| c.ready).unwrap_or(true))
+                    .count() as u32;
+                self.ns_mut(&ns)
+                    .endpoint_slices
+                    .insert(name_of(&slice.metadata), (service, ready));
+            }
+            RelatedObject::Endpoints(ep) => {
+                self.present.insert(RelatedKind::Endpoints);
+                let ns = ns_of(&ep.metadata);
+                let ready = ep
+                    .subsets
+                    .iter()
+                    .flatten()
+                    .map(|s| s.addresses.as_ref().map_or(0, |a| a.len()))
+                    .sum::<usize>() as u32;
+                self.ns_mut(&ns)
+                    .endpoints
+                    .insert(name_of(&ep.metadata), ready);
+            }
+            RelatedObject::Namespace(ns) => {
+                self.present.insert(RelatedKind::Namespace);
+                self.namespace_labels.insert(
+                    name_of(&ns.metadata),
+                    ns.metadata.labels.clone().unwrap_or_default(),
+                );
+            }
+        }
+    }
+
+    fn apply_monitor(&mut self, kind: RelatedKind, obj: DynamicObject) {
+        self.present.insert(kind);
+        let ns = ns_of(&obj.metadata);
+        let name = name_of(&obj.metadata);
+        self.remove(kind, &ns, &name);
+        let spec = obj.data.get("spec");
+        let selector = Selector::from_label_selector(
+            dyn_selector(spec.and_then(|s| s.get("selector"))).as_ref(),
+            true,
+        );
+        let ns_sel = spec.and_then(|s| s.get("namespaceSelector"));
+        let any = ns_sel
+            .and_then(|n| n.get("any"))
+            .and_then(|a| a.as_bool())
+            .unwrap_or(false);
+        let names = dyn_strings(ns_sel.and_then(|n| n.get("matchNames")));
+        let key = format!("{ns}/{name}");
+        let facts = MonitorFacts {
+            display: format!("{}/{ns}/{name}", kind.as_str()),
+            namespaces: if any {
+                MonitorNamespaces::Any
+            } else if names.is_empty() {
+                MonitorNamespaces::Names(vec![ns.clone()])
+            } else {
+                MonitorNamespaces::Names(names.clone())
+            },
+        };
+        let targets = match &facts.namespaces {
+            MonitorNamespaces::Any => {
+                let idx = if kind == RelatedKind::ServiceMonitor {
+                    &mut self.any_ns_service_monitors
+                } else {
+                    &mut self.any_ns_pod_monitors
+                };
+                idx.insert(key.clone(), selector, facts);
+                Vec::new()
+            }
+            MonitorNamespaces::Names(targets) => {
+                let targets = targets.clone();
+                for target in &targets {
+                    let idx = self.ns_mut(target);
+                    let idx = if kind == RelatedKind::ServiceMonitor {
+                        &mut idx.service_monitors
+                    } else {
+                        &mut idx.pod_monitors
+                    };
+                    idx.insert(key.clone(), selector.clone(), facts.clone());
+                }
+                targets
+            }
+        };
+        self.monitor_targets.insert((kind, key), targets);
+    }
+
+    /// Records what the World needs from a workload: CronJobs that may be backups.
+    pub fn apply_workload(&mut self, workload: &WorkloadObject) {
+        if let WorkloadObject::CronJob(cj) = workload {
+            self.present.insert(RelatedKind::CronJob);
+            let ns = ns_of(&cj.metadata);
+            let labels = cj.metadata.labels.as_ref();
+            let labelled_backup = labels.is_some_and(|l| {
+                l.contains_key("prodready.dev/backup")
+                    || l.get("app.kubernetes.io/component")
+                        .is_some_and(|c| c == "backup")
+            });
+            let spec = cj.spec.as_ref();
+            let pod_spec = spec
+                .and_then(|s| s.job_template.spec.as_ref())
+                .and_then(|j| j.template.spec.as_ref());
+            let facts = CronJobFacts {
+                name: name_of(&cj.metadata),
+                labelled_backup,
+                command_text: pod_spec.map(ingest::command_text).unwrap_or_default(),
+                suspended: spec.and_then(|s| s.suspend).unwrap_or(false),
+            };
+            self.ns_mut(&ns).cron_jobs.insert(facts.name.clone(), facts);
+        }
+    }
+
+    /// Forgets a workload recorded by `apply_workload`.
+    pub fn remove_workload(&mut self, kind: crate::workload::WorkloadKind, ns: &str, name: &str) {
+        if kind == crate::workload::WorkloadKind::CronJob
+            && let Some(idx) = self.namespaces.get_mut(ns)
+        {
+            idx.cron_jobs.remove(name);
+        }
+    }
+
+    /// Removes a related object. `ns` is ignored for cluster-scoped kinds.
+    pub fn remove(&mut self, kind: RelatedKind, ns: &str, name: &str) {
+        match kind {
+            RelatedKind::PersistentVolume => {
+                if let Some(pv) = self.pvs.remove(name)
+                    && let Some(claim) = pv.claim
+                {
+                    self.pv_by_claim.remove(&claim);
+                }
+                return;
+            }
+            RelatedKind::StorageClass => {
+                self.storage_classes.remove(name);
+                return;
+            }
+            RelatedKind::ClusterRole => {
+                self.cluster_roles.remove(name);
+                return;
+            }
+            RelatedKind::ClusterRoleBinding => {
+                self.cluster_bindings.remove(name);
+                return;
+            }
+            RelatedKind::Node => {
+                self.nodes.remove(name);
+                return;
+            }
+            RelatedKind::Namespace => {
+                self.namespace_labels.remove(name);
+                return;
+            }
+            RelatedKind::VeleroSchedule => {
+                self.velero_schedules.remove(&format!("{ns}/{name}"));
+                return;
+            }
+            RelatedKind::ServiceMonitor | RelatedKind::PodMonitor => {
+                let key = format!("{ns}/{name}");
+                if let Some(targets) = self.monitor_targets.remove(&(kind, key.clone())) {
+                    for target in targets {
+                        if let Some(idx) = self.namespaces.get_mut(&target) {
+                            if kind == RelatedKind::ServiceMonitor {
+                                idx.service_monitors.remove(&key);
+                            } else {
+                                idx.pod_monitors.remove(&key);
+                            }
+                        }
+                    }
+                    if kind == RelatedKind::ServiceMonitor {
+                        self.any_ns_service_monitors.remove(&key);
+                    } else {
+                        self.any_ns_pod_monitors.remove(&key);
+                    }
+                }
+                return;
+            }
+            _ => {}
+        }
+        let Some(idx) = self.namespaces.get_mut(ns) else {
+            return;
+        };
+        match kind {
+            RelatedKind::Service => {
+                idx.services.remove(name);
+            }
+            RelatedKind::Ingress => {
+                if let Some(old) = idx.ingresses.remove(name) {
+                    for svc in old.services {
+                        if let Some(set) = idx.ingresses_by_service.get_mut(&svc) {
+                            set.remove(name);
+                            if set.is_empty() {
+                                idx.ingresses_by_service.remove(&svc);
+                            }
+                        }
+                    }
+                }
+            }
+            RelatedKind::NetworkPolicy => {
+                idx.network_policies.remove(name);
+            }
+            RelatedKind::PodDisruptionBudget => {
+                idx.pdbs.remove(name);
+            }
+            RelatedKind::HorizontalPodAutoscaler => {
+                idx.hpas.remove(name);
+            }
+            RelatedKind::ConfigMap => {
+                idx.config_maps.remove(name);
+            }
+            RelatedKind::Secret => {
+                idx.secrets.remove(name);
+            }
+            RelatedKind::HelmRelease => {
+                // `name` is the storage Secret's name: drop that revision.
+                for release in idx.helm_releases.values_mut() {
+                    release.revisions.retain(|_, r| r.secret != name);
+                }
+                idx.helm_releases.retain(|_, r| !r.revisions.is_empty());
+                self.problems.remove(&format!("Secret/{ns}/{name}"));
+            }
+            RelatedKind::PersistentVolumeClaim => {
+                idx.pvcs.remove(name);
+            }
+            RelatedKind::ServiceAccount => {
+                idx.service_accounts.remove(name);
+            }
+            RelatedKind::RoleBinding => {
+                idx.role_bindings.remove(name);
+            }
+            RelatedKind::PrometheusRule => {
+                idx.prometheus_rules.remove(name);
+            }
+            RelatedKind::VolumeSnapshot => {
+                idx.snapshot_claims.remove(name);
+            }
+            RelatedKind::SnapshotSchedule => {
+                idx.snapshot_schedules.remove(name);
+            }
+            RelatedKind::Pod => {
+                if let Some(owner) = idx.pod_owner.remove(name)
+                    && let Some(pods) = idx.pods.get_mut(&owner)
+                {
+                    pods.remove(name);
+                    if pods.is_empty() {
+                        idx.pods.remove(&owner);
+                    }
+                }
+            }
+            RelatedKind::ReplicaSet => {
+                idx.replica_set_owner.remove(name);
+            }
+            RelatedKind::Job => {
+                idx.job_owner.remove(name);
+            }
+            RelatedKind::CronJob => {
+                idx.cron_jobs.remove(name);
+            }
+            RelatedKind::EndpointSlice => {
+                idx.endpoint_slices.remove(name);
+            }
+            RelatedKind::Endpoints => {
+                idx.endpoints.remove(name);
+            }
+            _ => {}
+        }
+    }
+
+    // ---- lookups -------------------------------------------------------------------------
+
+    pub fn namespace_labels(&self, ns: &str) -> Option<&BTreeMap<String, String>> {
+        self.namespace_labels.get(ns)
+    }
+
+    /// Services in `ns` whose selector matches the pod labels.
+    pub fn services_selecting(
+        &self,
+        ns: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> Vec<&ServiceFacts> {
+        self.namespaces
+            .get(ns)
+            .map(|i| i.services.matching(labels))
+            .unwrap_or_default()
+    }
+
+    pub fn service(&self, ns: &str, name: &str) -> Option<&ServiceFacts> {
+        self.namespaces.get(ns)?.services.get(name)
+    }
+
+    /// Ingresses in `ns` that route to the Service.
+    pub fn ingresses_for_service(&self, ns: &str, service: &str) -> Vec<&IngressFacts> {
+        let Some(idx) = self.namespaces.get(ns) else {
+            return Vec::new();
+        };
+        idx.ingresses_by_service
+            .get(service)
+            .into_iter()
+            .flatten()
+            .filter_map(|n| idx.ingresses.get(n))
+            .collect()
+    }
+
+    pub fn network_policies_selecting(
+        &self,
+        ns: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> Vec<&NetworkPolicyFacts> {
+        self.namespaces
+            .get(ns)
+            .map(|i| i.network_policies.matching(labels))
+            .unwrap_or_default()
+    }
+
+    pub fn pdbs_selecting(&self, ns: &str, labels: &BTreeMap<String, String>) -> Vec<&PdbFacts> {
+        self.namespaces
+            .get(ns)
+            .map(|i| i.pdbs.matching(labels))
+            .unwrap_or_default()
+    }
+
+    /// The HorizontalPodAutoscaler that scales `kind/name`, if any.
+    pub fn hpa_for(&self, ns: &str, kind: &str, name: &str) -> Option<&HpaFacts> {
+        self.namespaces
+            .get(ns)?
+            .hpas
+            .values()
+            .find(|h| h.target_kind == kind && h.target_name == name)
+    }
+
+    pub fn config_map(&self, ns: &str, name: &str) -> Option<&ConfigMapFacts> {
+        self.namespaces.get(ns)?.config_maps.get(name)
+    }
+
+    pub fn secret(&self, ns: &str, name: &str) -> Option<&SecretFacts> {
+        self.namespaces.get(ns)?.secrets.get(name)
+    }
+
+    pub fn pvc(&self, ns: &str, name: &str) -> Option<&PvcFacts> {
+        self.namespaces.get(ns)?.pvcs.get(name)
+    }
+
+    pub fn pv(&self, name: &str) -> Option<&PvFacts> {
+        self.pvs.get(name)
+    }
+
+    /// The PersistentVolume bound to a claim (by the claim's volumeName or the PV's claimRef).
+    pub fn pv_for_claim(&self, ns: &str, claim: &str) -> Option<&PvFacts> {
+        if let Some(v) = self.pvc(ns, claim).and_then(|c| c.volume_name.as_deref())
+            && let Some(pv) = self.pvs.get(v)
+        {
+            return Some(pv);
+        }
+        let name = self.pv_by_claim.get(&(ns.to_string(), claim.to_string()))?;
+        self.pvs.get(name)
+    }
+
+    pub fn storage_class(&self, name: &str) -> Option<&StorageClassFacts> {
+        self.storage_classes.get(name)
+    }
+
+    pub fn default_storage_class(&self) -> Option<&StorageClassFacts> {
+        self.storage_classes.values().find(|s| s.is_default)
+    }
+
+    pub fn service_account(&self, ns: &str, name: &str) -> Option<&ServiceAccountFacts> {
+        self.namespaces.get(ns)?.service_accounts.get(name)
+    }
+
+    /// Bindings that grant a role to the ServiceAccount (directly or through a
+    /// `system:serviceaccounts` group).
+    pub fn bindings_of_service_account(&self, ns: &str, name: &str) -> Vec<&BindingFacts> {
+        let wanted = |s: &SubjectKey| match s {
+            SubjectKey::ServiceAccount(n, a) => n == ns && a == name,
+            SubjectKey::AllServiceAccountsIn(n) => n == ns,
+            SubjectKey::AllServiceAccounts => true,
+        };
+        let mut out: Vec<&BindingFacts> = self
+            .cluster_bindings
+            .values()
+            .filter(|(_, subs)| subs.iter().any(wanted))
+            .map(|(b, _)| b)
+            .collect();
+        if let Some(idx) = self.namespaces.get(ns) {
+            out.extend(
+                idx.role_bindings
+                    .values()
+                    .filter(|(_, subs)| subs.iter().any(wanted))
+                    .map(|(b, _)| b),
+            );
+        }
+        out.sort_by(|a, b| a.display.cmp(&b.display));
+        out
+    }
+
+    pub fn cluster_role(&self, name: &str) -> Option<&ClusterRoleFacts> {
+        self.cluster_roles.get(name)
+    }
+
+    /// ServiceMonitors that scrape a Service with these labels in `ns`.
+    pub fn service_monitors_selecting(
+        &self,
+        ns: &str,
+        service_labels: &BTreeMap<String, String>,
+    ) -> Vec<&MonitorFacts> {
+        let mut out = self.any_ns_service_monitors.matching(service_labels);
+        if let Some(idx) = self.namespaces.get(ns) {
+            out.extend(idx.service_monitors.matching(service_labels));
+        }
+        out
+    }
+
+    /// PodMonitors that scrape pods with these labels in `ns`.
+    pub fn pod_monitors_selecting(
+        &self,
+        ns: &str,
+        pod_labels: &BTreeMap<String, String>,
+    ) -> Vec<&MonitorFacts> {
+        let mut out = self.any_ns_pod_monitors.matching(pod_labels);
+        if let Some(idx) = self.namespaces.get(ns) {
+            out.extend(idx.pod_monitors.matching(pod_labels));
+        }
+        out
+    }
+
+    /// Names of the PrometheusRules in a namespace.
+    pub fn prometheus_rules(&self, ns: &str) -> Vec<&str> {
+        self.namespaces
+            .get(ns)
+            .map(|i| i.prometheus_rules.iter().map(String::as_str).collect())
+            .unwrap_or_default()
+    }
+
+    pub fn velero_schedules_covering(&self, ns: &str) -> Vec<&VeleroScheduleFacts> {
+        self.velero_schedules
+            .values()
+            .filter(|s| s.covers(ns))
+            .collect()
+    }
+
+    pub fn cron_jobs(&self, ns: &str) -> Vec<&CronJobFacts> {
+        self.namespaces
+            .get(ns)
+            .map(|i| i.cron_jobs.values().collect())
+            .unwrap_or_default()
+    }
+
+    /// Names of the VolumeSnapshots taken of a claim.
+    pub fn snapshots_of_claim(&self, ns: &str, claim: &str) -> Vec<&str> {
+        let mut out: Vec<&str> = self
+            .namespaces
+            .get(ns)
+            .map(|i| {
+                i.snapshot_claims
+                    .iter()
+                    .filter(|(_, c)| c.as_str() == claim)
+                    .map(|(s, _)| s.as_str())
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.sort_unstable();
+        out
+    }
+
+    /// Snapshot schedules whose claim selector matches the claim's labels.
+    pub fn snapshot_schedules_for_claim(&self, ns: &str, claim: &PvcFacts) -> Vec<&String> {
+        self.namespaces
+            .get(ns)
+            .map(|i| i.snapshot_schedules.matching(&claim.labels))
+            .unwrap_or_default()
+    }
+
+    /// The observed pods of a top-level workload.
+    pub fn pods_of(&self, ns: &str, kind: &str, name: &str) -> Vec<&PodFacts> {
+        let Some(idx) = self.namespaces.get(ns) else {
+            return Vec::new();
+        };
+        let key = |kind: &str, name: &str| OwnerKey {
+            kind: kind.to_string(),
+            name: name.to_string(),
+        };
+        let mut out: Vec<&PodFacts> = Vec::new();
+        let mut add = |k: OwnerKey| {
+            if let Some(p) = idx.pods.get(&k) {
+                out.extend(p.values());
+            }
+        };
+        add(key(kind, name));
+        match kind {
+            "Deployment" => {
+                for (rs, owner) in &idx.replica_set_owner {
+                    if owner == name {
+                        add(key("ReplicaSet", rs));
+                    }
+                }
+            }
+            "CronJob" => {
+                for (job, owner) in &idx.job_owner {
+                    if owner == name {
+                        add(key("Job", job));
+                    }
+                }
+            }
+            _ => {}
+        }
+        out
+    }
+
+    pub fn helm_release(&self, ns: &str, name: &str) -> Option<&HelmReleaseFacts> {
+        self.namespaces.get(ns)?.helm_releases.get(name)
+    }
+
+    /// Ready endpoints behind a Service; `None` when the input says nothing about it.
+    pub fn ready_endpoints(&self, ns: &str, service: &str) -> Option<u32> {
+        let idx = self.namespaces.get(ns)?;
+        let mut seen = false;
+        let mut total = 0;
+        for (svc, ready) in idx.endpoint_slices.values() {
+            if svc == service {
+                seen = true;
+                total += ready;
+            }
+        }
+        if seen {
+            return Some(total);
+        }
+        idx.endpoints.get(service).copied()
+    }
+
+    pub fn node(&self, name: &str) -> Option<&NodeFacts> {
+        self.nodes.get(name)
+    }
+}
+
+/// Files a pod under its top-level owner. A ReplicaSet named `<deployment>-<pod-template-hash>`
+/// is resolved to its Deployment straight away, so pods are found even when ReplicaSets are
+/// not part of the input or not watched.
+fn pod_owner(pod: &Pod) -> OwnerKey {
+    let Some(owner) = controller_of(&pod.metadata.owner_references) else {
+        return OwnerKey {
+            kind: "Pod".into(),
+            name: name_of(&pod.metadata),
+        };
+    };
+    if owner.kind == "ReplicaSet"
+        && let Some(hash) = pod
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get("pod-template-hash"))
+        && let Some(deployment) = owner
+            .name
+            .strip_suffix(hash.as_str())
+            .and_then(|p| p.strip_suffix('-'))
+    {
+        return OwnerKey {
+            kind: "Deployment".into(),
+            name: deployment.to_string(),
+        };
+    }
+    OwnerKey {
+        kind: owner.kind.clone(),
+        name: owner.name.clone(),
+    }
+}
