@@ -140,6 +140,9 @@ impl Inventory {
     fn add_parsed(&mut self, parsed: Parsed, source: &SourceLocation) {
         match parsed {
             Parsed::Workload(object) => {
+                // Workloads are the input itself: once any is read, the absence of a backup
+                // CronJob among them is meaningful.
+                self.world.mark_present(crate::world::RelatedKind::CronJob);
                 self.world.apply_workload(&object);
                 // A bare Pod is its own live state.
                 if let WorkloadObject::Pod(p) = object.as_ref() {
