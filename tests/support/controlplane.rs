@@ -47,6 +47,8 @@ use rcgen::{
 
 const VERSIONS_ENV: &str = include_str!("../controlplane/versions.env");
 const BUILD_SCRIPT: &str = "tests/controlplane/build.sh";
+/// Work dirs are named `<prefix><pid>-<random>` so a later run can tell whose they were.
+const WORK_DIR_PREFIX: &str = "prodready-controlplane-";
 const FIELD_MANAGER: &str = "prodready-tests";
 /// Generous: on two cores another build may be running beside the tests.
 const READY_TIMEOUT: Duration = Duration::from_secs(90);
@@ -128,11 +130,10 @@ fn locate_binaries() -> Option<PathBuf> {
     }
     static WARNED: Once = Once::new();
     WARNED.call_once(|| {
-        eprintln!(
-            "\n{}\nSKIPPING control plane tests: {message}\n{}\n",
-            "!".repeat(78),
-            "!".repeat(78)
-        );
+        let bar = "!".repeat(78);
+        say(&format!(
+            "\n{bar}\nSKIPPING control plane tests: {message}\n{bar}\n"
+        ));
     });
     None
 }
@@ -193,8 +194,9 @@ pub struct ControlPlane {
 impl ControlPlane {
     async fn start(bin: PathBuf, label: String) -> Result<ControlPlane, String> {
         let started = Instant::now();
+        remove_abandoned_work_dirs();
         let work = tempfile::Builder::new()
-            .prefix("prodready-controlplane-")
+            .prefix(&format!("{WORK_DIR_PREFIX}{}-", std::process::id()))
             .tempdir()
             .map_err(|e| format!("creating the control plane's temp dir: {e}"))?
             .keep();
@@ -232,12 +234,12 @@ impl ControlPlane {
         cp.start_etcd().await?;
         cp.start_apiserver_process()?;
         cp.wait_apiserver_ready().await?;
-        eprintln!(
+        say(&format!(
             "control plane ready in {:.1}s: {} (logs in {})",
             started.elapsed().as_secs_f64(),
             cp.apiserver_url(),
             cp.logs.display()
-        );
+        ));
         cp.install_repository_crds().await?;
         Ok(cp)
     }
@@ -418,10 +420,10 @@ impl ControlPlane {
                 self.spawn("kwok", self.kwok_args())?;
                 self.register_fake_nodes().await?;
                 self.wait_nodes_schedulable().await?;
-                eprintln!(
+                say(&format!(
                     "workload controllers ready in {:.1}s",
                     started.elapsed().as_secs_f64()
-                );
+                ));
                 Ok(())
             })
             .await;
@@ -596,6 +598,8 @@ impl ControlPlane {
                 "serviceaccount-token-controller",
                 "namespace-controller",
                 "garbage-collector-controller",
+                // Fills the aggregated admin/edit/view roles that RBAC tests bind to.
+                "clusterrole-aggregation-controller",
                 "deployment-controller",
                 "replicaset-controller",
                 "statefulset-controller",
@@ -603,6 +607,7 @@ impl ControlPlane {
                 "job-controller",
                 "cronjob-controller",
                 "disruption-controller",
+                "endpoints-controller",
                 "endpointslice-controller",
                 "horizontal-pod-autoscaler-controller",
                 "resourcequota-controller",
@@ -610,6 +615,7 @@ impl ControlPlane {
                 "ttl-after-finished-controller",
                 "pod-garbage-collector-controller",
                 "node-lifecycle-controller",
+                "taint-eviction-controller",
             ]
             .iter()
             .fold("--controllers=".to_string(), |mut flag, c| {
@@ -824,11 +830,58 @@ fn log_root() -> PathBuf {
             }
             _ => stem,
         };
-        target
-            .join("controlplane-logs")
-            .join(format!("{binary}-{}", std::process::id()))
+        let root = target.join("controlplane-logs");
+        prune_old_logs(&root, 20);
+        root.join(format!("{binary}-{}", std::process::id()))
     })
     .clone()
+}
+
+/// Keeps the `keep` newest runs' logs: every test binary of every run adds a directory.
+fn prune_old_logs(root: &Path, keep: usize) {
+    let Ok(entries) = fs::read_dir(root) else {
+        return;
+    };
+    let mut runs: Vec<(std::time::SystemTime, PathBuf)> = entries
+        .flatten()
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .collect();
+    runs.sort_by_key(|run| std::cmp::Reverse(run.0));
+    for (_, dir) in runs.into_iter().skip(keep) {
+        let _ = fs::remove_dir_all(dir);
+    }
+}
+
+/// Removes the work dirs of test binaries that were killed before their exit hook could run
+/// (their processes died with them; see [`spawn_tied_to_test_process`]).
+fn remove_abandoned_work_dirs() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let Ok(entries) = fs::read_dir(std::env::temp_dir()) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(WORK_DIR_PREFIX)) else {
+                continue;
+            };
+            let Some(Ok(pid)) = rest.split('-').next().map(str::parse::<libc::pid_t>) else {
+                continue;
+            };
+            // SAFETY: signal 0 only checks whether the process exists.
+            let alive = unsafe { libc::kill(pid, 0) } == 0
+                || io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH);
+            if !alive {
+                let _ = fs::remove_dir_all(entry.path());
+            }
+        }
+    });
+}
+
+/// Writes to the real stderr: the test harness captures `eprintln!` and shows it only for
+/// failing tests, and a skipped suite or a slow start must be visible in every run.
+fn say(line: &str) {
+    let _ = writeln!(io::stderr(), "{line}");
 }
 
 fn free_port() -> Result<u16, String> {
