@@ -8,6 +8,7 @@ use std::time::Duration;
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{
     Api, ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams,
@@ -270,6 +271,54 @@ async fn watcher_resumes_after_an_apiserver_restart() {
     }
     assert!(errors > 0, "the watch never noticed the apiserver was gone");
     watch.abort();
+}
+
+#[tokio::test]
+async fn rbac_is_enforced_for_impersonated_identities() {
+    let Some(cp) = support::controlplane().await else {
+        return;
+    };
+    let ns = cp.namespace("rbac").await;
+    let user = format!("system:serviceaccount:{ns}:reader");
+    let groups = ["system:serviceaccounts", "system:authenticated"];
+    let as_reader = || Api::<ConfigMap>::namespaced(cp.client_as(&user, &groups), &ns);
+
+    match as_reader().list(&ListParams::default()).await {
+        Err(kube::Error::Api(status)) => assert_eq!(status.code, 403, "{status:?}"),
+        other => panic!("an identity without bindings could list configmaps: {other:?}"),
+    }
+
+    let role: Role = serde_json::from_value(serde_json::json!({
+        "metadata": { "name": "configmap-reader" },
+        "rules": [{ "apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"] }],
+    }))
+    .expect("a valid Role");
+    let binding: RoleBinding = serde_json::from_value(serde_json::json!({
+        "metadata": { "name": "configmap-reader" },
+        "roleRef": { "apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "configmap-reader" },
+        "subjects": [{ "kind": "ServiceAccount", "name": "reader", "namespace": ns }],
+    }))
+    .expect("a valid RoleBinding");
+    let admin = cp.client();
+    Api::<Role>::namespaced(admin.clone(), &ns)
+        .create(&PostParams::default(), &role)
+        .await
+        .expect("create role");
+    Api::<RoleBinding>::namespaced(admin, &ns)
+        .create(&PostParams::default(), &binding)
+        .await
+        .expect("create binding");
+
+    as_reader()
+        .list(&ListParams::default())
+        .await
+        .expect("the bound identity may list");
+    let mut cm = ConfigMap::default();
+    cm.metadata.name = Some("nope".into());
+    match as_reader().create(&PostParams::default(), &cm).await {
+        Err(kube::Error::Api(status)) => assert_eq!(status.code, 403, "{status:?}"),
+        other => panic!("a read-only identity could create: {other:?}"),
+    }
 }
 
 #[tokio::test]

@@ -249,6 +249,16 @@ impl ControlPlane {
         Client::try_from(self.config.clone()).expect("building a kube client")
     }
 
+    /// A client that acts as `user` in `groups` (impersonation by the admin), for checking what
+    /// a least-privileged identity may do under RBAC. Service accounts are
+    /// `system:serviceaccount:<namespace>:<name>` in group `system:serviceaccounts`.
+    pub fn client_as(&self, user: &str, groups: &[&str]) -> Client {
+        let mut config = self.config.clone();
+        config.auth_info.impersonate = Some(user.to_string());
+        config.auth_info.impersonate_groups = Some(groups.iter().map(|g| g.to_string()).collect());
+        Client::try_from(config).expect("building an impersonating kube client")
+    }
+
     /// The admin client configuration, e.g. to set `auth_info.impersonate` for RBAC tests.
     pub fn config(&self) -> Config {
         self.config.clone()
