@@ -1,5 +1,364 @@
-//! Checks of this category.
+//! Rollout and lifecycle: whether a release can be rolled out without an outage, rolled back,
+//! and whether pods shut down without dropping requests.
 
-use super::Check;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-pub const CHECKS: &[Check] = &[];
+use super::util::{join_names, resolve_int_or_percent};
+use super::{Check, Ctx, Out};
+use crate::api::{Category, Needs, Severity};
+use crate::workload::WorkloadObject;
+use crate::world::RelatedKind;
+
+pub const CHECKS: &[Check] = &[
+    Check {
+        id: "rollout-no-history",
+        category: Category::Rollout,
+        severity: Severity::Low,
+        needs: Needs::Object,
+        title: "revisionHistoryLimit: 0 (no rollback possible)",
+        remediation: "Remove revisionHistoryLimit (Kubernetes keeps 10 revisions) or set it to 3 \
+                      or more, so `kubectl rollout undo` has a revision to return to.",
+        run: no_history,
+    },
+    Check {
+        id: "rollout-recreate",
+        category: Category::Rollout,
+        severity: Severity::Medium,
+        needs: Needs::Object,
+        title: "A multi-replica Deployment rolls out by stopping every pod",
+        remediation: "Use strategy RollingUpdate with maxUnavailable 0 or 1 (or 25%) and \
+                      maxSurge 1, so old pods keep serving until new ones are ready; keep \
+                      Recreate only for workloads that cannot run two versions at once.",
+        run: recreate,
+    },
+    Check {
+        id: "lifecycle-no-graceful-shutdown",
+        category: Category::Rollout,
+        severity: Severity::Low,
+        needs: Needs::Object,
+        title: "A container behind a Service is not given time to drain on shutdown",
+        remediation: "Give pods time to drain: terminationGracePeriodSeconds of 5 or more \
+                      (Kubernetes defaults to 30), a preStop hook that sleeps a few seconds, and \
+                      a process that finishes in-flight requests on SIGTERM.",
+        run: no_graceful_shutdown,
+    },
+];
+
+fn no_history(ctx: &Ctx<'_>, out: &mut Out<'_>) {
+    let limit = match ctx.workload.object {
+        WorkloadObject::Deployment(d) => d.spec.as_ref().and_then(|s| s.revision_history_limit),
+        WorkloadObject::StatefulSet(s) => s.spec.as_ref().and_then(|s| s.revision_history_limit),
+        WorkloadObject::DaemonSet(d) => d.spec.as_ref().and_then(|s| s.revision_history_limit),
+        _ => return,
+    };
+    if limit == Some(0) {
+        out.fail(
+            "revisionHistoryLimit is 0: no earlier revision is kept, so a bad release cannot be \
+             rolled back with `kubectl rollout undo`",
+        );
+    } else {
+        out.pass();
+    }
+}
+
+fn recreate(ctx: &Ctx<'_>, out: &mut Out<'_>) {
+    let WorkloadObject::Deployment(d) = ctx.workload.object else {
+        return;
+    };
+    let Some(replicas) = ctx.workload.replicas() else {
+        return;
+    };
+    // An HPA may scale the Deployment down to its floor; that is the count a rollout may meet.
+    let count = ctx.related.hpa.map_or(replicas, |h| h.min_replicas);
+    if count < 2 {
+        return;
+    }
+    let strategy = d.spec.as_ref().and_then(|s| s.strategy.as_ref());
+    if strategy.and_then(|s| s.type_.as_deref()) == Some("Recreate") {
+        out.fail(format!(
+            "strategy Recreate with {count} replicas: every rollout stops all pods before \
+             starting new ones, an outage on each release"
+        ));
+        return;
+    }
+    // Unset, maxUnavailable defaults to 25%, which never reaches every replica.
+    let Some(max) = strategy
+        .and_then(|s| s.rolling_update.as_ref())
+        .and_then(|r| r.max_unavailable.as_ref())
+    else {
+        return out.pass();
+    };
+    // Deployments round a maxUnavailable percentage down.
+    match resolve_int_or_percent(max, count, false) {
+        Some(n) if n >= count => {
+            let shown = match max {
+                IntOrString::Int(i) => format!("{i} with {count} replicas"),
+                IntOrString::String(s) => format!("{s} ({n} of {count} replicas)"),
+            };
+            out.fail(format!(
+                "RollingUpdate with maxUnavailable {shown}: a rollout may stop every pod at once"
+            ));
+        }
+        _ => out.pass(),
+    }
+}
+
+fn no_graceful_shutdown(ctx: &Ctx<'_>, out: &mut Out<'_>) {
+    if !ctx.workload.is_long_running() {
+        return;
+    }
+    if !ctx.has(&[RelatedKind::Service]) {
+        return out.skip_missing(&[RelatedKind::Service]);
+    }
+    // Draining matters only for pods a Service sends requests to.
+    if ctx.related.services.is_empty() {
+        return;
+    }
+    let services = || {
+        let names: Vec<&str> = ctx
+            .related
+            .services
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
+        let word = if names.len() == 1 {
+            "Service"
+        } else {
+            "Services"
+        };
+        format!("{word} {}", join_names(&names))
+    };
+    let min = ctx.params.min_termination_grace_seconds;
+    let grace = ctx
+        .workload
+        .pod_spec
+        .termination_grace_period_seconds
+        .unwrap_or(30);
+    if grace < min {
+        out.fail(format!(
+            "terminationGracePeriodSeconds is {grace} (under {min}s) behind {}: pods are killed \
+             {grace}s after SIGTERM, before in-flight requests can finish",
+            services()
+        ))
+        .remediation(format!(
+            "Set terminationGracePeriodSeconds to {min} or more (Kubernetes defaults to 30) and \
+             make the process finish in-flight requests on SIGTERM."
+        ));
+    }
+    for c in ctx.workload.containers() {
+        let serves = c.ports.as_ref().is_some_and(|p| !p.is_empty());
+        let pre_stop = c.lifecycle.as_ref().and_then(|l| l.pre_stop.as_ref());
+        if serves && pre_stop.is_none() {
+            out.fail(format!(
+                "container {:?} serves behind {} but has no preStop hook: endpoints take a few \
+                 seconds to drop a terminating pod, so requests still arrive after it starts \
+                 shutting down",
+                c.name,
+                services()
+            ))
+            .container(&c.name)
+            .remediation(
+                "Add a preStop hook that waits a few seconds (`lifecycle.preStop.sleep.seconds: \
+                 5`, or an exec `sleep 5`) so endpoints drop the pod before it stops, and keep \
+                 terminationGracePeriodSeconds above that wait plus the shutdown time.",
+            );
+        }
+    }
+    out.pass();
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{findings, judge, judge_with, messages, outcome};
+
+    /// A workload named api in namespace shop; `spec` lines at two spaces, `pod` lines at six,
+    /// `container` lines at eight.
+    fn workload(kind: &str, spec: &str, pod: &str, container: &str) -> String {
+        format!(
+            "apiVersion: apps/v1\nkind: {kind}\nmetadata: {{name: api, namespace: shop}}\n\
+             spec:\n{spec}  selector: {{matchLabels: {{app: api}}}}\n  template:\n    \
+             metadata: {{labels: {{app: api}}}}\n    spec:\n{pod}      containers:\n      - \
+             name: app\n        image: api:1\n{container}"
+        )
+    }
+
+    fn deployment(spec: &str) -> String {
+        workload("Deployment", spec, "", "")
+    }
+
+    const SERVICE: &str = "---\napiVersion: v1\nkind: Service\nmetadata: {name: api, namespace: \
+                           shop}\nspec: {selector: {app: api}, ports: [{port: 80, targetPort: \
+                           http}]}\n";
+
+    const OTHER_SERVICE: &str = "---\napiVersion: v1\nkind: Service\nmetadata: {name: web, \
+                                 namespace: shop}\nspec: {selector: {app: web}, ports: [{port: \
+                                 80}]}\n";
+
+    #[test]
+    fn no_history() {
+        let r = judge(&deployment("  revisionHistoryLimit: 0\n"));
+        assert_eq!(
+            messages(&r, "rollout-no-history"),
+            vec![
+                "revisionHistoryLimit is 0: no earlier revision is kept, so a bad release cannot be rolled back with `kubectl rollout undo`"
+            ]
+        );
+        // Unset: Kubernetes keeps 10.
+        assert_eq!(
+            outcome(&judge(&deployment("")), "rollout-no-history"),
+            "pass"
+        );
+        assert_eq!(
+            outcome(
+                &judge(&deployment("  revisionHistoryLimit: 2\n")),
+                "rollout-no-history"
+            ),
+            "pass"
+        );
+        for kind in ["StatefulSet", "DaemonSet"] {
+            let w = workload(kind, "  revisionHistoryLimit: 0\n", "", "");
+            assert_eq!(outcome(&judge(&w), "rollout-no-history"), "fail", "{kind}");
+        }
+        let job = "apiVersion: batch/v1\nkind: Job\nmetadata: {name: m}\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [{name: m, image: m:1}]\n";
+        assert_eq!(outcome(&judge(job), "rollout-no-history"), "n/a");
+    }
+
+    #[test]
+    fn recreate() {
+        let r = judge(&deployment("  replicas: 3\n  strategy: {type: Recreate}\n"));
+        assert_eq!(
+            messages(&r, "rollout-recreate"),
+            vec![
+                "strategy Recreate with 3 replicas: every rollout stops all pods before starting new ones, an outage on each release"
+            ]
+        );
+        let r = judge(&deployment(
+            "  replicas: 4\n  strategy: {type: RollingUpdate, rollingUpdate: {maxUnavailable: \"100%\"}}\n",
+        ));
+        assert_eq!(
+            messages(&r, "rollout-recreate"),
+            vec![
+                "RollingUpdate with maxUnavailable 100% (4 of 4 replicas): a rollout may stop every pod at once"
+            ]
+        );
+        // The type may be left out: RollingUpdate is the default.
+        let r = judge(&deployment(
+            "  replicas: 3\n  strategy: {rollingUpdate: {maxUnavailable: 5}}\n",
+        ));
+        assert_eq!(
+            messages(&r, "rollout-recreate"),
+            vec![
+                "RollingUpdate with maxUnavailable 5 with 3 replicas: a rollout may stop every pod at once"
+            ]
+        );
+        for spec in [
+            "  replicas: 3\n",
+            "  replicas: 3\n  strategy: {type: RollingUpdate}\n",
+            // 99% of 3, rounded down, is 2.
+            "  replicas: 3\n  strategy: {rollingUpdate: {maxUnavailable: \"99%\"}}\n",
+            "  replicas: 3\n  strategy: {rollingUpdate: {maxUnavailable: 0, maxSurge: 1}}\n",
+        ] {
+            assert_eq!(
+                outcome(&judge(&deployment(spec)), "rollout-recreate"),
+                "pass",
+                "{spec}"
+            );
+        }
+        // One replica: any rollout interrupts it; availability-single-replica says so.
+        let single = deployment("  strategy: {type: Recreate}\n");
+        assert_eq!(outcome(&judge(&single), "rollout-recreate"), "n/a");
+        // An HPA's floor counts.
+        let hpa = "---\napiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: \
+                   {name: api, namespace: shop}\nspec: {scaleTargetRef: {apiVersion: apps/v1, \
+                   kind: Deployment, name: api}, minReplicas: 3, maxReplicas: 6}\n";
+        assert_eq!(
+            outcome(&judge(&format!("{single}{hpa}")), "rollout-recreate"),
+            "fail"
+        );
+        let sts = workload("StatefulSet", "  replicas: 3\n", "", "");
+        assert_eq!(outcome(&judge(&sts), "rollout-recreate"), "n/a");
+    }
+
+    const PORT: &str = "        ports: [{containerPort: 8080, name: http}]\n";
+
+    const PRE_STOP: &str = "        ports: [{containerPort: 8080, name: http}]\n        \
+                            lifecycle: {preStop: {sleep: {seconds: 5}}}\n";
+
+    #[test]
+    fn graceful_shutdown() {
+        let r = judge(&format!(
+            "{}{SERVICE}",
+            workload("Deployment", "", "", PORT)
+        ));
+        assert_eq!(
+            messages(&r, "lifecycle-no-graceful-shutdown"),
+            vec![
+                "container \"app\" serves behind Service api but has no preStop hook: endpoints take a few seconds to drop a terminating pod, so requests still arrive after it starts shutting down"
+            ]
+        );
+        let f = findings(&r, "lifecycle-no-graceful-shutdown")[0];
+        assert_eq!(f.container.as_deref(), Some("app"));
+        assert!(f.remediation.contains("preStop"));
+        let r = judge(&format!(
+            "{}{SERVICE}",
+            workload("Deployment", "", "", PRE_STOP)
+        ));
+        assert_eq!(outcome(&r, "lifecycle-no-graceful-shutdown"), "pass");
+        // One finding per problem.
+        let r = judge(&format!(
+            "{}{SERVICE}",
+            workload(
+                "Deployment",
+                "",
+                "      terminationGracePeriodSeconds: 0\n",
+                PORT
+            )
+        ));
+        assert_eq!(
+            messages(&r, "lifecycle-no-graceful-shutdown"),
+            vec![
+                "terminationGracePeriodSeconds is 0 (under 5s) behind Service api: pods are killed 0s after SIGTERM, before in-flight requests can finish",
+                "container \"app\" serves behind Service api but has no preStop hook: endpoints take a few seconds to drop a terminating pod, so requests still arrive after it starts shutting down",
+            ]
+        );
+        assert_eq!(
+            findings(&r, "lifecycle-no-graceful-shutdown")[0].remediation,
+            "Set terminationGracePeriodSeconds to 5 or more (Kubernetes defaults to 30) and make the process finish in-flight requests on SIGTERM."
+        );
+        let mut spec = crate::api::ReadinessPolicySpec::default();
+        spec.parameters.min_termination_grace_seconds = 60;
+        let r = judge_with(
+            &format!("{}{SERVICE}", workload("Deployment", "", "", PRE_STOP)),
+            &spec,
+        );
+        assert_eq!(
+            messages(&r, "lifecycle-no-graceful-shutdown"),
+            vec![
+                "terminationGracePeriodSeconds is 30 (under 60s) behind Service api: pods are killed 30s after SIGTERM, before in-flight requests can finish"
+            ]
+        );
+        // A container without ports (a worker sidecar) has nothing to drain.
+        let r = judge(&format!("{}{SERVICE}", workload("Deployment", "", "", "")));
+        assert_eq!(outcome(&r, "lifecycle-no-graceful-shutdown"), "pass");
+        // No Service selects it, no Service known at all, or not long-running.
+        let r = judge(&format!(
+            "{}{OTHER_SERVICE}",
+            workload("Deployment", "", "", PORT)
+        ));
+        assert_eq!(outcome(&r, "lifecycle-no-graceful-shutdown"), "n/a");
+        let r = judge(&workload("Deployment", "", "", PORT));
+        assert_eq!(
+            messages(&r, "lifecycle-no-graceful-shutdown"),
+            vec![
+                "not judged: no Service objects are known (none in the input, or not watched in the cluster)"
+            ]
+        );
+        let job = format!(
+            "apiVersion: batch/v1\nkind: Job\nmetadata: {{name: m, namespace: shop}}\nspec:\n  template:\n    metadata: {{labels: {{app: api}}}}\n    spec:\n      restartPolicy: Never\n      containers: [{{name: m, image: m:1, ports: [{{containerPort: 80}}]}}]\n{SERVICE}"
+        );
+        assert_eq!(
+            outcome(&judge(&job), "lifecycle-no-graceful-shutdown"),
+            "n/a"
+        );
+    }
+}
