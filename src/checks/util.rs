@@ -41,6 +41,10 @@ pub fn datastore_of<'p>(image: &str, params: &'p Parameters) -> Option<&'p str> 
     let parsed = ImageRef::parse(image);
     let name = parsed.name.to_ascii_lowercase();
     let short = name.rsplit('/').next().unwrap_or(&name);
+    // Exporters and operators carry a datastore's name but hold no data of their own.
+    if short.contains("exporter") || short.contains("operator") {
+        return None;
+    }
     params
         .datastore_images
         .iter()
@@ -137,6 +141,11 @@ mod tests {
         );
         assert_eq!(datastore_of("bitnami/redis:7", &p), Some("redis"));
         assert_eq!(datastore_of("ghcr.io/acme/api:1", &p), None);
+        assert_eq!(datastore_of("oliver006/redis_exporter:v1.62.0", &p), None);
+        assert_eq!(
+            datastore_of("quay.io/prometheuscommunity/postgres-exporter:v0.15.0", &p),
+            None
+        );
     }
 
     #[test]
