@@ -1,5 +1,1272 @@
-//! Checks of this category.
+//! Configuration and secrets: credentials kept out of manifests and ConfigMaps, connections
+//! that ask for TLS, no development switches left on, and references that resolve.
 
-use super::Check;
+use std::net::Ipv4Addr;
 
-pub const CHECKS: &[Check] = &[];
+use k8s_openapi::api::core::v1::{Container, KeyToPath};
+
+use super::util::join_names;
+use super::{Check, Ctx, Out};
+use crate::api::{Category, Needs, Parameters, Severity};
+use crate::workload::Workload;
+use crate::world::ingest::{is_placeholder, urls_in};
+use crate::world::{ConfigMapFacts, RelatedKind};
+
+pub const CHECKS: &[Check] = &[
+    Check {
+        id: "config-literal-secret",
+        category: Category::Configuration,
+        severity: Severity::Critical,
+        needs: Needs::Object,
+        title: "A credential is written into the manifest as a literal env value",
+        remediation: "Move the value into a Secret and reference it with \
+                      `valueFrom.secretKeyRef` (or `envFrom.secretRef`), then rotate the \
+                      credential: it has been readable by everyone with access to the manifest.",
+        run: literal_secret,
+    },
+    Check {
+        id: "config-secret-in-configmap",
+        category: Category::Configuration,
+        severity: Severity::High,
+        needs: Needs::Related,
+        title: "A ConfigMap the workload uses holds credentials",
+        remediation: "Move the credential into a Secret (mounted or referenced with \
+                      `secretKeyRef`), keep only non-secret settings in the ConfigMap, and \
+                      rotate the credential.",
+        run: secret_in_config_map,
+    },
+    Check {
+        id: "config-plaintext-connection",
+        category: Category::Configuration,
+        severity: Severity::Medium,
+        needs: Needs::Related,
+        title: "A connection string asks for no TLS",
+        remediation: "Ask for TLS in the connection string: rediss://, amqps://, https://, \
+                      mongodb://...?tls=true, postgres://...?sslmode=verify-full (or require), \
+                      mysql://...?ssl-mode=REQUIRED, and enable TLS on the server side.",
+        run: plaintext_connection,
+    },
+    Check {
+        id: "config-insecure-flag",
+        category: Category::Configuration,
+        severity: Severity::High,
+        needs: Needs::Object,
+        title: "An environment flag switches a safeguard off or selects development mode",
+        remediation: "Remove the flag or set it to its production value (false, or \
+                      `production` for environment names); keep development settings in a \
+                      separate overlay or values file that never reaches production.",
+        run: insecure_flag,
+    },
+    Check {
+        id: "config-missing-reference",
+        category: Category::Configuration,
+        severity: Severity::High,
+        needs: Needs::Related,
+        title: "The workload references a Secret, ConfigMap or key that does not exist",
+        remediation: "Create the missing Secret or ConfigMap (or key) in the workload's \
+                      namespace, or mark the reference `optional: true` if the workload copes \
+                      without it. If the object is created outside these manifests (External \
+                      Secrets, Sealed Secrets, a CSI driver), audit it together with them or \
+                      exempt the check with the annotation `prodready.dev/exempt: \
+                      config-missing-reference`.",
+        run: missing_reference,
+    },
+];
+
+const CONFIG_MAP_EXPOSURE: &str = "ConfigMaps are not encrypted at rest and anyone allowed \
+                                   to read configuration can read it";
+
+// ---- names -----------------------------------------------------------------------------------
+
+/// A name byte as name patterns compare it: upper case, `-` and `.` read as `_`.
+fn fold(b: u8) -> u8 {
+    match b {
+        b'-' | b'.' => b'_',
+        _ => b.to_ascii_uppercase(),
+    }
+}
+
+fn eq_folded(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| fold(*x) == fold(*y))
+}
+
+/// Positions of `pattern` in `name`, compared as `fold` reads them.
+fn find_folded<'a>(name: &'a str, pattern: &'a str) -> impl Iterator<Item = usize> + 'a {
+    let (h, p) = (name.as_bytes(), pattern.as_bytes());
+    let last = h.len().checked_sub(p.len());
+    (0..last.map_or(0, |l| l + 1)).filter(move |&i| eq_folded(&h[i..i + p.len()], p))
+}
+
+fn ends_with_folded(name: &str, suffix: &str) -> bool {
+    name.len() >= suffix.len()
+        && eq_folded(
+            &name.as_bytes()[name.len() - suffix.len()..],
+            suffix.as_bytes(),
+        )
+}
+
+/// Whether `pattern` occurs in `name` as whole `_`-separated words; returns where.
+fn find_words(name: &str, pattern: &str) -> Option<usize> {
+    let n = name.as_bytes();
+    find_folded(name, pattern).find(|&i| {
+        let end = i + pattern.len();
+        (i == 0 || fold(n[i - 1]) == b'_') && (end == n.len() || fold(n[end]) == b'_')
+    })
+}
+
+/// Name suffixes that point at a credential (a file, a path, a Secret's name) or describe it
+/// (a lifetime, a length) rather than hold it.
+const NOT_A_CREDENTIAL_SUFFIXES: &[&str] = &[
+    "_FILE",
+    "_PATH",
+    "_DIR",
+    "_NAME",
+    "_REF",
+    "_URL",
+    "_URI",
+    "_ENDPOINT",
+    "_HOST",
+    "_PORT",
+    "_TTL",
+    "_EXPIRY",
+    "_EXPIRES",
+    "_EXPIRATION",
+    "_TIMEOUT",
+    "_LIFETIME",
+    "_INTERVAL",
+    "_SECONDS",
+    "_MINUTES",
+    "_HOURS",
+    "_DAYS",
+    "_MAX_AGE",
+    "_LENGTH",
+    "_SIZE",
+    "_ENABLED",
+    "_TYPE",
+    "_HEADER",
+    "_ALGORITHM",
+    "_KEY_ID",
+    "_AUDIENCE",
+    "_ISSUER",
+];
+
+/// The same reading of a credential name as `ingest::name_looks_secret`, without allocating:
+/// it runs on every environment variable.
+fn looks_secret(name: &str, params: &Parameters) -> bool {
+    params
+        .secret_name_patterns
+        .iter()
+        .any(|p| find_folded(name, p).next().is_some())
+        && !NOT_A_CREDENTIAL_SUFFIXES
+            .iter()
+            .any(|s| ends_with_folded(name, s))
+}
+
+/// Whether a literal under a credential-looking name is a credential: not a placeholder, a
+/// boolean switch or a file path.
+fn is_credential_literal(value: &str) -> bool {
+    let v = value.trim();
+    !(is_placeholder(v)
+        || v.starts_with('/')
+        || v.eq_ignore_ascii_case("true")
+        || v.eq_ignore_ascii_case("false"))
+}
+
+fn holds_private_key(value: &str) -> bool {
+    value.contains("PRIVATE KEY-----")
+}
+
+// ---- URLs ------------------------------------------------------------------------------------
+
+/// A connection URL split into the parts the checks read.
+struct Url<'a> {
+    scheme: &'a str,
+    /// `user:password`, when present.
+    userinfo: Option<&'a str>,
+    /// Host and port, after any user information.
+    host_port: &'a str,
+    query: &'a str,
+}
+
+impl<'a> Url<'a> {
+    fn parse(url: &'a str) -> Option<Url<'a>> {
+        let (scheme, rest) = url.split_once("://")?;
+        // Passwords are often written unencoded (with `/`, `?`, `#`): the user information
+        // ends at the last `@`, unless what precedes it is plainly `host[:port]/path`.
+        let (userinfo, after) = match rest.rfind('@') {
+            Some(at) if !is_host_then_path(&rest[..at]) => (Some(&rest[..at]), &rest[at + 1..]),
+            _ => (None, rest),
+        };
+        let query = match after.find(['?', '#']) {
+            Some(i) if after.as_bytes()[i] == b'?' => {
+                after[i + 1..].split('#').next().unwrap_or("")
+            }
+            _ => "",
+        };
+        let host_port = after.split(['/', '?', '#']).next().unwrap_or("");
+        Some(Url {
+            scheme,
+            userinfo,
+            host_port,
+            query,
+        })
+    }
+
+    fn password(&self) -> Option<&'a str> {
+        self.userinfo?
+            .split_once(':')
+            .map(|(_, p)| p)
+            .filter(|p| !p.is_empty())
+    }
+
+    /// A password written into the URL, not a `$(VAR)` or `${VAR}` reference.
+    fn has_literal_password(&self) -> bool {
+        self.password().is_some_and(|p| !is_placeholder(p))
+    }
+
+    fn host(&self) -> &'a str {
+        let hp = self.host_port;
+        if let Some(v6) = hp.strip_prefix('[') {
+            return v6.split(']').next().unwrap_or("");
+        }
+        match hp.rsplit_once(':') {
+            Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
+            _ => hp,
+        }
+    }
+
+    /// `scheme://host:port`: what a message may print (never the user information).
+    fn display(&self) -> String {
+        format!("{}://{}", self.scheme, self.host_port)
+    }
+
+    /// Query parameters, keys folded (`ssl-mode`, `sslMode` and `ssl_mode` read alike).
+    fn param(&self, wanted: &str) -> Option<&'a str> {
+        self.query.split('&').find_map(|kv| {
+            let (k, v) = kv.split_once('=')?;
+            let mut key = k.bytes().filter(|b| !matches!(b, b'-' | b'_'));
+            let mut want = wanted.bytes();
+            loop {
+                match (key.next(), want.next()) {
+                    (None, None) => return Some(v),
+                    (Some(a), Some(b)) if a.eq_ignore_ascii_case(&b) => {}
+                    _ => return None,
+                }
+            }
+        })
+    }
+
+    fn param_is(&self, key: &str, values: &[&str]) -> bool {
+        self.param(key)
+            .is_some_and(|v| values.iter().any(|w| eq_folded(v.as_bytes(), w.as_bytes())))
+    }
+}
+
+/// `host/path?mail=a` or `host:8080/path`: an `@` in the path or query, not after
+/// `user:password`.
+fn is_host_then_path(before_at: &str) -> bool {
+    let Some(i) = before_at.find(['/', '?', '#']) else {
+        return false;
+    };
+    match before_at[..i].rsplit_once(':') {
+        Some((_, port)) => !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()),
+        None => true,
+    }
+}
+
+/// The URL a value holds: the tokens `urls_in` finds, and a JDBC URL without its `jdbc:`.
+fn urls_of(value: &str) -> impl Iterator<Item = &str> {
+    let jdbc = value
+        .trim()
+        .strip_prefix("jdbc:")
+        .filter(|rest| rest.contains("://"));
+    urls_in(value).chain(jdbc)
+}
+
+fn holds_url_password(value: &str) -> bool {
+    urls_of(value).any(|u| Url::parse(u).is_some_and(|u| u.has_literal_password()))
+}
+
+/// Why a connection URL travels without TLS, with the fix; `None` when it asks for TLS or
+/// stays inside the cluster.
+fn plaintext_reason(url: &Url<'_>, ctx: &Ctx<'_>) -> Option<&'static str> {
+    let host = url.host();
+    if is_loopback(host) {
+        return None;
+    }
+    let scheme = url.scheme;
+    if scheme.eq_ignore_ascii_case("mongodb+srv") {
+        // SRV connection strings default to TLS: only an explicit opt-out is plain text.
+        return url
+            .param_is("tls", &["false"])
+            .then_some("tls=false (remove it)")
+            .or_else(|| {
+                url.param_is("ssl", &["false"])
+                    .then_some("ssl=false (remove it)")
+            });
+    }
+    // `postgresql+psycopg2`, `mysql+pymysql`: a driver suffix does not change the protocol.
+    let base = scheme.split('+').next().unwrap_or("");
+    let is = |names: &[&str]| names.iter().any(|n| base.eq_ignore_ascii_case(n));
+    if is(&["redis"]) {
+        Some("use rediss://")
+    } else if is(&["valkey"]) {
+        Some("use valkeys://")
+    } else if is(&["amqp"]) {
+        Some("use amqps://")
+    } else if is(&["ldap"]) {
+        Some("use ldaps://")
+    } else if is(&["mongodb"]) {
+        (!url.param_is("tls", &["true"]) && !url.param_is("ssl", &["true"]))
+            .then_some("add tls=true")
+    } else if is(&["postgres", "postgresql"]) {
+        (!url.param_is("sslmode", &["require", "verify-ca", "verify-full"])
+            && !url.param_is("ssl", &["true", "require"]))
+        .then_some("add sslmode=require or verify-full")
+    } else if is(&["mysql", "mariadb"]) {
+        (!url.param_is("sslmode", &["required", "verify_ca", "verify_identity"])
+            && !url.param_is("tls", &["true"])
+            && !url.param_is("usessl", &["true"]))
+        .then_some("add ssl-mode=REQUIRED")
+    } else if is(&["nats"]) {
+        (!url.param_is("tls", &["true"])).then_some("use tls://")
+    } else if is(&["http"]) {
+        (!in_cluster(host, ctx)).then_some("use https://")
+    } else if is(&["ws"]) {
+        (!in_cluster(host, ctx)).then_some("use wss://")
+    } else {
+        None
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host == "::1"
+        || host
+            .parse::<Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified())
+}
+
+/// Whether an http:// host is inside the cluster (or its private network): a single-label
+/// Service name, a cluster DNS suffix, `service.namespace` for a namespace the cluster has, or
+/// a private address.
+fn in_cluster(host: &str, ctx: &Ctx<'_>) -> bool {
+    let host = host.trim_end_matches('.');
+    if host.is_empty() || !host.contains('.') {
+        return true;
+    }
+    if ctx
+        .params
+        .cluster_host_suffixes
+        .iter()
+        .any(|s| host.len() >= s.len() && host[host.len() - s.len()..].eq_ignore_ascii_case(s))
+    {
+        return true;
+    }
+    if let Ok(ip) = host.parse::<Ipv4Addr>() {
+        return ip.is_private() || ip.is_loopback() || ip.is_link_local() || ip.is_unspecified();
+    }
+    let last = host.rsplit('.').next().unwrap_or("");
+    last == ctx.workload.namespace
+        || ctx.world.namespace(last).is_some()
+        || ctx.world.namespace_labels(last).is_some()
+}
+
+// ---- references ------------------------------------------------------------------------------
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum RefKind {
+    Secret,
+    ConfigMap,
+}
+
+impl RefKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            RefKind::Secret => "Secret",
+            RefKind::ConfigMap => "ConfigMap",
+        }
+    }
+
+    fn related(self) -> RelatedKind {
+        match self {
+            RefKind::Secret => RelatedKind::Secret,
+            RefKind::ConfigMap => RelatedKind::ConfigMap,
+        }
+    }
+}
+
+/// Which keys of the object a reference reads.
+#[derive(Clone, Copy)]
+enum Keys<'a> {
+    All,
+    One(&'a str),
+    Items(&'a [KeyToPath]),
+}
+
+/// Where the reference is written.
+#[derive(Clone, Copy)]
+enum Site<'a> {
+    Env { container: &'a str, var: &'a str },
+    EnvFrom { container: &'a str },
+    Volume(&'a str),
+    PullSecret,
+}
+
+#[derive(Clone, Copy)]
+struct Reference<'a> {
+    kind: RefKind,
+    name: &'a str,
+    keys: Keys<'a>,
+    optional: bool,
+    site: Site<'a>,
+}
+
+fn items(items: &Option<Vec<KeyToPath>>) -> Keys<'_> {
+    match items.as_deref() {
+        Some(i) if !i.is_empty() => Keys::Items(i),
+        _ => Keys::All,
+    }
+}
+
+fn container_references(c: &Container) -> impl Iterator<Item = Reference<'_>> {
+    let container = c.name.as_str();
+    let env = c.env.iter().flatten().filter_map(move |e| {
+        let src = e.value_from.as_ref()?;
+        let site = Site::Env {
+            container,
+            var: &e.name,
+        };
+        if let Some(s) = &src.secret_key_ref {
+            return Some(Reference {
+                kind: RefKind::Secret,
+                name: &s.name,
+                keys: Keys::One(&s.key),
+                optional: s.optional == Some(true),
+                site,
+            });
+        }
+        let m = src.config_map_key_ref.as_ref()?;
+        Some(Reference {
+            kind: RefKind::ConfigMap,
+            name: &m.name,
+            keys: Keys::One(&m.key),
+            optional: m.optional == Some(true),
+            site,
+        })
+    });
+    let env_from = c.env_from.iter().flatten().flat_map(move |e| {
+        let site = Site::EnvFrom { container };
+        let m = e.config_map_ref.as_ref().map(|m| Reference {
+            kind: RefKind::ConfigMap,
+            name: &m.name,
+            keys: Keys::All,
+            optional: m.optional == Some(true),
+            site,
+        });
+        let s = e.secret_ref.as_ref().map(|s| Reference {
+            kind: RefKind::Secret,
+            name: &s.name,
+            keys: Keys::All,
+            optional: s.optional == Some(true),
+            site,
+        });
+        m.into_iter().chain(s)
+    });
+    env.chain(env_from)
+}
+
+/// Every Secret and ConfigMap the pod reads: env, envFrom, volumes (projected sources too) and
+/// image pull secrets, in that order.
+fn references<'a>(w: Workload<'a>) -> impl Iterator<Item = Reference<'a>> + 'a {
+    let spec = w.pod_spec;
+    let containers = spec
+        .init_containers
+        .iter()
+        .flatten()
+        .chain(&spec.containers)
+        .flat_map(container_references);
+    let volumes = spec.volumes.iter().flatten().flat_map(|v| {
+        let site = Site::Volume(&v.name);
+        let secret = v.secret.as_ref().and_then(|s| {
+            Some(Reference {
+                kind: RefKind::Secret,
+                name: s.secret_name.as_deref()?,
+                keys: items(&s.items),
+                optional: s.optional == Some(true),
+                site,
+            })
+        });
+        let config_map = v.config_map.as_ref().map(|m| Reference {
+            kind: RefKind::ConfigMap,
+            name: &m.name,
+            keys: items(&m.items),
+            optional: m.optional == Some(true),
+            site,
+        });
+        let projected = v
+            .projected
+            .iter()
+            .flat_map(|p| p.sources.iter().flatten())
+            .flat_map(move |src| {
+                let s = src.secret.as_ref().map(|s| Reference {
+                    kind: RefKind::Secret,
+                    name: &s.name,
+                    keys: items(&s.items),
+                    optional: s.optional == Some(true),
+                    site,
+                });
+                let m = src.config_map.as_ref().map(|m| Reference {
+                    kind: RefKind::ConfigMap,
+                    name: &m.name,
+                    keys: items(&m.items),
+                    optional: m.optional == Some(true),
+                    site,
+                });
+                s.into_iter().chain(m)
+            });
+        secret.into_iter().chain(config_map).chain(projected)
+    });
+    let pull = spec.image_pull_secrets.iter().flatten().map(|r| Reference {
+        kind: RefKind::Secret,
+        name: &r.name,
+        keys: Keys::All,
+        optional: false,
+        site: Site::PullSecret,
+    });
+    containers.chain(volumes).chain(pull)
+}
+
+/// The ConfigMaps the pod reads, each once, in reference order.
+fn used_config_maps<'a>(w: Workload<'a>) -> impl Iterator<Item = &'a str> + 'a {
+    references(w)
+        .filter(|r| r.kind == RefKind::ConfigMap)
+        .enumerate()
+        .filter(move |(i, r)| {
+            // Few references per pod: looking back is cheaper than a set.
+            !references(w)
+                .filter(|p| p.kind == RefKind::ConfigMap)
+                .take(*i)
+                .any(|p| p.name == r.name)
+        })
+        .map(|(_, r)| r.name)
+}
+
+/// ConfigMaps Kubernetes publishes into every namespace: never in the manifests, always there.
+const AUTOMATIC_CONFIG_MAPS: &[&str] = &["kube-root-ca.crt", "openshift-service-ca.crt"];
+
+// ---- checks ----------------------------------------------------------------------------------
+
+fn literal_secret(ctx: &Ctx<'_>, out: &mut Out<'_>) {
+    for c in ctx.workload.all_containers() {
+        for e in c.env.iter().flatten() {
+            let Some(value) = e.value.as_deref() else {
+                continue;
+            };
+            let what = if holds_private_key(value) {
+                "holds a PEM private key"
+            } else if holds_url_password(value) {
+                "holds a URL with an embedded password"
+            } else if looks_secret(&e.name, ctx.params) && is_credential_literal(value) {
+                "is set to a literal value"
+            } else {
+                continue;
+            };
+            out.fail(format!(
+                "container {:?}: env {} {what}: anyone who can read the manifest or the {} \
+                 can read the credential",
+                c.name,
+                e.name,
+                ctx.workload.kind.as_str()
+            ))
+            .container(&c.name);
+        }
+    }
+    out.pass();
+}
+
+fn secret_in_config_map(ctx: &Ctx<'_>, out: &mut Out<'_>) {
+    let mut used = used_config_maps(*ctx.workload).peekable();
+    if used.peek().is_none() {
+        return;
+    }
+    if !ctx.has(&[RelatedKind::ConfigMap]) {
+        return out.skip_missing(&[RelatedKind::ConfigMap]);
+    }
+    for name in used {
+        let Some(cm) = ctx.world.config_map(ctx.workload.namespace, name) else {
+            continue;
+        };
+        for key in &cm.keys {
+            let Some(what) = config_map_credential(cm, key, ctx.params) else {
+                continue;
+            };
+            out.fail(format!(
+                "ConfigMap {} key {key} {what}: {CONFIG_MAP_EXPOSURE}",
+                cm.name
+            ))
+            .object(format!("ConfigMap/{}", cm.name));
+        }
+    }
+    out.pass();
+}
+
+/// What makes a ConfigMap key a credential, most telling first.
+fn config_map_credential(cm: &ConfigMapFacts, key: &str, params: &Parameters) -> Option<String> {
+    if cm.private_keys.iter().any(|k| k == key) {
+        return Some("holds a PEM private key".to_string());
+    }
+    let url_password = cm
+        .urls
+        .iter()
+        .any(|(k, u)| k == key && Url::parse(u).is_some_and(|u| u.has_literal_password()));
+    if url_password {
+        return Some("holds a URL with an embedded password".to_string());
+    }
+    if cm.embedded_credentials.iter().any(|(k, _)| k == key) {
+        let fields: Vec<&str> = cm
+            .embedded_credentials
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, f)| f.as_str())
+            .collect();
+        let values = if fields.len() == 1 {
+            "a literal"
+        } else {
+            "literals"
+        };
+        return Some(format!("sets {} to {values}", join_names(&fields)));
+    }
+    looks_secret(key, params).then(|| "is named like a credential".to_string())
+}
+
+fn plaintext_connection(ctx: &Ctx<'_>, out: &mut Out<'_>) {
+    let mut failed = false;
+    for c in ctx.workload.all_containers() {
+        for e in c.env.iter().flatten() {
+            let Some(value) = e.value.as_deref() else {
+                continue;
+            };
+            if is_ssl_mode_disabled(&e.name, value) {
+                failed = true;
+                out.fail(format!(
+                    "container {:?}: env {} is {value:?}: database connections are not \
+                     encrypted",
+                    c.name, e.name
+                ))
+                .container(&c.name);
+                continue;
+            }
+            for url in urls_of(value) {
+                let Some(parsed) = Url::parse(url) else {
+                    continue;
+                };
+                if let Some(fix) = plaintext_reason(&parsed, ctx) {
+                    failed = true;
+                    out.fail(format!(
+                        "container {:?}: env {} connects to {} without TLS ({fix}): \
+                         credentials and data cross the network in clear text",
+                        c.name,
+                        e.name,
+                        parsed.display()
+                    ))
+                    .container(&c.name);
+                }
+            }
+        }
+    }
+    let mut used = used_config_maps(*ctx.workload).peekable();
+    if used.peek().is_some() {
+        if !ctx.has(&[RelatedKind::ConfigMap]) {
+            // The env values were judged; what the ConfigMaps hold is unknown.
+            if !failed {
+                out.skip_missing(&[RelatedKind::ConfigMap]);
+            }
+            return;
+        }
+        for name in used {
+            let Some(cm) = ctx.world.config_map(ctx.workload.namespace, name) else {
+                continue;
+            };
+            for (key, url) in &cm.urls {
+                let Some(parsed) = Url::parse(url) else {
+                    continue;
+                };
+                if let Some(fix) = plaintext_reason(&parsed, ctx) {
+                    out.fail(format!(
+                        "ConfigMap {} key {key} connects to {} without TLS ({fix}): \
+                         credentials and data cross the network in clear text",
+                        cm.name,
+                        parsed.display()
+                    ))
+                    .object(format!("ConfigMap/{}", cm.name));
+                }
+            }
+        }
+    }
+    out.pass();
+}
+
+/// `PGSSLMODE=disable` and the like: TLS switched off by a libpq-style setting.
+fn is_ssl_mode_disabled(name: &str, value: &str) -> bool {
+    (ends_with_folded(name, "SSLMODE") || ends_with_folded(name, "SSL_MODE"))
+        && ["disable", "disabled", "allow"]
+            .iter()
+            .any(|v| value.trim().eq_ignore_ascii_case(v))
+}
+
+/// Words in a flag's name that turn its meaning around (`DISABLE_INSECURE_FALLBACK`).
+const NEGATIONS: &[&str] = &[
+    "DISABLE", "DISABLED", "NO", "NOT", "DENY", "FORBID", "BLOCK", "PREVENT", "REJECT", "NEVER",
+];
+
+/// Flags that switch a safeguard off when true, with what that means.
+const UNSAFE_WHEN_TRUE: &[(&str, &str)] = &[
+    ("ALLOW_INSECURE", "insecure fallbacks are allowed"),
+    ("SKIP_VERIFY", "TLS certificates are not verified"),
+    ("SKIP_TLS_VERIFY", "TLS certificates are not verified"),
+    ("SKIP_TLS", "TLS is skipped or not verified"),
+    ("INSECURE", "insecure connections or fallbacks are allowed"),
+    ("DISABLE_AUTH", "authentication is off"),
+    ("AUTH_DISABLED", "authentication is off"),
+    ("NO_AUTH", "authentication is off"),
+    (
+        "SIMULATION",
+        "it runs in simulation mode instead of against the real systems",
+    ),
+    (
+        "SIMULATED",
+        "it runs in simulation mode instead of against the real systems",
+    ),
+];
+
+/// Flags that keep TLS verification on: false means off.
+fn is_tls_verification_switch(name: &str) -> bool {
+    ["NODE_TLS_REJECT_UNAUTHORIZED", "PYTHONHTTPSVERIFY"]
+        .iter()
+        .any(|n| eq_folded(name.as_bytes(), n.as_bytes()))
+        || ["SSL_VERIFY", "TLS_VERIFY", "VERIFY_SSL", "VERIFY_TLS"]
+            .iter()
+            .any(|s| ends_with_folded(name, s))
+}
+
+const DEBUG_FLAGS: &[&str] = &["DEBUG", "FLASK_DEBUG", "DJANGO_DEBUG", "APP_DEBUG"];
+
+const ENVIRONMENT_NAMES: &[&str] = &[
+    "FLASK_ENV",
+    "NODE_ENV",
+    "APP_ENV",
+    "ENV",
+    "ENVIRONMENT",
+    "RAILS_ENV",
+    "RACK_ENV",
+    "ASPNETCORE_ENVIRONMENT",
+    "DOTNET_ENVIRONMENT",
+];
+
+const DEVELOPMENT_VALUES: &[&str] = &["development", "dev", "debug", "local", "test"];
+
+fn is_one_of(value: &str, list: &[&str]) -> bool {
+    let v = value.trim();
+    list.iter().any(|x| v.eq_ignore_ascii_case(x))
+}
+
+fn is_truthy(value: &str) -> bool {
+    is_one_of(value, &["true", "1", "yes", "on"])
+}
+
+fn is_falsy(value: &str) -> bool {
+    is_one_of(value, &["false", "0", "no", "off"])
+}
+
+/// What an env flag switches off, if it does.
+fn insecure_effect(name: &str, value: &str) -> Option<&'static str> {
+    if is_truthy(value) {
+        for (pattern, effect) in UNSAFE_WHEN_TRUE {
+            let Some(at) = find_words(name, pattern) else {
+                continue;
+            };
+            let (before, after) = (&name[..at], &name[at + pattern.len()..]);
+            let negated = before
+                .split(['_', '-', '.'])
+                .chain(after.split(['_', '-', '.']))
+                .any(|w| NEGATIONS.iter().any(|n| w.eq_ignore_ascii_case(n)));
+            if !negated {
+                return Some(effect);
+            }
+        }
+        if DEBUG_FLAGS
+            .iter()
+            .any(|d| eq_folded(name.as_bytes(), d.as_bytes()))
+        {
+            return Some("debug mode can expose stack traces, internals and debug endpoints");
+        }
+    }
+    if is_falsy(value) && is_tls_verification_switch(name) {
+        return Some("TLS certificates are not verified");
+    }
+    if is_one_of(value, DEVELOPMENT_VALUES)
+        && ENVIRONMENT_NAMES
+            .iter()
+            .any(|n| eq_folded(name.as_bytes(), n.as_bytes()))
+    {
+        return Some("it runs with development settings (debug output, relaxed security)");
+    }
+    None
+}
+
+fn insecure_flag(ctx: &Ctx<'_>, out: &mut Out<'_>) {
+    for c in ctx.workload.all_containers() {
+        for e in c.env.iter().flatten() {
+            let Some(value) = e.value.as_deref() else {
+                continue;
+            };
+            if let Some(effect) = insecure_effect(&e.name, value) {
+                out.fail(format!(
+                    "container {:?}: env {} is {:?}: {effect}",
+                    c.name,
+                    e.name,
+                    value.trim()
+                ))
+                .container(&c.name);
+            }
+        }
+    }
+    out.pass();
+}
+
+fn missing_reference(ctx: &Ctx<'_>, out: &mut Out<'_>) {
+    let ns = ctx.workload.namespace;
+    let mut any = false;
+    let mut failed = false;
+    let (mut secrets_unknown, mut config_maps_unknown) = (false, false);
+    for r in references(*ctx.workload) {
+        if r.optional || (r.kind == RefKind::ConfigMap && AUTOMATIC_CONFIG_MAPS.contains(&r.name)) {
+            continue;
+        }
+        any = true;
+        if !ctx.world.has(r.kind.related()) {
+            match r.kind {
+                RefKind::Secret => secrets_unknown = true,
+                RefKind::ConfigMap => config_maps_unknown = true,
+            }
+            continue;
+        }
+        let keys = match r.kind {
+            RefKind::Secret => ctx.world.secret(ns, r.name).map(|s| &s.keys),
+            RefKind::ConfigMap => ctx.world.config_map(ns, r.name).map(|m| &m.keys),
+        };
+        let problem = match (keys, r.keys) {
+            (None, _) => Some(None),
+            (Some(_), Keys::All) => None,
+            (Some(have), Keys::One(k)) => (!have.contains(k)).then_some(Some(k)),
+            (Some(have), Keys::Items(items)) => items
+                .iter()
+                .find(|i| !have.contains(&i.key))
+                .map(|i| Some(i.key.as_str())),
+        };
+        let Some(missing_key) = problem else {
+            continue;
+        };
+        failed = true;
+        let object = match missing_key {
+            None => format!("{} {}, which does not exist", r.kind.as_str(), r.name),
+            Some(k) => format!(
+                "key {k} of {} {}, which has no such key",
+                r.kind.as_str(),
+                r.name
+            ),
+        };
+        let f = match r.site {
+            Site::Env { container, var } => out
+                .fail(format!(
+                    "container {container:?}: env {var} reads {object}: the container cannot \
+                     start (CreateContainerConfigError)"
+                ))
+                .container(container),
+            Site::EnvFrom { container } => out
+                .fail(format!(
+                    "container {container:?}: envFrom reads {object}: the container cannot \
+                     start (CreateContainerConfigError)"
+                ))
+                .container(container),
+            Site::Volume(volume) => out.fail(format!(
+                "volume {volume:?} mounts {object}: the pod cannot start (stuck in \
+                 ContainerCreating)"
+            )),
+            Site::PullSecret => out.fail(format!(
+                "imagePullSecrets names {object}: images from a private registry cannot be \
+                 pulled"
+            )),
+        };
+        f.object(format!("{}/{}", r.kind.as_str(), r.name));
+    }
+    if !any || failed {
+        return;
+    }
+    match (secrets_unknown, config_maps_unknown) {
+        (true, true) => out.skip_missing(&[RelatedKind::Secret, RelatedKind::ConfigMap]),
+        (true, false) => out.skip_missing(&[RelatedKind::Secret]),
+        (false, true) => out.skip_missing(&[RelatedKind::ConfigMap]),
+        (false, false) => out.pass(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Url, looks_secret};
+    use crate::api::Parameters;
+    use crate::testing::{findings, judge, messages, outcome};
+    use crate::world::ingest::name_looks_secret;
+
+    #[test]
+    fn urls_with_unencoded_passwords_never_leak() {
+        for (url, password, shown) in [
+            (
+                "postgres://u:p?ss@db.example.com/app",
+                Some("p?ss"),
+                "postgres://db.example.com",
+            ),
+            (
+                "postgres://u:ab/c=@db:5432/app?sslmode=require",
+                Some("ab/c="),
+                "postgres://db:5432",
+            ),
+            (
+                "redis://:s#cret@redis:6379/0",
+                Some("s#cret"),
+                "redis://redis:6379",
+            ),
+            (
+                "https://api.example.com/x?mail=a@b.com",
+                None,
+                "https://api.example.com",
+            ),
+            ("http://npm:4873/@scope/pkg", None, "http://npm:4873"),
+            ("amqp://guest@rabbitmq", None, "amqp://rabbitmq"),
+        ] {
+            let u = Url::parse(url).unwrap();
+            assert_eq!(u.password(), password, "{url}");
+            assert_eq!(u.display(), shown, "{url}");
+        }
+        let u = Url::parse("postgres://u:ab/c=@db:5432/app?ssl_mode=verify-full#x").unwrap();
+        assert!(u.param_is("sslmode", &["verify-full"]));
+    }
+
+    #[test]
+    fn credential_names_read_like_ingest() {
+        let p = Parameters::default();
+        for name in [
+            "db-password",
+            "STRIPE_API_KEY",
+            "LOG_LEVEL",
+            "vault.token",
+            "Secret",
+        ] {
+            assert_eq!(
+                looks_secret(name, &p),
+                name_looks_secret(name, &p.secret_name_patterns),
+                "{name}"
+            );
+        }
+        assert!(!looks_secret("JWT_SECRET_FILE", &p));
+    }
+
+    fn deployment(pod_spec: &str) -> String {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: api, namespace: shop}}\n\
+             spec:\n  replicas: 2\n  selector: {{matchLabels: {{app: api}}}}\n  template:\n    \
+             metadata: {{labels: {{app: api}}}}\n    spec:\n{pod_spec}"
+        )
+    }
+
+    fn with_env(env: &str) -> String {
+        deployment(&format!(
+            "      containers:\n      - name: app\n        image: api:1\n        env:\n{env}"
+        ))
+    }
+
+    const PLAIN: &str = "      containers:\n      - {name: app, image: api:1}\n";
+
+    #[test]
+    fn literal_secrets_are_named_never_printed() {
+        let yaml = deployment(
+            "      initContainers:\n      - name: migrate\n        image: api:1\n        env:\n        \
+             - {name: API_TOKEN, value: tok-123}\n      containers:\n      - name: app\n        \
+             image: api:1\n        env:\n        \
+             - {name: DB_PASSWORD, value: coffee-rt_password}\n        \
+             - {name: DATABASE_URL, value: \"postgres://app:s3cret@db:5432/app\"}\n        \
+             - {name: TLS_KEY, value: \"-----BEGIN RSA PRIVATE KEY-----\\nMIIE\\n\"}\n        \
+             - {name: LOG_LEVEL, value: info}\n",
+        );
+        let r = judge(&yaml);
+        assert_eq!(outcome(&r, "config-literal-secret"), "fail");
+        assert_eq!(
+            messages(&r, "config-literal-secret"),
+            vec![
+                "container \"app\": env DB_PASSWORD is set to a literal value: anyone who can read the manifest or the Deployment can read the credential",
+                "container \"app\": env DATABASE_URL holds a URL with an embedded password: anyone who can read the manifest or the Deployment can read the credential",
+                "container \"app\": env TLS_KEY holds a PEM private key: anyone who can read the manifest or the Deployment can read the credential",
+                "container \"migrate\": env API_TOKEN is set to a literal value: anyone who can read the manifest or the Deployment can read the credential",
+            ]
+        );
+        for f in findings(&r, "config-literal-secret") {
+            assert!(!f.message.contains("coffee") && !f.message.contains("s3cret"));
+        }
+        assert_eq!(
+            findings(&r, "config-literal-secret")[0]
+                .container
+                .as_deref(),
+            Some("app")
+        );
+    }
+
+    #[test]
+    fn references_and_placeholders_are_not_literal_secrets() {
+        let yaml = with_env(
+            "        - name: DB_PASSWORD\n          valueFrom: {secretKeyRef: {name: db, key: password}}\n        \
+             - {name: PASSWORD_FILE, value: /run/secrets/db}\n        \
+             - {name: TOKEN_TTL, value: \"3600\"}\n        \
+             - {name: JWT_SECRET_NAME, value: jwt}\n        \
+             - {name: API_KEY, value: \"${API_KEY}\"}\n        \
+             - {name: CLIENT_SECRET, value: \"\"}\n        \
+             - {name: TOKEN_AUTH, value: \"true\"}\n        \
+             - {name: DATABASE_URL, value: \"postgres://app:$(DB_PASSWORD)@db:5432/app\"}\n        \
+             - {name: CACHE_URL, value: \"redis://redis:6379/0\"}\n",
+        );
+        assert_eq!(outcome(&judge(&yaml), "config-literal-secret"), "pass");
+        assert_eq!(
+            outcome(&judge(&deployment(PLAIN)), "config-literal-secret"),
+            "pass"
+        );
+    }
+
+    const USES_APP_CONFIG: &str = "      containers:\n      - name: app\n        image: api:1\n        \
+         envFrom: [{configMapRef: {name: app-config}}]\n      volumes:\n      \
+         - name: files\n        projected: {sources: [{configMap: {name: files}}]}\n";
+
+    #[test]
+    fn credentials_in_a_used_config_map() {
+        let yaml = format!(
+            "{}---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: app-config, namespace: shop}}\n\
+             data:\n  DB_PASSWORD: coffee\n  LOG_LEVEL: info\n  REDIS_URL: \"redis://:pw@redis:6379/0\"\n  \
+             PASSWORD_MIN_LENGTH: \"12\"\n---\napiVersion: v1\nkind: ConfigMap\n\
+             metadata: {{name: files, namespace: shop}}\ndata:\n  \
+             app.yaml: \"db:\\n  host: db\\n  password: hunter2\\n  token: abc\\n\"\n  \
+             tls.key: \"-----BEGIN PRIVATE KEY-----\\nMIIE\\n\"\n",
+            deployment(USES_APP_CONFIG)
+        );
+        let r = judge(&yaml);
+        assert_eq!(
+            messages(&r, "config-secret-in-configmap"),
+            vec![
+                "ConfigMap app-config key DB_PASSWORD is named like a credential: ConfigMaps are not encrypted at rest and anyone allowed to read configuration can read it",
+                "ConfigMap app-config key REDIS_URL holds a URL with an embedded password: ConfigMaps are not encrypted at rest and anyone allowed to read configuration can read it",
+                "ConfigMap files key app.yaml sets password and token to literals: ConfigMaps are not encrypted at rest and anyone allowed to read configuration can read it",
+                "ConfigMap files key tls.key holds a PEM private key: ConfigMaps are not encrypted at rest and anyone allowed to read configuration can read it",
+            ]
+        );
+        assert_eq!(
+            findings(&r, "config-secret-in-configmap")[0]
+                .object
+                .as_deref(),
+            Some("ConfigMap/app-config")
+        );
+    }
+
+    #[test]
+    fn clean_unknown_and_unused_config_maps() {
+        let clean = format!(
+            "{}---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: app-config, namespace: shop}}\n\
+             data: {{LOG_LEVEL: info}}\n---\napiVersion: v1\nkind: ConfigMap\n\
+             metadata: {{name: files, namespace: shop}}\ndata: {{app.yaml: \"port: 8080\"}}\n",
+            deployment(USES_APP_CONFIG)
+        );
+        assert_eq!(
+            outcome(&judge(&clean), "config-secret-in-configmap"),
+            "pass"
+        );
+        let r = judge(&deployment(USES_APP_CONFIG));
+        assert_eq!(outcome(&r, "config-secret-in-configmap"), "skip");
+        assert_eq!(
+            messages(&r, "config-secret-in-configmap"),
+            vec![
+                "not judged: no ConfigMap objects are known (none in the input, or not watched in the cluster)"
+            ]
+        );
+        assert_eq!(
+            outcome(&judge(&deployment(PLAIN)), "config-secret-in-configmap"),
+            "n/a"
+        );
+    }
+
+    #[test]
+    fn plaintext_connections_in_env_and_config_maps() {
+        let yaml = format!(
+            "{}---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: app-config, namespace: shop}}\n\
+             data:\n  TIMESCALE_URL: \"postgresql://timescale:5432/risk\"\n  FEAST_URL: \"http://feast:6566\"\n",
+            deployment(
+                "      containers:\n      - name: app\n        image: api:1\n        \
+                 envFrom: [{configMapRef: {name: app-config}}]\n        env:\n        \
+                 - {name: REDIS_URL, value: \"redis://redis-master:6379/0\"}\n        \
+                 - {name: DATABASE_URL, value: \"postgres://app:s3cret@db.example.com:5432/app?sslmode=prefer\"}\n        \
+                 - {name: PAYMENTS_API, value: \"http://payments.example.com/v1\"}\n        \
+                 - {name: BROKER_URL, value: \"amqp://guest:$(AMQP_PASSWORD)@rabbitmq:5672/\"}\n        \
+                 - {name: PGSSLMODE, value: disable}\n        \
+                 - {name: SECURE_DB, value: \"postgresql://db:5432/app?sslmode=verify-full\"}\n        \
+                 - {name: MYSQL_URL, value: \"mysql+pymysql://db:3306/app?ssl-mode=REQUIRED\"}\n        \
+                 - {name: JDBC_URL, value: \"jdbc:postgresql://db.example.com/app?ssl=true\"}\n        \
+                 - {name: MONGO_URL, value: \"mongodb+srv://cluster0.example.mongodb.net/app\"}\n        \
+                 - {name: LOCAL_CACHE, value: \"redis://localhost:6379\"}\n        \
+                 - {name: USERS_API, value: \"http://users:8080 http://users.shop:8080 http://users.shop.svc.cluster.local http://10.0.3.4:80\"}\n        \
+                 - {name: QUEUE_URL, value: \"rediss://cache.example.com:6380\"}\n"
+            )
+        );
+        let r = judge(&yaml);
+        assert_eq!(
+            messages(&r, "config-plaintext-connection"),
+            vec![
+                "ConfigMap app-config key TIMESCALE_URL connects to postgresql://timescale:5432 without TLS (add sslmode=require or verify-full): credentials and data cross the network in clear text",
+                "container \"app\": env REDIS_URL connects to redis://redis-master:6379 without TLS (use rediss://): credentials and data cross the network in clear text",
+                "container \"app\": env DATABASE_URL connects to postgres://db.example.com:5432 without TLS (add sslmode=require or verify-full): credentials and data cross the network in clear text",
+                "container \"app\": env PAYMENTS_API connects to http://payments.example.com without TLS (use https://): credentials and data cross the network in clear text",
+                "container \"app\": env BROKER_URL connects to amqp://rabbitmq:5672 without TLS (use amqps://): credentials and data cross the network in clear text",
+                "container \"app\": env PGSSLMODE is \"disable\": database connections are not encrypted",
+            ]
+        );
+        let f = findings(&r, "config-plaintext-connection");
+        assert_eq!(f[0].object.as_deref(), Some("ConfigMap/app-config"));
+        assert_eq!(f[1].container.as_deref(), Some("app"));
+    }
+
+    #[test]
+    fn plaintext_connection_outcomes() {
+        let tls = with_env(
+            "        - {name: REDIS_URL, value: \"rediss://redis:6380\"}\n        \
+             - {name: MONGO_URL, value: \"mongodb://mongo:27017/app?tls=true\"}\n",
+        );
+        assert_eq!(outcome(&judge(&tls), "config-plaintext-connection"), "pass");
+        // Env values judged clean, ConfigMaps unknown: not a pass.
+        let unknown = deployment(
+            "      containers:\n      - name: app\n        image: api:1\n        \
+             envFrom: [{configMapRef: {name: app-config}}]\n",
+        );
+        assert_eq!(
+            outcome(&judge(&unknown), "config-plaintext-connection"),
+            "skip"
+        );
+        let srv_off = with_env(
+            "        - {name: MONGO_URL, value: \"mongodb+srv://c.example.net/app?tls=false\"}\n",
+        );
+        assert_eq!(
+            messages(&judge(&srv_off), "config-plaintext-connection"),
+            vec![
+                "container \"app\": env MONGO_URL connects to mongodb+srv://c.example.net without TLS (tls=false (remove it)): credentials and data cross the network in clear text"
+            ]
+        );
+    }
+
+    #[test]
+    fn insecure_flags() {
+        let yaml = with_env(
+            "        - {name: ALLOW_INSECURE_DEFAULTS, value: \"true\"}\n        \
+             - {name: SIMULATION_MODE, value: \"1\"}\n        \
+             - {name: DEBUG, value: \"True\"}\n        \
+             - {name: NODE_ENV, value: development}\n        \
+             - {name: NODE_TLS_REJECT_UNAUTHORIZED, value: \"0\"}\n        \
+             - {name: disable-auth, value: \"yes\"}\n        \
+             - {name: INSECURE_SKIP_TLS_VERIFY, value: \"on\"}\n        \
+             - {name: DISABLE_INSECURE_FALLBACK, value: \"true\"}\n        \
+             - {name: SIMULATION_ENABLED, value: \"false\"}\n        \
+             - {name: CASINO_AUTH, value: \"true\"}\n        \
+             - {name: ENV, value: production}\n        \
+             - {name: LOG_LEVEL, value: debug}\n        \
+             - {name: FLASK_DEBUG, value: \"0\"}\n",
+        );
+        let r = judge(&yaml);
+        assert_eq!(
+            messages(&r, "config-insecure-flag"),
+            vec![
+                "container \"app\": env ALLOW_INSECURE_DEFAULTS is \"true\": insecure fallbacks are allowed",
+                "container \"app\": env SIMULATION_MODE is \"1\": it runs in simulation mode instead of against the real systems",
+                "container \"app\": env DEBUG is \"True\": debug mode can expose stack traces, internals and debug endpoints",
+                "container \"app\": env NODE_ENV is \"development\": it runs with development settings (debug output, relaxed security)",
+                "container \"app\": env NODE_TLS_REJECT_UNAUTHORIZED is \"0\": TLS certificates are not verified",
+                "container \"app\": env disable-auth is \"yes\": authentication is off",
+                "container \"app\": env INSECURE_SKIP_TLS_VERIFY is \"on\": TLS certificates are not verified",
+            ]
+        );
+        let safe = with_env(
+            "        - {name: APP_ENV, value: production}\n        \
+             - {name: INSECURE_SKIP_VERIFY, value: \"false\"}\n",
+        );
+        assert_eq!(outcome(&judge(&safe), "config-insecure-flag"), "pass");
+    }
+
+    const REFERENCES: &str = "      imagePullSecrets: [{name: regcred}]\n      \
+         containers:\n      - name: app\n        image: api:1\n        env:\n        \
+         - name: DB_PASSWORD\n          valueFrom: {secretKeyRef: {name: db-credentials, key: password}}\n        \
+         - name: DB_PASS\n          valueFrom: {secretKeyRef: {name: db-credentials, key: pass}}\n        \
+         - name: LOG_LEVEL\n          valueFrom: {configMapKeyRef: {name: app-config, key: LOG_LEVEL}}\n        \
+         envFrom:\n        - secretRef: {name: app-env}\n        \
+         - configMapRef: {name: extra, optional: true}\n      volumes:\n      \
+         - name: certs\n        secret: {secretName: tls-certs, items: [{key: tls.crt, path: tls.crt}, {key: ca.crt, path: ca.crt}]}\n      \
+         - name: root-ca\n        configMap: {name: kube-root-ca.crt}\n      \
+         - name: bundle\n        projected: {sources: [{configMap: {name: bundle}}]}\n";
+
+    const OBJECTS: &str = "---\napiVersion: v1\nkind: Secret\nmetadata: {name: db-credentials, namespace: shop}\n\
+         stringData: {password: x, user: y}\n---\napiVersion: v1\nkind: Secret\n\
+         metadata: {name: tls-certs, namespace: shop}\ntype: kubernetes.io/tls\n\
+         data: {tls.crt: eA==, tls.key: eA==}\n---\napiVersion: v1\nkind: ConfigMap\n\
+         metadata: {name: app-config, namespace: shop}\ndata: {LOG_LEVEL: info}\n";
+
+    #[test]
+    fn missing_references() {
+        let r = judge(&format!("{}{OBJECTS}", deployment(REFERENCES)));
+        assert_eq!(
+            messages(&r, "config-missing-reference"),
+            vec![
+                "volume \"certs\" mounts key ca.crt of Secret tls-certs, which has no such key: the pod cannot start (stuck in ContainerCreating)",
+                "volume \"bundle\" mounts ConfigMap bundle, which does not exist: the pod cannot start (stuck in ContainerCreating)",
+                "imagePullSecrets names Secret regcred, which does not exist: images from a private registry cannot be pulled",
+                "container \"app\": env DB_PASS reads key pass of Secret db-credentials, which has no such key: the container cannot start (CreateContainerConfigError)",
+                "container \"app\": envFrom reads Secret app-env, which does not exist: the container cannot start (CreateContainerConfigError)",
+            ]
+        );
+        let f = findings(&r, "config-missing-reference");
+        assert_eq!(f[3].object.as_deref(), Some("Secret/db-credentials"));
+        assert_eq!(f[3].container.as_deref(), Some("app"));
+        assert!(f[0].remediation.contains("External Secrets"));
+    }
+
+    #[test]
+    fn resolved_unknown_and_absent_references() {
+        let fine = deployment(
+            "      containers:\n      - name: app\n        image: api:1\n        env:\n        \
+             - name: DB_PASSWORD\n          valueFrom: {secretKeyRef: {name: db-credentials, key: password}}\n        \
+             - name: LOG_LEVEL\n          valueFrom: {configMapKeyRef: {name: app-config, key: LOG_LEVEL}}\n        \
+             - name: OPTIONAL\n          valueFrom: {secretKeyRef: {name: nowhere, key: x, optional: true}}\n",
+        );
+        assert_eq!(
+            outcome(
+                &judge(&format!("{fine}{OBJECTS}")),
+                "config-missing-reference"
+            ),
+            "pass"
+        );
+        // ConfigMaps known, Secrets not: the Secret references cannot be judged.
+        let only_config_maps = "---\napiVersion: v1\nkind: ConfigMap\n\
+             metadata: {name: app-config, namespace: shop}\ndata: {LOG_LEVEL: info}\n";
+        let r = judge(&format!("{fine}{only_config_maps}"));
+        assert_eq!(
+            messages(&r, "config-missing-reference"),
+            vec![
+                "not judged: no Secret objects are known (none in the input, or not watched in the cluster)"
+            ]
+        );
+        assert_eq!(
+            outcome(&judge(&deployment(PLAIN)), "config-missing-reference"),
+            "n/a"
+        );
+    }
+}
