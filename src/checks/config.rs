@@ -597,7 +597,7 @@ fn secret_in_config_map(ctx: &Ctx<'_>, out: &mut Out<'_>) {
         let Some(cm) = ctx.world.config_map(ctx.workload.namespace, name) else {
             continue;
         };
-        for key in &cm.keys {
+        for key in cm.keys.difference(&cm.empty_keys) {
             let Some(what) = config_map_credential(cm, key, ctx.params) else {
                 continue;
             };

@@ -83,8 +83,10 @@ pub struct HpaFacts {
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct ConfigMapFacts {
     pub name: String,
-    /// Keys with a non-empty value (binaryData keys included).
+    /// Every key (binaryData keys included).
     pub keys: BTreeSet<String>,
+    /// Keys whose value is empty: present for references, holding nothing worth judging.
+    pub empty_keys: BTreeSet<String>,
     /// Values holding a URL (`scheme://...`), per key, truncated.
     pub urls: Vec<(String, String)>,
     /// Keys whose value holds a PEM private key.

@@ -198,10 +198,11 @@ pub fn config_map(cm: &ConfigMap) -> ConfigMapFacts {
         ..ConfigMapFacts::default()
     };
     for (key, value) in cm.data.iter().flatten() {
+        facts.keys.insert(key.clone());
         if value.is_empty() {
+            facts.empty_keys.insert(key.clone());
             continue;
         }
-        facts.keys.insert(key.clone());
         for url in urls_in(value).take(MAX_URLS_PER_KEY) {
             let mut end = url.len().min(MAX_URL_LEN);
             while !url.is_char_boundary(end) {
@@ -361,7 +362,7 @@ mod tests {
             vec![("app.yaml".into(), "password".into())]
         );
         assert_eq!(facts.private_keys, vec!["tls.key".to_string()]);
-        assert!(!facts.keys.contains("EMPTY"));
+        assert!(facts.keys.contains("EMPTY") && facts.empty_keys.contains("EMPTY"));
     }
 
     #[test]
