@@ -5,8 +5,10 @@
 
 pub mod api;
 pub mod checks;
+pub mod cli;
 pub mod engine;
 pub mod input;
+pub mod output;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod workload;
