@@ -53,9 +53,14 @@ fn run_with_stdin(args: &[&str], stdin: &[u8]) -> Output {
     child.wait_with_output().expect("prodready runs")
 }
 
-/// `audit` with a fixed clock.
+/// `audit` with a fixed clock. The fixtures here exercise the command line, not the catalogue
+/// (the unit tests and `tests/examples.rs` do that): unless a test brings its own policy, only
+/// the probe checks run, so each fixture's expected findings stay few and deliberate.
 fn audit(args: &[&str]) -> Output {
     let mut all = vec!["audit", "--now", NOW];
+    if !args.contains(&"--policy") {
+        all.extend_from_slice(&["--policy", PROBES_ONLY]);
+    }
     all.extend_from_slice(args);
     run(&all)
 }
@@ -173,6 +178,7 @@ const AUDIT_SET: &str = "tests/fixtures/audit";
 const BROKEN: &str = "tests/fixtures/broken.yaml";
 const SHOP: &str = "tests/fixtures/audit/shop.yaml";
 const STRICT: &str = "tests/fixtures/policy/strict.yaml";
+const PROBES_ONLY: &str = "tests/fixtures/policy/probes-only.yaml";
 
 // ---------------------------------------------------------------------------------------------
 // Exit codes
