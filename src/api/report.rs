@@ -91,7 +91,7 @@ impl Summary {
 #[serde(rename_all = "camelCase")]
 pub struct SourceLocation {
     pub file: String,
-    /// 0-based index of the document in its file or stream.
+    /// 1-based index of the document in its file or stream.
     pub document: usize,
     /// 1-based line where the document starts.
     pub line: usize,
@@ -104,6 +104,7 @@ pub struct SourceLocation {
 pub struct Report {
     pub workload: WorkloadRef,
     /// 0-100: the severity-weighted share of applicable checks that pass.
+    #[schemars(range(max = 100))]
     pub score: u8,
     pub verdict: Verdict,
     pub summary: Summary,
@@ -126,7 +127,9 @@ pub struct Report {
     pub input_hash: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_evaluated: Option<Time>,
+    /// Merged by type under server-side apply, as the API conventions want for conditions.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
     pub conditions: Vec<Condition>,
 }
 
