@@ -127,7 +127,8 @@ pub struct Report {
     pub input_hash: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_evaluated: Option<Time>,
-    /// Merged by type under server-side apply, as the API conventions want for conditions.
+    /// Conditions, among them the summary condition `ProductionReady`.
+    // A map keyed by type, so server-side apply merges conditions as the API conventions want.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
     pub conditions: Vec<Condition>,
