@@ -86,6 +86,19 @@ impl Summary {
     }
 }
 
+impl std::ops::AddAssign for Summary {
+    fn add_assign(&mut self, other: Summary) {
+        self.critical += other.critical;
+        self.high += other.high;
+        self.medium += other.medium;
+        self.low += other.low;
+        self.info += other.info;
+        self.warnings += other.warnings;
+        self.passed += other.passed;
+        self.skipped += other.skipped;
+    }
+}
+
 /// Where a workload was read from (offline audits only): what SARIF and error messages point at.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
