@@ -74,12 +74,20 @@ fn workload(out: &mut String, i: usize) {
         out,
         "---\napiVersion: apps/v1\nkind: {kind}\nmetadata:\n  name: {name}\n  namespace: {ns}\n  labels: {{app: {name}, team: t{t}}}\n  annotations: {{meta.helm.sh/release-name: rel-{t}}}\nspec:\n  replicas: {replicas}\n{service_name}  selector: {{matchLabels: {{app: {name}}}}}\n  template:\n    metadata:\n      labels: {{app: {name}, team: t{t}, tier: {tier}}}\n    spec:\n      serviceAccountName: {name}\n      containers:\n      - name: app\n        image: {image}\n        ports: [{{containerPort: 8080, name: http}}]\n        env:\n        - {{name: LOG_LEVEL, value: info}}\n        - {{name: DATABASE_URL, value: \"postgresql://db.{ns}.svc:5432/app\"}}\n        - {{name: API_TOKEN, valueFrom: {{secretKeyRef: {{name: {name}, key: token}}}}}}\n        envFrom: [{{configMapRef: {{name: {name}-config}}}}]\n{probes}{security}{resources}{mounts}{volumes}{claims}",
         t = i % 7,
-        tier = if i.is_multiple_of(2) { "web" } else { "backend" },
+        tier = if i.is_multiple_of(2) {
+            "web"
+        } else {
+            "backend"
+        },
     );
     let _ = write!(
         out,
         "---\napiVersion: v1\nkind: Service\nmetadata: {{name: {name}, namespace: {ns}, labels: {{app: {name}}}}}\nspec:\n  type: {svc_type}\n  selector: {{app: {name}}}\n  ports: [{{port: 80, targetPort: http}}]\n",
-        svc_type = if i.is_multiple_of(13) { "NodePort" } else { "ClusterIP" },
+        svc_type = if i.is_multiple_of(13) {
+            "NodePort"
+        } else {
+            "ClusterIP"
+        },
     );
     let _ = write!(
         out,

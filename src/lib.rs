@@ -7,6 +7,7 @@ pub mod api;
 pub mod checks;
 pub mod engine;
 pub mod input;
+pub mod live;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod workload;
