@@ -5,9 +5,11 @@
 
 pub mod api;
 pub mod checks;
+pub mod controller;
 pub mod engine;
 pub mod input;
 pub mod live;
+pub mod metrics;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod workload;

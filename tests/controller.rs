@@ -1,0 +1,795 @@
+//! The operator against a real control plane, running under exactly the RBAC rules of the Helm
+//! chart (impersonating its ServiceAccount): reports appear, follow changes within seconds,
+//! stay untouched in steady state, come back when deleted, and go with their workload.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::{Client, CustomResourceExt};
+use prodready::api::{CheckResult, ReadinessPolicy, ReadinessReport, Verdict};
+use prodready::controller::{self, Config, Context};
+use serde_json::json;
+use support::ControlPlane;
+use tokio::sync::oneshot;
+
+/// One controller running in the test's runtime.
+struct Running {
+    ctx: Arc<Context>,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<Result<(), controller::Error>>,
+}
+
+impl Running {
+    async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        tokio::time::timeout(Duration::from_secs(20), &mut self.task)
+            .await
+            .expect("the controller stops within 20s")
+            .expect("the controller task does not panic")
+            .expect("the controller ends cleanly");
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn run(cmd: &mut Command, stdin: Option<&str>) -> String {
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn");
+    if let Some(text) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+    }
+    let out = child.wait_with_output().expect("wait");
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn kubectl_apply(cp: &ControlPlane, yaml: &str) {
+    run(cp.kubectl().args(["apply", "-f", "-"]), Some(yaml));
+}
+
+/// A CRD that keeps whatever it is given: enough for objects of the prometheus-operator kinds.
+fn open_crd(group: &str, kind: &str, plural: &str) -> CustomResourceDefinition {
+    serde_json::from_value(json!({
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": format!("{plural}.{group}")},
+        "spec": {
+            "group": group,
+            "scope": "Namespaced",
+            "names": {"kind": kind, "plural": plural, "singular": kind.to_lowercase(),
+                      "listKind": format!("{kind}List")},
+            "versions": [{"name": "v1", "served": true, "storage": true,
+                "schema": {"openAPIV3Schema": {"type": "object",
+                    "x-kubernetes-preserve-unknown-fields": true}}}]
+        }
+    }))
+    .unwrap()
+}
+
+/// CRDs every controller of this test binary sees the same way (discovery runs at start-up).
+async fn install_crds(cp: &ControlPlane) {
+    cp.apply_crd(&ReadinessReport::crd()).await;
+    cp.apply_crd(&ReadinessPolicy::crd()).await;
+    for (kind, plural) in [
+        ("ServiceMonitor", "servicemonitors"),
+        ("PodMonitor", "podmonitors"),
+        ("PrometheusRule", "prometheusrules"),
+    ] {
+        cp.apply_crd(&open_crd("monitoring.coreos.com", kind, plural))
+            .await;
+    }
+}
+
+/// Installs the chart's RBAC in a namespace of its own and returns a client that acts as the
+/// chart's ServiceAccount.
+async fn operator_client(cp: &ControlPlane) -> (Client, String) {
+    let ns = cp.namespace("prodready-system").await;
+    let release = format!("prodready-{ns}");
+    let chart = Path::new(env!("CARGO_MANIFEST_DIR")).join("charts/prodready");
+    let rendered = run(
+        cp.helm()
+            .args(["template", &release])
+            .arg(&chart)
+            .args(["--namespace", &ns]),
+        None,
+    );
+    kubectl_apply(cp, &rendered);
+    let user = format!("system:serviceaccount:{ns}:{release}");
+    let groups = [
+        "system:serviceaccounts",
+        &format!("system:serviceaccounts:{ns}"),
+        "system:authenticated",
+    ];
+    (cp.client_as(&user, &groups), ns)
+}
+
+async fn start(cp: &ControlPlane, namespace: &str, tune: impl FnOnce(&mut Config)) -> Running {
+    install_crds(cp).await;
+    let (client, operator_ns) = operator_client(cp).await;
+    let mut config = Config {
+        namespace: Some(namespace.to_string()),
+        identity: format!("test-{operator_ns}"),
+        ..Config::default()
+    };
+    tune(&mut config);
+    let ctx = Context::new(client, config);
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(controller::run_with(ctx.clone(), async move {
+        let _ = stopped.await;
+    }));
+    Running {
+        ctx,
+        stop: Some(stop),
+        task,
+    }
+}
+
+/// Polls `check` until it returns `Some`, panicking with `what` after `timeout`.
+async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn result_of(report: &ReadinessReport, check: &str) -> Option<CheckResult> {
+    let status = report.status.as_ref()?;
+    if status.passed_checks.iter().any(|c| c == check) {
+        return Some(CheckResult::Pass);
+    }
+    status
+        .findings
+        .iter()
+        .filter(|f| f.check_id == check)
+        .map(|f| f.result)
+        .min_by_key(|r| match r {
+            CheckResult::Fail => 0,
+            CheckResult::Warn => 1,
+            CheckResult::Skip => 2,
+            CheckResult::Pass => 3,
+        })
+}
+
+/// Waits until the report of `name` (a Deployment unless prefixed) says `want` for `check`;
+/// returns how long it took.
+async fn wait_result(
+    admin: &Client,
+    ns: &str,
+    report: &str,
+    check: &str,
+    want: &[CheckResult],
+    timeout: Duration,
+) -> Duration {
+    let api: Api<ReadinessReport> = Api::namespaced(admin.clone(), ns);
+    let started = Instant::now();
+    eventually(
+        &format!("{report}: {check} in {want:?}"),
+        timeout,
+        || async {
+            let r = api.get_opt(report).await.ok()??;
+            result_of(&r, check)
+                .filter(|got| want.contains(got))
+                .map(|_| ())
+        },
+    )
+    .await;
+    started.elapsed()
+}
+
+fn deployment(name: &str, replicas: i32) -> serde_json::Value {
+    json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": name, "labels": {"app": name}},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": "app", "image": "registry.example/app:1.0",
+                                         "ports": [{"name": "http", "containerPort": 8080}]}]}
+            }
+        }
+    })
+}
+
+async fn create<K>(client: &Client, ns: &str, value: serde_json::Value) -> K
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + serde::de::DeserializeOwned
+        + serde::Serialize
+        + std::fmt::Debug,
+    <K as kube::Resource>::DynamicType: Default,
+{
+    let object: K = serde_json::from_value(value).expect("a valid object");
+    Api::<K>::namespaced(client.clone(), ns)
+        .create(&PostParams::default(), &object)
+        .await
+        .expect("create")
+}
+
+#[tokio::test]
+async fn examples_get_reports_with_the_findings_of_the_offline_audit() {
+    let Some(cp) = support::controlplane().await else {
+        return;
+    };
+    install_crds(cp).await;
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    run(
+        cp.kubectl()
+            .args(["apply", "-f"])
+            .arg(examples.join("namespace.yaml")),
+        None,
+    );
+    run(cp.kubectl().args(["apply", "-f"]).arg(&examples), None);
+    let started = Instant::now();
+    let controller = start(cp, "trading", |_| {}).await;
+
+    // What the offline audit of the same files finds.
+    let mut inventory = prodready::input::Inventory::new();
+    inventory.add_path(&examples);
+    let policy = prodready::engine::CompiledPolicy::builtin();
+    let now = jiff::Timestamp::now();
+    let mut offline: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for w in inventory.workloads.iter().filter(|w| {
+        w.object.meta().namespace.as_deref() == Some("trading") && w.object.is_top_level()
+    }) {
+        let view = w.object.view().unwrap();
+        let report = prodready::engine::evaluate(&view, &inventory.world, &policy, now);
+        let failing = report
+            .findings
+            .iter()
+            .filter(|f| f.result == CheckResult::Fail)
+            .filter(|f| {
+                prodready::checks::by_id(&f.check_id).unwrap().needs != prodready::api::Needs::Live
+            })
+            .map(|f| f.check_id.to_string())
+            .collect();
+        offline.insert(
+            format!("{}-{}", view.kind.as_str().to_lowercase(), view.name),
+            failing,
+        );
+    }
+    assert_eq!(offline.len(), 6, "six workloads in the flawed platform");
+
+    let admin = cp.client();
+    let api: Api<ReadinessReport> = Api::namespaced(admin.clone(), "trading");
+    let reports = eventually("a report per workload", Duration::from_secs(60), || async {
+        let list = api.list(&ListParams::default()).await.ok()?;
+        (list.items.len() >= offline.len()).then_some(list.items)
+    })
+    .await;
+    eprintln!(
+        "{} reports within {:.1}s of the controller's start",
+        reports.len(),
+        started.elapsed().as_secs_f64()
+    );
+    for report in &reports {
+        let name = report.metadata.name.clone().unwrap();
+        let expected = offline
+            .get(&name)
+            .unwrap_or_else(|| panic!("unexpected report {name}"));
+        let status = report.status.as_ref().expect("a status");
+        assert_eq!(status.verdict, Verdict::NotReady, "{name}");
+        for check in expected {
+            assert_eq!(
+                result_of(report, check),
+                Some(CheckResult::Fail),
+                "{name}: {check} fails offline and must fail in the cluster"
+            );
+        }
+        let labels = report.metadata.labels.clone().unwrap();
+        assert_eq!(
+            labels["prodready.dev/workload-name"],
+            report.spec.workload_ref.name
+        );
+        assert_eq!(labels["prodready.dev/release"], "trading");
+        let condition = &status.conditions[0];
+        assert_eq!(
+            (condition.type_.as_str(), condition.status.as_str()),
+            ("ProductionReady", "False")
+        );
+        assert!(
+            report
+                .metadata
+                .owner_references
+                .as_ref()
+                .is_some_and(|o| o.len() == 1),
+            "{name} is owned by its workload"
+        );
+    }
+    // The Helm release Secrets (revision 2 failed) are read through the field-selected watch.
+    assert_eq!(
+        result_of(
+            reports
+                .iter()
+                .find(|r| r.metadata.name.as_deref() == Some("deployment-api"))
+                .unwrap(),
+            "helm-release-failed"
+        ),
+        Some(CheckResult::Fail)
+    );
+    let table = run(
+        cp.kubectl()
+            .args(["get", "readinessreports", "-n", "trading", "-o", "wide"]),
+        None,
+    );
+    let header = table.lines().next().unwrap();
+    for column in [
+        "KIND", "WORKLOAD", "READY", "SCORE", "CRITICAL", "HIGH", "AGE", "VERDICT", "RELEASE",
+    ] {
+        assert!(header.contains(column), "{column} missing in {header}");
+    }
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("deployment-redis") && l.contains("NotReady")),
+        "{table}"
+    );
+    controller.stop().await;
+}
+
+#[tokio::test]
+async fn related_objects_flip_their_checks_within_five_seconds() {
+    let Some(cp) = support::controlplane().await else {
+        return;
+    };
+    let admin = cp.client();
+    let ns = cp.namespace("flips").await;
+    let controller = start(cp, &ns, |_| {}).await;
+    create::<Deployment>(&admin, &ns, deployment("web", 2)).await;
+    kubectl_apply(
+        cp,
+        &format!(
+            r#"{{"apiVersion": "v1", "kind": "Service", "metadata": {{"name": "web", "namespace": "{ns}", "labels": {{"app": "web"}}}},
+               "spec": {{"selector": {{"app": "web"}}, "ports": [{{"name": "http", "port": 80, "targetPort": "http"}}]}}}}"#
+        ),
+    );
+    let fail = [CheckResult::Fail];
+    let pass = [CheckResult::Pass];
+    let first = wait_result(
+        &admin,
+        &ns,
+        "deployment-web",
+        "network-no-policy",
+        &fail,
+        Duration::from_secs(60),
+    )
+    .await;
+    eprintln!("first report after {:.1}s", first.as_secs_f64());
+
+    let ingress_plain = format!(
+        r#"{{"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {{"name": "web", "namespace": "{ns}"}},
+           "spec": {{"rules": [{{"host": "web.example.com", "http": {{"paths": [{{"path": "/", "pathType": "Prefix",
+             "backend": {{"service": {{"name": "web", "port": {{"number": 80}}}}}}}}]}}}}]}}}}"#
+    );
+    kubectl_apply(cp, &ingress_plain);
+    wait_result(
+        &admin,
+        &ns,
+        "deployment-web",
+        "exposure-ingress-no-tls",
+        &fail,
+        Duration::from_secs(10),
+    )
+    .await;
+
+    // (object to add, its kind/name, the check it makes pass)
+    let cases = [
+        (
+            format!(
+                r#"{{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {{"name": "web", "namespace": "{ns}"}},
+                   "spec": {{"podSelector": {{"matchLabels": {{"app": "web"}}}}, "policyTypes": ["Ingress"]}}}}"#
+            ),
+            "networkpolicy/web",
+            "network-no-policy",
+        ),
+        (
+            format!(
+                r#"{{"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {{"name": "web", "namespace": "{ns}"}},
+                   "spec": {{"maxUnavailable": 1, "selector": {{"matchLabels": {{"app": "web"}}}}}}}}"#
+            ),
+            "poddisruptionbudget/web",
+            "availability-no-pdb",
+        ),
+        (
+            format!(
+                r#"{{"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {{"name": "web", "namespace": "{ns}"}},
+                   "spec": {{"minReplicas": 2, "maxReplicas": 5,
+                     "scaleTargetRef": {{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}}}}}}"#
+            ),
+            "horizontalpodautoscaler/web",
+            "availability-no-hpa",
+        ),
+        (
+            format!(
+                r#"{{"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor", "metadata": {{"name": "web", "namespace": "{ns}"}},
+                   "spec": {{"selector": {{"matchLabels": {{"app": "web"}}}}, "endpoints": [{{"port": "http"}}]}}}}"#
+            ),
+            "servicemonitor/web",
+            "observability-no-metrics",
+        ),
+    ];
+    for (manifest, object, check) in &cases {
+        let before = wait_result(
+            &admin,
+            &ns,
+            "deployment-web",
+            check,
+            &fail,
+            Duration::from_secs(10),
+        )
+        .await;
+        assert!(before < Duration::from_secs(5));
+        kubectl_apply(cp, manifest);
+        let on = wait_result(
+            &admin,
+            &ns,
+            "deployment-web",
+            check,
+            &pass,
+            Duration::from_secs(5),
+        )
+        .await;
+        run(
+            cp.kubectl()
+                .args(["delete", "-n", &ns, object, "--wait=false"]),
+            None,
+        );
+        let off = wait_result(
+            &admin,
+            &ns,
+            "deployment-web",
+            check,
+            &fail,
+            Duration::from_secs(5),
+        )
+        .await;
+        eprintln!(
+            "{check}: pass {:.2}s after adding {object}, fail {:.2}s after deleting it",
+            on.as_secs_f64(),
+            off.as_secs_f64()
+        );
+    }
+    // TLS on the Ingress.
+    let ingress_tls = ingress_plain.replace(
+        r#""spec": {"rules""#,
+        r#""spec": {"tls": [{"hosts": ["web.example.com"], "secretName": "web-tls"}], "rules""#,
+    );
+    kubectl_apply(cp, &ingress_tls);
+    let on = wait_result(
+        &admin,
+        &ns,
+        "deployment-web",
+        "exposure-ingress-no-tls",
+        &pass,
+        Duration::from_secs(5),
+    )
+    .await;
+    kubectl_apply(cp, &ingress_plain);
+    let off = wait_result(
+        &admin,
+        &ns,
+        "deployment-web",
+        "exposure-ingress-no-tls",
+        &fail,
+        Duration::from_secs(5),
+    )
+    .await;
+    eprintln!(
+        "exposure-ingress-no-tls: pass {:.2}s after adding TLS, fail {:.2}s after removing it",
+        on.as_secs_f64(),
+        off.as_secs_f64()
+    );
+    controller.stop().await;
+}
+
+#[tokio::test]
+async fn steady_state_writes_nothing_and_reports_are_restored_and_removed() {
+    let Some(cp) = support::controlplane().await else {
+        return;
+    };
+    let admin = cp.client();
+    let ns = cp.namespace("steady").await;
+    for name in ["a", "b", "c"] {
+        create::<Deployment>(&admin, &ns, deployment(name, 2)).await;
+    }
+    let controller = start(cp, &ns, |_| {}).await;
+    let api: Api<ReadinessReport> = Api::namespaced(admin.clone(), &ns);
+    eventually("three reports", Duration::from_secs(60), || async {
+        let list = api.list(&ListParams::default()).await.ok()?;
+        (list.items.len() == 3).then_some(())
+    })
+    .await;
+    // Let the writes settle, then nothing may move for 30 s.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let versions = |list: Vec<ReadinessReport>| -> BTreeMap<String, String> {
+        list.into_iter()
+            .map(|r| {
+                (
+                    r.metadata.name.unwrap(),
+                    r.metadata.resource_version.unwrap(),
+                )
+            })
+            .collect()
+    };
+    let before = versions(api.list(&ListParams::default()).await.unwrap().items);
+    let writes_before = controller.ctx.render_metrics();
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    let after = versions(api.list(&ListParams::default()).await.unwrap().items);
+    assert_eq!(before, after, "no report moved in 30 s without changes");
+    assert_eq!(
+        writes_before
+            .lines()
+            .filter(|l| l.starts_with("prodready_report_writes_total"))
+            .collect::<Vec<_>>(),
+        controller
+            .ctx
+            .render_metrics()
+            .lines()
+            .filter(|l| l.starts_with("prodready_report_writes_total"))
+            .collect::<Vec<_>>(),
+    );
+
+    // A user deletes one report and edits another: both come back.
+    api.delete("deployment-a", &DeleteParams::default())
+        .await
+        .unwrap();
+    api.patch_status(
+        "deployment-b",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"status": {"score": 100, "verdict": "Ready"}})),
+    )
+    .await
+    .unwrap();
+    eventually(
+        "the deleted report restored",
+        Duration::from_secs(5),
+        || async { api.get_opt("deployment-a").await.ok()?.map(|_| ()) },
+    )
+    .await;
+    eventually(
+        "the edited report restored",
+        Duration::from_secs(5),
+        || async {
+            let r = api.get("deployment-b").await.ok()?;
+            (r.status?.verdict != Verdict::Ready).then_some(())
+        },
+    )
+    .await;
+
+    // No garbage collector runs here: the controller removes the report of a deleted workload.
+    Api::<Deployment>::namespaced(admin.clone(), &ns)
+        .delete("c", &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually(
+        "the orphaned report removed",
+        Duration::from_secs(5),
+        || async {
+            api.get_opt("deployment-c")
+                .await
+                .ok()?
+                .is_none()
+                .then_some(())
+        },
+    )
+    .await;
+    let metrics = controller.ctx.render_metrics();
+    assert!(metrics.contains(&format!(
+        r#"prodready_workload_score{{kind="Deployment",namespace="{ns}",workload="a"}}"#
+    )));
+    assert!(
+        !metrics.contains(r#"workload="c""#),
+        "no series for a deleted workload"
+    );
+    controller.stop().await;
+}
+
+#[tokio::test]
+async fn live_state_shows_in_reports() {
+    let Some(cp) = support::controlplane().await else {
+        return;
+    };
+    let admin = cp.client();
+    let ns = cp.namespace("live").await;
+    let controller = start(cp, &ns, |_| {}).await;
+
+    // 0 of 3 available for an hour.
+    create::<Deployment>(&admin, &ns, deployment("down", 3)).await;
+    let hour_ago = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(1);
+    Api::<Deployment>::namespaced(admin.clone(), &ns)
+        .patch_status(
+            "down",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"replicas": 3, "availableReplicas": 0,
+                "unavailableReplicas": 3, "observedGeneration": 1,
+                "conditions": [{"type": "Available", "status": "False", "reason": "MinimumReplicasUnavailable",
+                                "lastTransitionTime": hour_ago.to_string(), "lastUpdateTime": hour_ago.to_string()}]}})),
+        )
+        .await
+        .unwrap();
+    let t = wait_result(
+        &admin,
+        &ns,
+        "deployment-down",
+        "live-replicas-unavailable",
+        &[CheckResult::Fail],
+        Duration::from_secs(30),
+    )
+    .await;
+    eprintln!("live-replicas-unavailable after {:.2}s", t.as_secs_f64());
+
+    // A pod of the Deployment `oom`, OOMKilled a minute ago.
+    create::<Deployment>(&admin, &ns, deployment("oom", 2)).await;
+    create::<Pod>(
+        &admin,
+        &ns,
+        json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "oom-5f7d8-abcde", "labels": {"app": "oom", "pod-template-hash": "5f7d8"},
+                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "oom-5f7d8",
+                                     "uid": "00000000-0000-0000-0000-000000000001", "controller": true}]},
+            "spec": {"containers": [{"name": "app", "image": "registry.example/app:1.0"}]}}),
+    )
+    .await;
+    let minute_ago = jiff::Timestamp::now() - jiff::SignedDuration::from_mins(1);
+    Api::<Pod>::namespaced(admin.clone(), &ns)
+        .patch_status(
+            "oom-5f7d8-abcde",
+            &PatchParams::default(),
+            &Patch::Merge(
+                json!({"status": {"phase": "Running", "containerStatuses": [{
+                "name": "app", "image": "registry.example/app:1.0", "imageID": "", "ready": true,
+                "restartCount": 1, "started": true,
+                "state": {"running": {"startedAt": minute_ago.to_string()}},
+                "lastState": {"terminated": {"exitCode": 137, "reason": "OOMKilled",
+                    "startedAt": hour_ago.to_string(), "finishedAt": minute_ago.to_string()}}}]}}),
+            ),
+        )
+        .await
+        .unwrap();
+    let t = wait_result(
+        &admin,
+        &ns,
+        "deployment-oom",
+        "live-oomkilled",
+        &[CheckResult::Fail],
+        Duration::from_secs(30),
+    )
+    .await;
+    eprintln!("live-oomkilled after {:.2}s", t.as_secs_f64());
+
+    // A claim that stays Pending (no provisioner here).
+    create::<PersistentVolumeClaim>(
+        &admin,
+        &ns,
+        json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+            "metadata": {"name": "data"},
+            "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "none",
+                     "resources": {"requests": {"storage": "1Gi"}}}}),
+    )
+    .await;
+    Api::<PersistentVolumeClaim>::namespaced(admin.clone(), &ns)
+        .patch_status(
+            "data",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"phase": "Pending"}})),
+        )
+        .await
+        .unwrap();
+    let mut with_claim = deployment("claims", 1);
+    with_claim["spec"]["template"]["spec"]["volumes"] =
+        json!([{"name": "data", "persistentVolumeClaim": {"claimName": "data"}}]);
+    create::<Deployment>(&admin, &ns, with_claim).await;
+    let t = wait_result(
+        &admin,
+        &ns,
+        "deployment-claims",
+        "live-pvc-pending",
+        &[CheckResult::Warn, CheckResult::Fail],
+        Duration::from_secs(30),
+    )
+    .await;
+    eprintln!("live-pvc-pending after {:.2}s", t.as_secs_f64());
+    controller.stop().await;
+}
+
+#[tokio::test]
+async fn a_verdict_change_records_an_event_on_the_workload() {
+    let Some(cp) = support::controlplane().await else {
+        return;
+    };
+    let admin = cp.client();
+    let ns = cp.namespace("events").await;
+    let controller = start(cp, &ns, |_| {}).await;
+    create::<Deployment>(&admin, &ns, deployment("web", 2)).await;
+    wait_result(
+        &admin,
+        &ns,
+        "deployment-web",
+        "network-no-policy",
+        &[CheckResult::Fail],
+        Duration::from_secs(60),
+    )
+    .await;
+    // Privileged: the verdict drops to NotReady.
+    Api::<Deployment>::namespaced(admin.clone(), &ns)
+        .patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Strategic(json!({"spec": {"template": {"spec": {"containers": [
+                {"name": "app", "securityContext": {"privileged": true}}]}}}})),
+        )
+        .await
+        .unwrap();
+    let events: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(admin.clone(), &ns);
+    let event = eventually(
+        "a ReadinessDegraded event",
+        Duration::from_secs(10),
+        || async {
+            let list = events.list(&ListParams::default()).await.ok()?;
+            list.items
+                .into_iter()
+                .find(|e| e.reason.as_deref() == Some("ReadinessDegraded"))
+        },
+    )
+    .await;
+    assert_eq!(event.type_.as_deref(), Some("Warning"));
+    assert_eq!(
+        event.regarding.as_ref().unwrap().name.as_deref(),
+        Some("web")
+    );
+    assert!(
+        event
+            .note
+            .as_deref()
+            .unwrap_or("")
+            .contains("security-privileged"),
+        "{:?}",
+        event.note
+    );
+    controller.stop().await;
+}
