@@ -104,15 +104,97 @@ const BUILTIN_IGNORED: &[&str] = &[
 /// Why a document could not be read.
 pub type Reason = String;
 
-fn typed<T: DeserializeOwned>(value: Value) -> Result<T, Reason> {
-    serde_path_to_error::deserialize::<_, T>(value).map_err(|e| {
-        let path = e.path().to_string();
-        if path == "." {
-            e.inner().to_string()
-        } else {
-            format!("{path}: {}", e.inner())
+/// Most patches a document gets for YAML 1.1 scalars before its error is reported.
+const MAX_YAML11_FIXES: usize = 32;
+
+fn typed<T: DeserializeOwned>(mut value: Value) -> Result<T, Reason> {
+    let mut fixes = 0;
+    loop {
+        let err = match serde_path_to_error::deserialize::<_, T>(&value) {
+            Ok(v) => return Ok(v),
+            Err(e) => e,
+        };
+        // kubectl reads YAML 1.1, where `0644` is an octal number and `yes` a boolean; a YAML
+        // 1.2 reader leaves them strings. Convert the scalar the typed decoding tripped on, if
+        // YAML 1.1 would have read it as the expected type, and try again.
+        if fixes < MAX_YAML11_FIXES && yaml11_fix(&mut value, err.path(), &err.inner().to_string())
+        {
+            fixes += 1;
+            continue;
         }
-    })
+        let path = err.path().to_string();
+        return Err(if path == "." {
+            err.inner().to_string()
+        } else {
+            format!("{path}: {}", err.inner())
+        });
+    }
+}
+
+/// The YAML 1.1 reading of a plain scalar as the type a decoding error expected.
+fn yaml11_scalar(s: &str, expected: &str) -> Option<Value> {
+    let integer = expected.starts_with('i') || expected.starts_with('u');
+    if integer {
+        let (negative, digits) = match s.strip_prefix('-') {
+            Some(d) => (true, d),
+            None => (false, s.strip_prefix('+').unwrap_or(s)),
+        };
+        let digits = digits.replace('_', "");
+        let n = if let Some(oct) = digits.strip_prefix("0o") {
+            i64::from_str_radix(oct, 8).ok()?
+        } else if digits.len() > 1 && digits.starts_with('0') && !digits.starts_with("0x") {
+            i64::from_str_radix(&digits[1..], 8).ok()?
+        } else if let Some(bin) = digits.strip_prefix("0b") {
+            i64::from_str_radix(bin, 2).ok()?
+        } else {
+            return None;
+        };
+        return Some(Value::from(if negative { -n } else { n }));
+    }
+    if expected == "a boolean" {
+        return match s {
+            "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => Some(Value::Bool(true)),
+            "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => Some(Value::Bool(false)),
+            _ => None,
+        };
+    }
+    None
+}
+
+/// Patches the scalar at `path` when `message` is a type error YAML 1.1 would not have made.
+fn yaml11_fix(value: &mut Value, path: &serde_path_to_error::Path, message: &str) -> bool {
+    let Some(rest) = message.strip_prefix("invalid type: string \"") else {
+        return false;
+    };
+    let Some((_, expected)) = rest.split_once("\", expected ") else {
+        return false;
+    };
+    let mut cur = value;
+    for seg in path.iter() {
+        cur = match (seg, cur) {
+            (serde_path_to_error::Segment::Map { key }, Value::Object(m)) => match m.get_mut(key) {
+                Some(v) => v,
+                None => return false,
+            },
+            (serde_path_to_error::Segment::Seq { index }, Value::Array(a)) => {
+                match a.get_mut(*index) {
+                    Some(v) => v,
+                    None => return false,
+                }
+            }
+            _ => return false,
+        };
+    }
+    let Value::String(s) = cur else {
+        return false;
+    };
+    match yaml11_scalar(s, expected) {
+        Some(v) => {
+            *cur = v;
+            true
+        }
+        None => false,
+    }
 }
 
 fn dynamic(value: Value) -> Result<kube::api::DynamicObject, Reason> {
@@ -307,5 +389,48 @@ fn json_type(v: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "a sequence",
         Value::Object(_) => "a mapping",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workload::WorkloadObject;
+
+    #[test]
+    fn yaml11_octal_modes_and_booleans_are_read_as_kubectl_reads_them() {
+        let value: Value = serde_yaml_ng::from_str(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a}\nspec:\n  template:\n    spec:\n      \
+             automountServiceAccountToken: no\n      containers: [{name: c, image: i}]\n      \
+             volumes: [{name: s, secret: {secretName: s, defaultMode: 0440}}]\n",
+        )
+        .unwrap();
+        let Ok(Parsed::Workload(w)) = classify(value) else {
+            panic!("not read")
+        };
+        let WorkloadObject::Deployment(d) = *w else {
+            panic!("not a Deployment")
+        };
+        let spec = d.spec.unwrap().template.spec.unwrap();
+        assert_eq!(spec.automount_service_account_token, Some(false));
+        let mode = spec.volumes.unwrap()[0]
+            .secret
+            .as_ref()
+            .unwrap()
+            .default_mode;
+        assert_eq!(mode, Some(0o440));
+    }
+
+    #[test]
+    fn a_real_type_error_is_still_reported() {
+        let value: Value = serde_yaml_ng::from_str(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a}\nspec: {replicas: two}\n",
+        )
+        .unwrap();
+        let err = classify(value).unwrap_err();
+        assert_eq!(
+            err,
+            "Deployment: spec.replicas: invalid type: string \"two\", expected i32"
+        );
     }
 }

@@ -1,0 +1,184 @@
+//! The command line, as clap parses it. Kept apart from what the commands do so the contract
+//! (flags, values, defaults) reads in one place.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::api::Severity;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "prodready",
+    version,
+    about = "Production readiness for Kubernetes workloads: a CI audit, an operator and an admission webhook",
+    propagate_version = true
+)]
+pub struct Cli {
+    /// Log verbosity on stderr; without it, RUST_LOG applies (default: warn).
+    #[arg(long, global = true, value_enum, value_name = "LEVEL")]
+    pub log_level: Option<LogLevel>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Judge the workloads in manifests: files, directories (recursive), or `-` for stdin.
+    Audit(AuditArgs),
+    /// List the check catalogue.
+    Checks(ChecksArgs),
+    /// Print the CustomResourceDefinitions, generated from the Rust types.
+    Crds(CrdsArgs),
+    /// Print the version.
+    Version,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Manifests to read: YAML or JSON files, directories (read recursively), `-` for stdin.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// A file with one or more ReadinessPolicy documents (the highest priority that selects a
+    /// workload's namespace applies; the built-in default otherwise).
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+
+    /// How to print the reports: for a person, for a program, for code scanning (SARIF) or for
+    /// a CI test view (JUnit).
+    #[arg(long, value_enum, default_value_t = AuditFormat::Table)]
+    pub format: AuditFormat,
+
+    /// Exit 1 when a failing finding is at or above this severity.
+    #[arg(long, value_enum, value_name = "SEVERITY", default_value_t = FailOn::Critical)]
+    pub fail_on: FailOn,
+
+    /// Show only failing and warning findings at or above this severity (summary counts are
+    /// unchanged).
+    #[arg(long, value_enum, value_name = "SEVERITY", default_value_t = SeverityArg::Info)]
+    pub min_severity: SeverityArg,
+
+    /// Show skipped checks in the table (other formats always carry them).
+    #[arg(long)]
+    pub show_skipped: bool,
+
+    /// Colour the table: `auto` when stdout is a terminal and NO_COLOR is unset.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    /// Write the report to this file instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// The evaluation time (RFC 3339) instead of the clock: makes live checks reproducible.
+    #[arg(long, value_name = "TIMESTAMP", hide = true)]
+    pub now: Option<jiff::Timestamp>,
+}
+
+#[derive(Debug, Args)]
+pub struct ChecksArgs {
+    /// `json` and `yaml` add each check's remediation.
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct CrdsArgs {
+    /// Write one file per CRD (`<plural>.<group>.yaml`) into this directory instead of printing
+    /// them.
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum AuditFormat {
+    Table,
+    Json,
+    Yaml,
+    Sarif,
+    Junit,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    Table,
+    Json,
+    Yaml,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogLevel {
+    Error,
+    Warn,
+    Info,
+    Debug,
+    Trace,
+}
+
+impl LogLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Error => "error",
+            LogLevel::Warn => "warn",
+            LogLevel::Info => "info",
+            LogLevel::Debug => "debug",
+            LogLevel::Trace => "trace",
+        }
+    }
+}
+
+/// A severity as the command line spells it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SeverityArg {
+    Critical,
+    High,
+    Medium,
+    Low,
+    Info,
+}
+
+impl From<SeverityArg> for Severity {
+    fn from(s: SeverityArg) -> Severity {
+        match s {
+            SeverityArg::Critical => Severity::Critical,
+            SeverityArg::High => Severity::High,
+            SeverityArg::Medium => Severity::Medium,
+            SeverityArg::Low => Severity::Low,
+            SeverityArg::Info => Severity::Info,
+        }
+    }
+}
+
+/// `--fail-on`: a severity, or `none` to never fail on findings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Critical,
+    High,
+    Medium,
+    Low,
+    Info,
+    None,
+}
+
+impl FailOn {
+    /// The lowest severity that fails the run; `None` when findings never do.
+    pub fn threshold(self) -> Option<Severity> {
+        match self {
+            FailOn::Critical => Some(Severity::Critical),
+            FailOn::High => Some(Severity::High),
+            FailOn::Medium => Some(Severity::Medium),
+            FailOn::Low => Some(Severity::Low),
+            FailOn::Info => Some(Severity::Info),
+            FailOn::None => None,
+        }
+    }
+}

@@ -1,0 +1,289 @@
+//! `prodready audit`: read manifests, judge every top-level workload, print the reports, and
+//! turn the outcome into an exit code a pipeline can gate on.
+
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Read, Write};
+use std::path::Path;
+
+use jiff::Timestamp;
+
+use super::{AuditArgs, AuditFormat, ColorChoice, EXIT_FINDINGS, EXIT_INPUT, EXIT_OK};
+use crate::api::{Report, Severity};
+use crate::engine::{CompiledPolicy, PolicySet, evaluate};
+use crate::input::{InputError, Inventory, SourcedWorkload};
+use crate::output::{self, Audit, Format, RenderOptions};
+use crate::world::World;
+
+/// The name stdin goes by in messages and report locations.
+const STDIN: &str = "stdin";
+
+pub fn run(args: &AuditArgs) -> u8 {
+    let policies = match &args.policy {
+        Some(path) => match load_policies(path) {
+            Ok(set) => set,
+            Err(errors) => {
+                for e in errors {
+                    eprintln!("error: {e}");
+                }
+                return EXIT_INPUT;
+            }
+        },
+        None => PolicySet::default(),
+    };
+
+    let mut inventory = Inventory::new();
+    read_inputs(&args.paths, &mut inventory);
+    if !inventory.policies.is_empty() {
+        tracing::warn!(
+            count = inventory.policies.len(),
+            "ReadinessPolicy documents in the audited input are not applied; pass them with --policy"
+        );
+    }
+
+    let now = args.now.unwrap_or_else(Timestamp::now);
+    let (mut reports, spec_errors) =
+        judge_all(&inventory.workloads, &inventory.world, &policies, now);
+    reports.sort_by(output::compare_reports);
+
+    let mut audit = Audit {
+        reports,
+        errors: std::mem::take(&mut inventory.errors),
+        warnings: inventory
+            .world
+            .problems()
+            .map(|(object, problem)| format!("{object}: {problem}"))
+            .collect(),
+    };
+    audit.errors.extend(spec_errors);
+    for e in &audit.errors {
+        eprintln!("error: {e}");
+    }
+    for w in &audit.warnings {
+        eprintln!("warning: {w}");
+    }
+
+    // Decided before --min-severity trims what is shown: hiding a finding never passes a gate.
+    let code = exit_code(&audit, args.fail_on.threshold());
+    output::retain_shown(&mut audit.reports, args.min_severity.into());
+
+    match write_output(&audit, args) {
+        Ok(()) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_INPUT
+        }
+    }
+}
+
+/// Reads every path in order; `-` is stdin (once: a second `-` would read nothing).
+fn read_inputs(paths: &[std::path::PathBuf], inventory: &mut Inventory) {
+    let mut stdin_read = false;
+    for path in paths {
+        if path.as_os_str() == "-" {
+            if stdin_read {
+                continue;
+            }
+            stdin_read = true;
+            let mut text = String::new();
+            match io::stdin().lock().read_to_string(&mut text) {
+                Ok(_) => inventory.add_text(STDIN, &text),
+                Err(e) => inventory.errors.push(InputError {
+                    file: STDIN.to_string(),
+                    document: None,
+                    line: None,
+                    reason: format!("cannot read: {e}"),
+                }),
+            }
+        } else {
+            inventory.add_path(path);
+        }
+    }
+    tracing::debug!(
+        workloads = inventory.workloads.len(),
+        objects = inventory.objects,
+        errors = inventory.errors.len(),
+        "input read"
+    );
+}
+
+/// Reads `--policy`: every document must be a usable ReadinessPolicy, and there must be one.
+fn load_policies(path: &Path) -> Result<PolicySet, Vec<String>> {
+    let mut inv = Inventory::new();
+    inv.add_path(path);
+    let mut errors: Vec<String> = inv.errors.iter().map(ToString::to_string).collect();
+    if errors.is_empty() && inv.policies.is_empty() {
+        errors.push(format!(
+            "{}: no ReadinessPolicy found (expected apiVersion {}/v1alpha1, kind ReadinessPolicy)",
+            path.display(),
+            crate::api::GROUP
+        ));
+    }
+    let others = inv.objects - inv.policies.len();
+    if others > 0 {
+        tracing::warn!(
+            file = %path.display(),
+            count = others,
+            "objects other than ReadinessPolicy in the policy file are ignored"
+        );
+    }
+    let mut compiled = Vec::with_capacity(inv.policies.len());
+    for (policy, source) in &inv.policies {
+        match CompiledPolicy::from_resource(policy) {
+            Ok(p) => compiled.push(p),
+            Err(e) => errors.push(format!(
+                "{}: document {} (line {}): {e}",
+                source.file, source.document, source.line
+            )),
+        }
+    }
+    if errors.is_empty() {
+        Ok(PolicySet::new(compiled))
+    } else {
+        Err(errors)
+    }
+}
+
+/// Judges every top-level workload, spread over the available cores: evaluation is pure and
+/// the World read-only, so each thread takes a contiguous slice and results keep input order.
+fn judge_all(
+    workloads: &[SourcedWorkload],
+    world: &World,
+    policies: &PolicySet,
+    now: Timestamp,
+) -> (Vec<Report>, Vec<InputError>) {
+    let top_level: Vec<&SourcedWorkload> = workloads
+        .iter()
+        .filter(|w| w.object.is_top_level())
+        .collect();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(top_level.len().div_ceil(64).max(1));
+    let chunk = top_level.len().div_ceil(threads).max(1);
+    let outcomes: Vec<Result<Report, InputError>> = if threads == 1 {
+        top_level
+            .iter()
+            .map(|w| judge(w, world, policies, now))
+            .collect()
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = top_level
+                .chunks(chunk)
+                .map(|slice| {
+                    scope.spawn(move || {
+                        slice
+                            .iter()
+                            .map(|w| judge(w, world, policies, now))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().expect("evaluation does not panic"))
+                .collect()
+        })
+    };
+    let mut reports = Vec::with_capacity(outcomes.len());
+    let mut errors = Vec::new();
+    for o in outcomes {
+        match o {
+            Ok(r) => reports.push(r),
+            Err(e) => errors.push(e),
+        }
+    }
+    (reports, errors)
+}
+
+fn judge(
+    w: &SourcedWorkload,
+    world: &World,
+    policies: &PolicySet,
+    now: Timestamp,
+) -> Result<Report, InputError> {
+    let Some(view) = w.object.view() else {
+        let meta = w.object.meta();
+        return Err(InputError {
+            file: w.source.file.clone(),
+            document: Some(w.source.document),
+            line: Some(w.source.line),
+            reason: format!(
+                "{} {}: no pod template to judge (spec{} is missing)",
+                w.object.kind().as_str(),
+                meta.name.as_deref().unwrap_or(""),
+                pod_spec_path(w.object.kind())
+            ),
+        });
+    };
+    let policy = policies.for_namespace(view.namespace, world);
+    let _span = tracing::debug_span!("evaluate", workload = %view.reference().display()).entered();
+    let mut report = evaluate(&view, world, policy, now);
+    report.source = Some(w.source.clone());
+    Ok(report)
+}
+
+fn pod_spec_path(kind: crate::workload::WorkloadKind) -> &'static str {
+    use crate::workload::WorkloadKind::*;
+    match kind {
+        Pod => "",
+        CronJob => ".jobTemplate.spec.template.spec",
+        Deployment | StatefulSet | DaemonSet | ReplicaSet | Job => ".template.spec",
+    }
+}
+
+/// 2 for unusable input, else 1 when a failing finding reaches the threshold, else 0.
+fn exit_code(audit: &Audit, fail_on: Option<Severity>) -> u8 {
+    if !audit.errors.is_empty() {
+        return EXIT_INPUT;
+    }
+    let failed = fail_on.is_some_and(|threshold| {
+        audit
+            .reports
+            .iter()
+            .any(|r| r.failing_at_or_above(threshold).next().is_some())
+    });
+    if failed { EXIT_FINDINGS } else { EXIT_OK }
+}
+
+fn write_output(audit: &Audit, args: &AuditArgs) -> Result<(), String> {
+    let format = match args.format {
+        AuditFormat::Table => Format::Table,
+        AuditFormat::Json => Format::Json,
+        AuditFormat::Yaml => Format::Yaml,
+        AuditFormat::Sarif => Format::Sarif,
+        AuditFormat::Junit => Format::Junit,
+    };
+    let to_terminal = args.output.is_none() && io::stdout().is_terminal();
+    let options = RenderOptions {
+        color: match args.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => to_terminal && !no_color(),
+        },
+        show_skipped: args.show_skipped,
+        base_dir: std::env::current_dir().ok(),
+    };
+    match &args.output {
+        Some(path) => {
+            let file =
+                File::create(path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            let mut out = BufWriter::new(file);
+            output::render(format, audit, &options, &mut out)
+                .and_then(|()| out.flush())
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))
+        }
+        None => {
+            let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
+            match output::render(format, audit, &options, &mut out).and_then(|()| out.flush()) {
+                Ok(()) => Ok(()),
+                // The reader went away (`| head`): what it read was what it wanted.
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+                Err(e) => Err(format!("cannot write to stdout: {e}")),
+            }
+        }
+    }
+}
+
+/// NO_COLOR, by its convention, counts only when set to something non-empty.
+fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}

@@ -1,0 +1,80 @@
+//! The `prodready` command line: parses arguments, sets up logging and hands over to the
+//! command. Commands return the process exit code; they print their own diagnostics.
+
+mod args;
+mod audit;
+mod checks;
+mod crds;
+
+use std::io::{self, IsTerminal, Write};
+use std::process::ExitCode;
+
+use tracing_subscriber::EnvFilter;
+
+pub use args::{
+    AuditArgs, AuditFormat, ChecksArgs, Cli, ColorChoice, Command, CrdsArgs, FailOn, ListFormat,
+    LogLevel, SeverityArg,
+};
+pub use crds::{crd_documents, crd_file_name};
+
+/// Exit code: nothing at or above `--fail-on` failed.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: a failing finding at or above `--fail-on`.
+pub const EXIT_FINDINGS: u8 = 1;
+/// Exit code: unusable input or arguments (the same code clap uses for usage errors).
+pub const EXIT_INPUT: u8 = 2;
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> ExitCode {
+    init_logging(cli.log_level);
+    let code = match &cli.command {
+        Command::Audit(a) => audit::run(a),
+        Command::Checks(a) => checks::run(a),
+        Command::Crds(a) => crds::run(a),
+        Command::Version => version(),
+    };
+    ExitCode::from(code)
+}
+
+/// Logs go to stderr so they never mix with a report on stdout. An explicit `--log-level`
+/// wins over RUST_LOG, which wins over the default.
+fn init_logging(level: Option<LogLevel>) {
+    let filter = match level {
+        Some(l) => EnvFilter::new(l.as_str()),
+        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
+    };
+    // A second initialisation (tests calling `run` twice) is harmless: keep the first.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(io::stderr)
+        .with_ansi(
+            io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        )
+        .with_target(false)
+        .try_init();
+}
+
+fn version() -> u8 {
+    let mut out = io::stdout().lock();
+    let written = writeln!(
+        out,
+        "prodready {}\nchecks: {}\napi: {}/v1alpha1",
+        env!("CARGO_PKG_VERSION"),
+        crate::checks::catalogue().len(),
+        crate::api::GROUP
+    );
+    finish_stdout(written)
+}
+
+/// Maps the result of writing to stdout to an exit code. A closed pipe (`prodready ... | head`)
+/// is the reader's choice, not a failure.
+fn finish_stdout(result: io::Result<()>) -> u8 {
+    match result.and_then(|()| io::stdout().flush()) {
+        Ok(()) => EXIT_OK,
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => EXIT_OK,
+        Err(e) => {
+            eprintln!("error: cannot write to stdout: {e}");
+            EXIT_INPUT
+        }
+    }
+}
