@@ -112,9 +112,28 @@ async fn install_crds(cp: &ControlPlane) {
     }
 }
 
+/// The identity the chart's RBAC binds: (user, groups, namespace of the release).
+struct Operator {
+    user: String,
+    groups: Vec<String>,
+    namespace: String,
+}
+
+impl Operator {
+    fn client(&self, cp: &ControlPlane) -> Client {
+        let groups: Vec<&str> = self.groups.iter().map(String::as_str).collect();
+        cp.client_as(&self.user, &groups)
+    }
+}
+
 /// Installs the chart's RBAC in a namespace of its own and returns a client that acts as the
 /// chart's ServiceAccount.
 async fn operator_client(cp: &ControlPlane) -> (Client, String) {
+    let operator = install_rbac(cp).await;
+    (operator.client(cp), operator.namespace)
+}
+
+async fn install_rbac(cp: &ControlPlane) -> Operator {
     let ns = cp.namespace("prodready-system").await;
     let release = format!("prodready-{ns}");
     let chart = Path::new(env!("CARGO_MANIFEST_DIR")).join("charts/prodready");
@@ -126,13 +145,15 @@ async fn operator_client(cp: &ControlPlane) -> (Client, String) {
         None,
     );
     kubectl_apply(cp, &rendered);
-    let user = format!("system:serviceaccount:{ns}:{release}");
-    let groups = [
-        "system:serviceaccounts",
-        &format!("system:serviceaccounts:{ns}"),
-        "system:authenticated",
-    ];
-    (cp.client_as(&user, &groups), ns)
+    Operator {
+        user: format!("system:serviceaccount:{ns}:{release}"),
+        groups: vec![
+            "system:serviceaccounts".into(),
+            format!("system:serviceaccounts:{ns}"),
+            "system:authenticated".into(),
+        ],
+        namespace: ns,
+    }
 }
 
 async fn start(cp: &ControlPlane, namespace: &str, tune: impl FnOnce(&mut Config)) -> Running {
@@ -792,4 +813,262 @@ async fn a_verdict_change_records_an_event_on_the_workload() {
         event.note
     );
     controller.stop().await;
+}
+
+/// A replica on a runtime of its own, so that a crash can be simulated: dropping the runtime
+/// stops every task at once, Lease renewal included, without a release.
+struct Replica {
+    runtime: Option<tokio::runtime::Runtime>,
+    ctx: Arc<Context>,
+    stop: Option<oneshot::Sender<()>>,
+    done: Option<oneshot::Receiver<()>>,
+}
+
+impl Replica {
+    async fn start(cp: &'static ControlPlane, operator: &Operator, config: Config) -> Replica {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let (ctx_tx, ctx_rx) = oneshot::channel();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let (done_tx, done) = oneshot::channel::<()>();
+        let user = operator.user.clone();
+        let groups = operator.groups.clone();
+        runtime.spawn(async move {
+            let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
+            let ctx = Context::new(cp.client_as(&user, &groups), config);
+            let _ = ctx_tx.send(ctx.clone());
+            let result = controller::run_with(ctx, async move {
+                let _ = stopped.await;
+            })
+            .await;
+            result.expect("the replica ends cleanly");
+            let _ = done_tx.send(());
+        });
+        let ctx = ctx_rx.await.unwrap();
+        Replica {
+            runtime: Some(runtime),
+            ctx,
+            stop: Some(stop),
+            done: Some(done),
+        }
+    }
+
+    /// As a crash would: no drain, no Lease release.
+    fn kill(&mut self) {
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+
+    /// As SIGTERM does: drain, release the Lease, return.
+    async fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(done) = self.done.take() {
+            tokio::time::timeout(Duration::from_secs(20), done)
+                .await
+                .expect("the replica stops within 20s")
+                .expect("the replica ran to its end");
+        }
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+#[tokio::test]
+async fn a_second_replica_takes_over_when_the_leader_dies() {
+    let Some(cp) = support::controlplane().await else {
+        return;
+    };
+    install_crds(cp).await;
+    let admin = cp.client();
+    let ns = cp.namespace("leader").await;
+    let operator = install_rbac(cp).await;
+    create::<Deployment>(&admin, &ns, deployment("web", 2)).await;
+    let config = |identity: &str| Config {
+        namespace: Some(ns.clone()),
+        identity: identity.to_string(),
+        leader_election: Some(controller::LeaderElection {
+            lease_namespace: operator.namespace.clone(),
+            ..controller::LeaderElection::default()
+        }),
+        ..Config::default()
+    };
+    let mut first = Replica::start(cp, &operator, config("replica-a")).await;
+    let mut second = Replica::start(cp, &operator, config("replica-b")).await;
+    wait_result(
+        &admin,
+        &ns,
+        "deployment-web",
+        "network-no-policy",
+        &[CheckResult::Fail],
+        Duration::from_secs(60),
+    )
+    .await;
+    let (leader, follower) = eventually("one leader", Duration::from_secs(20), || async {
+        match (first.ctx.is_leader(), second.ctx.is_leader()) {
+            (true, false) => Some((0, 1)),
+            (false, true) => Some((1, 0)),
+            _ => None,
+        }
+    })
+    .await;
+    let replicas = [&mut first, &mut second];
+    // The follower keeps warm caches: it knows the workload without leading.
+    assert_eq!(replicas[follower].ctx.state.all_workloads().len(), 1);
+    replicas[leader].kill();
+    let killed = Instant::now();
+    let takeover = eventually("the follower leads", Duration::from_secs(20), || async {
+        replicas[follower].ctx.is_leader().then(|| killed.elapsed())
+    })
+    .await;
+    eprintln!(
+        "takeover {:.1}s after the leader died",
+        takeover.as_secs_f64()
+    );
+    assert!(
+        takeover < Duration::from_secs(15),
+        "takeover took {takeover:?}"
+    );
+    kubectl_apply(
+        cp,
+        &format!(
+            r#"{{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {{"name": "web", "namespace": "{ns}"}},
+               "spec": {{"podSelector": {{}}, "policyTypes": ["Ingress"]}}}}"#
+        ),
+    );
+    wait_result(
+        &admin,
+        &ns,
+        "deployment-web",
+        "network-no-policy",
+        &[CheckResult::Pass],
+        Duration::from_secs(5),
+    )
+    .await;
+    // A graceful stop gives the Lease up at once.
+    replicas[follower].stop().await;
+    let lease: k8s_openapi::api::coordination::v1::Lease =
+        Api::namespaced(admin.clone(), &operator.namespace)
+            .get("prodready-controller")
+            .await
+            .unwrap();
+    assert_eq!(
+        lease.spec.and_then(|s| s.holder_identity),
+        None,
+        "the Lease is released on shutdown"
+    );
+}
+
+#[tokio::test]
+async fn the_binary_serves_health_and_metrics_and_stops_on_sigterm() {
+    let Some(cp) = support::controlplane().await else {
+        return;
+    };
+    install_crds(cp).await;
+    let admin = cp.client();
+    let ns = cp.namespace("binary").await;
+    create::<Deployment>(&admin, &ns, deployment("web", 2)).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_prodready"))
+        .args(["controller", "--kubeconfig"])
+        .arg(cp.kubeconfig_path())
+        .args(["-n", &ns, "--http-addr", &format!("127.0.0.1:{port}")])
+        .args(["--log-format", "json", "--finding-metrics"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A plain HTTP/1.0 request: the server is local and answers at once.
+    let get = |path: &'static str| async move {
+        use std::io::Read;
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+        stream
+            .write_all(format!("GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").as_bytes())
+            .ok()?;
+        let mut text = String::new();
+        stream.read_to_string(&mut text).ok()?;
+        Some(text)
+    };
+    let health = eventually("/healthz", Duration::from_secs(30), || get("/healthz")).await;
+    assert!(
+        health.lines().next().is_some_and(|l| l.contains(" 200 ")),
+        "{health}"
+    );
+    let ready = eventually("/readyz 200", Duration::from_secs(30), || async {
+        get("/readyz")
+            .await
+            .filter(|r| r.lines().next().is_some_and(|l| l.contains(" 200 ")))
+    })
+    .await;
+    assert!(ready.ends_with("ready"));
+    wait_result(
+        &admin,
+        &ns,
+        "deployment-web",
+        "network-no-policy",
+        &[CheckResult::Fail],
+        Duration::from_secs(30),
+    )
+    .await;
+    let metrics = eventually("the workload's series", Duration::from_secs(10), || async {
+        get("/metrics")
+            .await
+            .filter(|m| m.contains(&format!(r#"namespace="{ns}",workload="web""#)))
+    })
+    .await;
+    for name in [
+        "prodready_workload_score",
+        "prodready_workload_ready",
+        "prodready_workload_findings",
+        "prodready_finding_info",
+        "prodready_evaluations_total",
+        "prodready_evaluation_duration_seconds_bucket",
+        "prodready_report_writes_total",
+    ] {
+        assert!(metrics.contains(name), "{name} missing:\n{metrics}");
+    }
+    // SIGTERM: drains and exits 0.
+    let pid = child.id() as i32;
+    unsafe {
+        libc::kill(pid, libc::SIGTERM);
+    }
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no exit after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let mut logs = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut logs).unwrap();
+    assert!(status.success(), "{status}: {logs}");
+    // JSON lines, the reconciled workload named in the span of each write.
+    let written = logs
+        .lines()
+        .find(|l| l.contains("report written"))
+        .unwrap_or_else(|| panic!("no write logged:\n{logs}"));
+    let line: serde_json::Value = serde_json::from_str(written).unwrap();
+    assert_eq!(
+        line["span"]["workload"],
+        format!("Deployment/{ns}/web"),
+        "{written}"
+    );
+    assert!(logs.contains("writes drained"), "{logs}");
 }
