@@ -124,6 +124,14 @@ impl Operator {
         let groups: Vec<&str> = self.groups.iter().map(String::as_str).collect();
         cp.client_as(&self.user, &groups)
     }
+
+    /// The client configuration, for a client built on another runtime.
+    fn config(&self, cp: &ControlPlane) -> kube::Config {
+        let mut config = cp.config();
+        config.auth_info.impersonate = Some(self.user.clone());
+        config.auth_info.impersonate_groups = Some(self.groups.clone());
+        config
+    }
 }
 
 /// Installs the chart's RBAC in a namespace of its own and returns a client that acts as the
@@ -825,7 +833,7 @@ struct Replica {
 }
 
 impl Replica {
-    async fn start(cp: &'static ControlPlane, operator: &Operator, config: Config) -> Replica {
+    async fn start(cp: &ControlPlane, operator: &Operator, config: Config) -> Replica {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -834,11 +842,10 @@ impl Replica {
         let (ctx_tx, ctx_rx) = oneshot::channel();
         let (stop, stopped) = oneshot::channel::<()>();
         let (done_tx, done) = oneshot::channel::<()>();
-        let user = operator.user.clone();
-        let groups = operator.groups.clone();
+        let client_config = operator.config(cp);
         runtime.spawn(async move {
-            let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
-            let ctx = Context::new(cp.client_as(&user, &groups), config);
+            let client = Client::try_from(client_config).expect("a client");
+            let ctx = Context::new(client, config);
             let _ = ctx_tx.send(ctx.clone());
             let result = controller::run_with(ctx, async move {
                 let _ = stopped.await;
@@ -1071,4 +1078,209 @@ async fn the_binary_serves_health_and_metrics_and_stops_on_sigterm() {
         "{written}"
     );
     assert!(logs.contains("writes drained"), "{logs}");
+}
+
+fn write_chart(dir: &Path, image: &str) {
+    std::fs::create_dir_all(dir.join("templates")).unwrap();
+    std::fs::write(
+        dir.join("Chart.yaml"),
+        "apiVersion: v2\nname: shop\nversion: 1.0.0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("templates/deployment.yaml"),
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: shop\nspec:\n  replicas: 2\n  \
+             selector:\n    matchLabels: {{app: shop}}\n  template:\n    metadata:\n      labels: {{app: shop}}\n    \
+             spec:\n      containers:\n      - name: app\n        image: {image}\n"
+        ),
+    )
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_failed_helm_release_fails_until_an_upgrade_succeeds() {
+    let Some(cp) = support::controlplane().await else {
+        return;
+    };
+    let admin = cp.client();
+    let ns = cp.namespace("helm").await;
+    let controller = start(cp, &ns, |_| {}).await;
+    let chart = tempfile::tempdir().unwrap();
+    write_chart(chart.path(), "registry.example/shop:1.0");
+    // Nothing runs pods here: waiting for the Deployment times out and the release fails.
+    let install = cp
+        .helm()
+        .args(["install", "shop"])
+        .arg(chart.path())
+        .args(["-n", &ns, "--wait", "--timeout", "3s"])
+        .output()
+        .unwrap();
+    assert!(!install.status.success(), "the install must fail");
+    let t = wait_result(
+        &admin,
+        &ns,
+        "deployment-shop",
+        "helm-release-failed",
+        &[CheckResult::Fail],
+        Duration::from_secs(30),
+    )
+    .await;
+    eprintln!(
+        "helm-release-failed {:.2}s after helm gave up",
+        t.as_secs_f64()
+    );
+    let api: Api<ReadinessReport> = Api::namespaced(admin.clone(), &ns);
+    let report = api.get("deployment-shop").await.unwrap();
+    assert_eq!(
+        report.metadata.labels.unwrap()["prodready.dev/release"],
+        "shop"
+    );
+    write_chart(chart.path(), "registry.example/shop:1.1");
+    run(
+        cp.helm()
+            .args(["upgrade", "shop"])
+            .arg(chart.path())
+            .args(["-n", &ns]),
+        None,
+    );
+    let t = wait_result(
+        &admin,
+        &ns,
+        "deployment-shop",
+        "helm-release-failed",
+        &[CheckResult::Pass],
+        Duration::from_secs(10),
+    )
+    .await;
+    eprintln!(
+        "helm-release-failed passes {:.2}s after the upgrade",
+        t.as_secs_f64()
+    );
+    controller.stop().await;
+}
+
+#[tokio::test]
+async fn editing_a_policy_judges_its_namespaces_again() {
+    let Some(cp) = support::controlplane().await else {
+        return;
+    };
+    let admin = cp.client();
+    let ns = cp.namespace("policy").await;
+    let controller = start(cp, &ns, |_| {}).await;
+    create::<Deployment>(&admin, &ns, deployment("web", 2)).await;
+    wait_result(
+        &admin,
+        &ns,
+        "deployment-web",
+        "network-no-policy",
+        &[CheckResult::Fail],
+        Duration::from_secs(60),
+    )
+    .await;
+    let policy_name = format!("off-{ns}");
+    let policy = |severity: &str| {
+        format!(
+            r#"{{"apiVersion": "prodready.dev/v1alpha1", "kind": "ReadinessPolicy", "metadata": {{"name": "{policy_name}"}},
+               "spec": {{"namespaceSelector": {{"matchLabels": {{"kubernetes.io/metadata.name": "{ns}"}}}},
+                         "checks": [{{"id": "network-no-policy", "severity": "{severity}"}}]}}}}"#
+        )
+    };
+    let severity_of = || async {
+        let r: ReadinessReport = Api::namespaced(admin.clone(), &ns)
+            .get("deployment-web")
+            .await
+            .ok()?;
+        r.status?
+            .findings
+            .iter()
+            .find(|f| f.check_id == "network-no-policy")
+            .map(|f| f.severity)
+    };
+    kubectl_apply(cp, &policy("critical"));
+    eventually(
+        "critical under the policy",
+        Duration::from_secs(5),
+        || async { (severity_of().await? == prodready::api::Severity::Critical).then_some(()) },
+    )
+    .await;
+    kubectl_apply(cp, &policy("low"));
+    eventually("low after the edit", Duration::from_secs(5), || async {
+        (severity_of().await? == prodready::api::Severity::Low).then_some(())
+    })
+    .await;
+    run(
+        cp.kubectl()
+            .args(["delete", "readinesspolicy", &policy_name]),
+        None,
+    );
+    eventually(
+        "the default once deleted",
+        Duration::from_secs(5),
+        || async { (severity_of().await? == prodready::api::Severity::Medium).then_some(()) },
+    )
+    .await;
+    controller.stop().await;
+}
+
+#[tokio::test]
+async fn reports_converge_after_an_apiserver_restart() {
+    let Some(cp) = support::dedicated_controlplane().await else {
+        return;
+    };
+    let cp = &cp;
+    install_crds(cp).await;
+    let admin = cp.client();
+    let ns = cp.namespace("restart").await;
+    for name in ["a", "b"] {
+        create::<Deployment>(&admin, &ns, deployment(name, 2)).await;
+    }
+    let operator = install_rbac(cp).await;
+    let mut replica = Replica::start(
+        cp,
+        &operator,
+        Config {
+            namespace: Some(ns.clone()),
+            ..Config::default()
+        },
+    )
+    .await;
+    let api: Api<ReadinessReport> = Api::namespaced(admin.clone(), &ns);
+    eventually("two reports", Duration::from_secs(60), || async {
+        (api.list(&ListParams::default()).await.ok()?.items.len() == 2).then_some(())
+    })
+    .await;
+
+    cp.stop_apiserver();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    cp.start_apiserver().await;
+    let restarted = Instant::now();
+    // Changes made once it is back: a new workload, a deleted one, a policy for all.
+    let admin = cp.client();
+    let api: Api<ReadinessReport> = Api::namespaced(admin.clone(), &ns);
+    create::<Deployment>(&admin, &ns, deployment("c", 2)).await;
+    Api::<Deployment>::namespaced(admin.clone(), &ns)
+        .delete("a", &DeleteParams::default())
+        .await
+        .unwrap();
+    let names = eventually(
+        "reports of b and c only",
+        Duration::from_secs(60),
+        || async {
+            let list = api.list(&ListParams::default()).await.ok()?;
+            let names: Vec<String> = list
+                .items
+                .iter()
+                .filter_map(|r| r.metadata.name.clone())
+                .collect();
+            (names == ["deployment-b", "deployment-c"]).then_some(names)
+        },
+    )
+    .await;
+    eprintln!(
+        "converged {:.1}s after the apiserver came back: {names:?}",
+        restarted.elapsed().as_secs_f64()
+    );
+    replica.stop().await;
+    drop(replica);
 }
