@@ -1284,3 +1284,94 @@ async fn reports_converge_after_an_apiserver_restart() {
     replica.stop().await;
     drop(replica);
 }
+
+fn audit_json(args: &[&str], cp: Option<&ControlPlane>) -> (i32, serde_json::Value) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_prodready"));
+    cmd.arg("audit").args(args).args(["--format", "json"]);
+    if let Some(cp) = cp {
+        cmd.arg("--kubeconfig").arg(cp.kubeconfig_path());
+    }
+    let out = cmd.output().unwrap();
+    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap(), json)
+}
+
+/// `name -> failing check IDs that need no live state`.
+fn failing_static(audit: &serde_json::Value) -> BTreeMap<String, Vec<String>> {
+    audit["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let failing = r["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|f| f["result"] == "fail")
+                .map(|f| f["checkId"].as_str().unwrap().to_string())
+                .filter(|id| {
+                    prodready::checks::by_id(id).unwrap().needs != prodready::api::Needs::Live
+                })
+                .collect();
+            (r["workload"]["name"].as_str().unwrap().to_string(), failing)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn audit_cluster_judges_what_the_offline_audit_judges() {
+    let Some(cp) = support::controlplane().await else {
+        return;
+    };
+    install_crds(cp).await;
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    run(
+        cp.kubectl()
+            .args(["apply", "-f"])
+            .arg(examples.join("namespace.yaml")),
+        None,
+    );
+    run(cp.kubectl().args(["apply", "-f"]).arg(&examples), None);
+    let flawed: Vec<String> = std::fs::read_dir(&examples)
+        .unwrap()
+        .filter_map(|e| {
+            let p = e.ok()?.path();
+            (p.extension()? == "yaml").then(|| p.display().to_string())
+        })
+        .collect();
+    let flawed: Vec<&str> = flawed.iter().map(String::as_str).collect();
+    let (_, offline) = audit_json(&flawed, None);
+    let started = Instant::now();
+    let (code, live) = audit_json(&["--cluster", "-n", "trading"], Some(cp));
+    eprintln!("audit --cluster in {:.2}s", started.elapsed().as_secs_f64());
+    assert_eq!(code, 1, "critical findings fail the audit by default");
+    let offline = failing_static(&offline);
+    let live = failing_static(&live);
+    assert_eq!(
+        offline.keys().collect::<Vec<_>>(),
+        live.keys().collect::<Vec<_>>()
+    );
+    for (name, checks) in &offline {
+        for check in checks {
+            assert!(
+                live[name].contains(check),
+                "{name}: {check} fails offline but not in the cluster"
+            );
+        }
+    }
+    // -A reaches other namespaces too.
+    let (_, everything) = audit_json(&["--cluster", "-A", "--fail-on", "none"], Some(cp));
+    let namespaces: std::collections::BTreeSet<&str> = everything["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["workload"]["namespace"].as_str())
+        .collect();
+    assert!(namespaces.contains("trading"), "{namespaces:?}");
+}

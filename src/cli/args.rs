@@ -30,7 +30,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Judge the workloads in manifests: files, directories (recursive), or `-` for stdin.
+    /// Judge the workloads in manifests (files, directories, `-` for stdin) or, with
+    /// `--cluster`, in a live cluster.
     Audit(AuditArgs),
     /// List the check catalogue.
     Checks(ChecksArgs),
@@ -119,8 +120,33 @@ pub enum LogFormat {
 #[derive(Debug, Args)]
 pub struct AuditArgs {
     /// Manifests to read: YAML or JSON files, directories (read recursively), `-` for stdin.
-    #[arg(required = true, value_name = "PATH")]
+    #[arg(
+        required_unless_present = "cluster",
+        conflicts_with = "cluster",
+        value_name = "PATH"
+    )]
     pub paths: Vec<PathBuf>,
+
+    /// Judge a live cluster (through the kubeconfig) instead of manifests.
+    #[arg(long)]
+    pub cluster: bool,
+
+    #[command(flatten)]
+    pub cluster_args: ClusterArgs,
+
+    /// With --cluster: the namespace to judge (default: the kubeconfig context's).
+    #[arg(
+        long,
+        short = 'n',
+        value_name = "NAMESPACE",
+        requires = "cluster",
+        conflicts_with = "all_namespaces"
+    )]
+    pub namespace: Option<String>,
+
+    /// With --cluster: judge every namespace.
+    #[arg(long, short = 'A', requires = "cluster")]
+    pub all_namespaces: bool,
 
     /// A file with one or more ReadinessPolicy documents (the highest priority that selects a
     /// workload's namespace applies; the built-in default otherwise).

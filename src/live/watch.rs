@@ -749,6 +749,30 @@ pub async fn run(
     }
 }
 
+/// Lists one kind once into the state (a one-shot audit): returns when the list is complete,
+/// or with the first error (the kind then stays unknown and its checks skip).
+pub async fn list_once(watch: WatchSpec, state: &LiveState) -> Result<(), String> {
+    let WatchSpec {
+        name,
+        present,
+        mut stream,
+    } = watch;
+    let mut applied = WatchState::new(&name);
+    while let Some(event) = stream.next().await {
+        match event {
+            Ok(event) => {
+                let done = matches!(event, Event::InitDone);
+                applied.handle(state, event, &present);
+                if done {
+                    return Ok(());
+                }
+            }
+            Err(e) => return Err(format!("{name}: {e}")),
+        }
+    }
+    Err(format!("{name}: the list ended early"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
