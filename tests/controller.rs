@@ -328,7 +328,9 @@ async fn examples_get_reports_with_the_findings_of_the_offline_audit() {
     let api: Api<ReadinessReport> = Api::namespaced(admin.clone(), "trading");
     let reports = eventually("a report per workload", Duration::from_secs(60), || async {
         let list = api.list(&ListParams::default()).await.ok()?;
-        (list.items.len() >= offline.len()).then_some(list.items)
+        // The object and its status are two writes: wait for both.
+        let complete = list.items.iter().all(|r| r.status.is_some());
+        (list.items.len() >= offline.len() && complete).then_some(list.items)
     })
     .await;
     eprintln!(

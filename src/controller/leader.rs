@@ -77,8 +77,14 @@ pub async fn start(
             let was = ctx.leader.swap(leading, Ordering::SeqCst);
             if leading && !was {
                 tracing::info!(identity = %ctx.config.identity, "became the leader");
-                // What the previous leader left unfinished is judged again.
-                for key in ctx.state.all_workloads() {
+                // What the previous leader left unfinished is judged again, and the reports
+                // of workloads deleted meanwhile are removed.
+                for key in ctx
+                    .state
+                    .all_workloads()
+                    .into_iter()
+                    .chain(super::orphans(&ctx))
+                {
                     let _ = sink.send(key);
                 }
             } else if !leading && was {

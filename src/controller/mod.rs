@@ -335,7 +335,7 @@ async fn work(
 }
 
 /// Keys of reports whose workload the store does not hold: reconciling them deletes them.
-fn orphans(ctx: &Context) -> Vec<WorkloadKey> {
+pub(crate) fn orphans(ctx: &Context) -> Vec<WorkloadKey> {
     let store = crate::live::read(&ctx.state.workloads);
     ctx.reports
         .all()
