@@ -1377,3 +1377,73 @@ async fn audit_cluster_judges_what_the_offline_audit_judges() {
         .collect();
     assert!(namespaces.contains("trading"), "{namespaces:?}");
 }
+
+#[tokio::test]
+async fn the_chart_grants_reads_and_only_its_own_writes() {
+    let Some(cp) = support::controlplane().await else {
+        return;
+    };
+    install_crds(cp).await;
+    let admin = cp.client();
+    let ns = cp.namespace("rbac").await;
+    create::<Deployment>(&admin, &ns, deployment("web", 2)).await;
+    let operator = install_rbac(cp).await;
+    let client = operator.client(cp);
+    let forbidden = |result: Result<_, kube::Error>, what: &str| match result {
+        Err(kube::Error::Api(status)) if status.code == 403 => {}
+        other => panic!("{what} must be forbidden, got {other:?}"),
+    };
+    // Reads everything it judges.
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), &ns);
+    deployments.get("web").await.expect("reads workloads");
+    Api::<k8s_openapi::api::core::v1::Secret>::namespaced(client.clone(), &ns)
+        .list(&ListParams::default())
+        .await
+        .expect("lists Secrets for key names and Helm releases");
+    // Writes nothing of what it judges.
+    forbidden(
+        deployments
+            .patch(
+                "web",
+                &PatchParams::default(),
+                &Patch::Merge(json!({"spec": {"replicas": 3}})),
+            )
+            .await
+            .map(|_| ()),
+        "patching a Deployment",
+    );
+    forbidden(
+        deployments
+            .delete("web", &DeleteParams::default())
+            .await
+            .map(|_| ()),
+        "deleting a Deployment",
+    );
+    forbidden(
+        Api::<k8s_openapi::api::core::v1::ConfigMap>::namespaced(client.clone(), &ns)
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(json!({"metadata": {"name": "x"}})).unwrap(),
+            )
+            .await
+            .map(|_| ()),
+        "creating a ConfigMap",
+    );
+    forbidden(
+        Api::<ReadinessPolicy>::all(client.clone())
+            .delete("anything", &DeleteParams::default())
+            .await
+            .map(|_| ()),
+        "deleting a ReadinessPolicy",
+    );
+    // Leases only in its own namespace.
+    let lease: k8s_openapi::api::coordination::v1::Lease =
+        serde_json::from_value(json!({"metadata": {"name": "elsewhere"}, "spec": {}})).unwrap();
+    forbidden(
+        Api::<k8s_openapi::api::coordination::v1::Lease>::namespaced(client.clone(), &ns)
+            .create(&PostParams::default(), &lease)
+            .await
+            .map(|_| ()),
+        "creating a Lease outside its namespace",
+    );
+}
