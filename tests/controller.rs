@@ -142,6 +142,11 @@ async fn operator_client(cp: &ControlPlane) -> (Client, String) {
 }
 
 async fn install_rbac(cp: &ControlPlane) -> Operator {
+    install_rbac_edited(cp, |rendered| rendered).await
+}
+
+/// The chart's RBAC, edited before it is applied (to take a permission away).
+async fn install_rbac_edited(cp: &ControlPlane, edit: impl Fn(String) -> String) -> Operator {
     let ns = cp.namespace("prodready-system").await;
     let release = format!("prodready-{ns}");
     let chart = Path::new(env!("CARGO_MANIFEST_DIR")).join("charts/prodready");
@@ -152,7 +157,7 @@ async fn install_rbac(cp: &ControlPlane) -> Operator {
             .args(["--namespace", &ns]),
         None,
     );
-    kubectl_apply(cp, &rendered);
+    kubectl_apply(cp, &edit(rendered));
     Operator {
         user: format!("system:serviceaccount:{ns}:{release}"),
         groups: vec![
@@ -1446,4 +1451,72 @@ async fn the_chart_grants_reads_and_only_its_own_writes() {
             .map(|_| ()),
         "creating a Lease outside its namespace",
     );
+}
+
+#[tokio::test]
+async fn a_kind_it_may_not_read_leaves_its_checks_skipped_and_the_rest_judged() {
+    let Some(cp) = support::controlplane().await else {
+        return;
+    };
+    install_crds(cp).await;
+    let admin = cp.client();
+    let ns = cp.namespace("no-netpol").await;
+    create::<Deployment>(&admin, &ns, deployment("web", 2)).await;
+    let operator = install_rbac_edited(cp, |rendered| {
+        let edited = rendered.replace(
+            "resources: [ingresses, networkpolicies]",
+            "resources: [ingresses]",
+        );
+        assert_ne!(
+            edited, rendered,
+            "the chart's rule for NetworkPolicies moved"
+        );
+        edited
+    })
+    .await;
+    let ctx = Context::new(
+        operator.client(cp),
+        Config {
+            namespace: Some(ns.clone()),
+            sync_timeout: Duration::from_secs(3),
+            ..Config::default()
+        },
+    );
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(controller::run_with(ctx.clone(), async move {
+        let _ = stopped.await;
+    }));
+    let controller = Running {
+        ctx,
+        stop: Some(stop),
+        task,
+    };
+    wait_result(
+        &admin,
+        &ns,
+        "deployment-web",
+        "network-no-policy",
+        &[CheckResult::Skip],
+        Duration::from_secs(30),
+    )
+    .await;
+    wait_result(
+        &admin,
+        &ns,
+        "deployment-web",
+        "availability-no-pdb",
+        &[CheckResult::Fail],
+        Duration::from_secs(5),
+    )
+    .await;
+    assert!(
+        !controller.ctx.is_ready(),
+        "not ready while a watch cannot list"
+    );
+    let metrics = controller.ctx.render_metrics();
+    assert!(
+        metrics.contains(r#"prodready_watch_errors_total{kind="NetworkPolicy"}"#),
+        "{metrics}"
+    );
+    controller.stop().await;
 }

@@ -56,6 +56,10 @@ pub struct Config {
     pub resync: Duration,
     /// How long keys are gathered before a batch is judged.
     pub batch_delay: Duration,
+    /// Judging starts once every watch has listed, or after this long with the kinds still
+    /// unlisted unknown (their checks skip) rather than never: a kind the operator may not
+    /// read must not stop every report. Reports are removed only after a complete sync.
+    pub sync_timeout: Duration,
     /// Add one info series per failing finding to /metrics.
     pub finding_metrics: bool,
     /// Serve /metrics, /healthz and /readyz here.
@@ -73,6 +77,7 @@ impl Default for Config {
             namespace: None,
             resync: Duration::from_secs(3600),
             batch_delay: Duration::from_millis(50),
+            sync_timeout: Duration::from_secs(60),
             finding_metrics: false,
             http_addr: None,
             leader_election: None,
@@ -262,6 +267,7 @@ async fn work(
     let mut resync = tokio::time::interval(ctx.config.resync);
     resync.tick().await;
     let mut sync_poll = tokio::time::interval(Duration::from_millis(100));
+    let started = tokio::time::Instant::now();
     loop {
         tokio::select! {
             biased;
@@ -287,13 +293,16 @@ async fn work(
             },
             _ = sync_poll.tick(), if !synced => {
                 if ctx.is_ready() {
-                    synced = true;
                     tracing::info!("every watch synced: judging every workload");
-                    pending.extend(ctx.state.all_workloads());
-                    pending.extend(orphans(ctx));
+                } else if started.elapsed() >= ctx.config.sync_timeout {
+                    tracing::warn!(pending = ?ctx.state.sync.pending(),
+                        "watches still not listed: judging without them");
                 } else {
                     continue;
                 }
+                synced = true;
+                pending.extend(ctx.state.all_workloads());
+                pending.extend(orphans(ctx));
             },
             _ = resync.tick() => {
                 pending.extend(ctx.state.all_workloads());

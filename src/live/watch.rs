@@ -198,6 +198,8 @@ pub struct WatchState {
     name: String,
     filed: HashMap<String, (Filed, Option<String>)>,
     relisted: Option<HashMap<String, (Filed, Option<String>)>>,
+    /// The watch's kinds were known when the current list started.
+    known_before_list: bool,
 }
 
 impl WatchState {
@@ -206,6 +208,7 @@ impl WatchState {
             name: name.to_string(),
             filed: HashMap::new(),
             relisted: None,
+            known_before_list: false,
         }
     }
 
@@ -252,7 +255,14 @@ impl WatchState {
     ) -> BTreeSet<WorkloadKey> {
         let mut out = BTreeSet::new();
         match event {
-            Event::Init => self.relisted = Some(HashMap::new()),
+            Event::Init => {
+                self.relisted = Some(HashMap::new());
+                // Objects arriving mark their kind present; whether it was known before the
+                // list decides if completing it changes what every workload can be judged on.
+                let world = read(&state.world);
+                self.known_before_list =
+                    self.known_before_list || present.iter().all(|k| world.has(*k));
+            }
             Event::InitApply(item) => {
                 let version = version_of(&item);
                 let (key, filed) = Self::identity(&item);
@@ -282,15 +292,18 @@ impl WatchState {
                     }
                     self.filed = relisted;
                 }
+                let newly_known = !present.is_empty() && !self.known_before_list;
                 {
                     let mut world = write(&state.world);
                     for kind in present {
                         world.mark_present(*kind);
                     }
                 }
+                self.known_before_list = true;
                 state.sync.mark_synced(&self.name);
-                // Kinds that became known change what checks can judge: every workload.
-                if !present.is_empty() {
+                // A kind that becomes known changes what checks can judge (skip becomes pass or
+                // fail): every workload. A relist of a known kind changes only what it applied.
+                if newly_known {
                     out.extend(state.all_workloads());
                 }
             }
@@ -827,6 +840,11 @@ mod tests {
         policies.handle(&state, Event::Init, &[]);
         let again = policies.handle(&state, Event::InitApply(netpol("np", "api", "5")), &[]);
         assert!(again.is_empty(), "an unchanged object is not applied again");
+        let done = policies.handle(&state, Event::InitDone, &[RelatedKind::NetworkPolicy]);
+        assert!(
+            done.is_empty(),
+            "a relist of a known kind re-judges nothing unchanged"
+        );
         workloads.handle(&state, Event::Init, &[]);
         workloads.handle(&state, Event::InitApply(deployment("api", "1")), &[]);
         let gone = workloads.handle(&state, Event::InitDone, &[]);
