@@ -621,6 +621,25 @@ async fn steady_state_writes_nothing_and_reports_are_restored_and_removed() {
     )
     .await
     .unwrap();
+    api.patch(
+        "deployment-b",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"labels": {"prodready.dev/workload-name": null}}})),
+    )
+    .await
+    .unwrap();
+    eventually(
+        "the removed label restored",
+        Duration::from_secs(5),
+        || async {
+            let r = api.get("deployment-b").await.ok()?;
+            r.metadata
+                .labels?
+                .contains_key("prodready.dev/workload-name")
+                .then_some(())
+        },
+    )
+    .await;
     eventually(
         "the deleted report restored",
         Duration::from_secs(5),

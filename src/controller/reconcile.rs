@@ -111,7 +111,9 @@ async fn write(
                 .await?;
             ctx.reports.upsert(applied);
         }
-        if writes.status || writes.object {
+        // A new object has no status yet; an existing one keeps its status when only its
+        // metadata was restored.
+        if writes.status || created {
             let applied = api
                 .patch_status(
                     &desired.name,
