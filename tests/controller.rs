@@ -955,8 +955,26 @@ async fn a_second_replica_takes_over_when_the_leader_dies() {
     })
     .await;
     let replicas = [&mut first, &mut second];
-    // The follower keeps warm caches: it knows the workload without leading.
+    // The follower keeps warm caches: it knows the workload and its report without leading,
+    // and has written nothing.
     assert_eq!(replicas[follower].ctx.state.all_workloads().len(), 1);
+    eventually(
+        "the follower's report cache",
+        Duration::from_secs(5),
+        || async { (replicas[follower].ctx.reports.all().len() == 1).then_some(()) },
+    )
+    .await;
+    let follower_metrics = replicas[follower].ctx.render_metrics();
+    assert!(
+        !follower_metrics.contains("prodready_report_writes_total{"),
+        "{follower_metrics}"
+    );
+    assert!(
+        replicas[leader]
+            .ctx
+            .render_metrics()
+            .contains(r#"prodready_report_writes_total{result="created"} 1"#)
+    );
     replicas[leader].kill();
     let killed = Instant::now();
     let takeover = eventually("the follower leads", Duration::from_secs(20), || async {
