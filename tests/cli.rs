@@ -6,6 +6,8 @@
 
 mod support;
 
+use support::golden::{golden, without_version};
+
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -127,51 +129,6 @@ fn findings(report: &Value) -> Vec<(String, String, String)> {
 
 fn has_finding(report: &Value, check: &str, severity: &str, result: &str) -> bool {
     findings(report).contains(&(check.into(), severity.into(), result.into()))
-}
-
-/// Compares `actual` with a golden file, or rewrites it under UPDATE_GOLDEN=1.
-fn golden(name: &str, actual: &str) {
-    let path = root().join("tests/golden").join(name);
-    if std::env::var_os("UPDATE_GOLDEN").is_some_and(|v| !v.is_empty()) {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}; create it with `UPDATE_GOLDEN=1 cargo test --test cli`",
-            path.display()
-        )
-    });
-    if expected != actual {
-        let first_difference = expected
-            .lines()
-            .zip(actual.lines())
-            .position(|(a, b)| a != b)
-            .unwrap_or(expected.lines().count().min(actual.lines().count()));
-        panic!(
-            "{} differs from the output, first at line {}:\n  golden: {:?}\n  actual: {:?}\n\
-             If the change is intended, run `UPDATE_GOLDEN=1 cargo test --test cli` and review \
-             the diff.\n--- actual output ---\n{actual}",
-            path.display(),
-            first_difference + 1,
-            expected.lines().nth(first_difference),
-            actual.lines().nth(first_difference),
-        );
-    }
-}
-
-/// The tool version changes with every release; goldens should not.
-fn without_version(s: &str) -> String {
-    let v = env!("CARGO_PKG_VERSION");
-    s.replace(
-        &format!("\"version\": \"{v}\""),
-        "\"version\": \"<version>\"",
-    )
-    .replace(
-        &format!("\"semanticVersion\": \"{v}\""),
-        "\"semanticVersion\": \"<version>\"",
-    )
 }
 
 const AUDIT_SET: &str = "tests/fixtures/audit";

@@ -9,7 +9,6 @@ use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{
     Api, ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams,
 };
@@ -123,84 +122,71 @@ async fn stores_reads_back_and_watches_a_deployment() {
     );
 }
 
-/// A CRD with an enum-validated field: the server, not the client, must reject a bad value.
-fn widget_crd() -> CustomResourceDefinition {
+/// A ReadinessReport as a raw object, so the server (not the client's types) judges it.
+fn report(name: &str) -> DynamicObject {
     serde_json::from_value(serde_json::json!({
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": { "name": "widgets.harness.prodready.dev" },
-        "spec": {
-            "group": "harness.prodready.dev",
-            "names": { "kind": "Widget", "plural": "widgets", "singular": "widget" },
-            "scope": "Namespaced",
-            "versions": [{
-                "name": "v1",
-                "served": true,
-                "storage": true,
-                "subresources": { "status": {} },
-                "schema": { "openAPIV3Schema": {
-                    "type": "object",
-                    "properties": {
-                        "spec": {
-                            "type": "object",
-                            "required": ["size"],
-                            "properties": { "size": { "type": "string", "enum": ["small", "large"] } },
-                        },
-                        "status": { "type": "object", "x-kubernetes-preserve-unknown-fields": true },
-                    },
-                }},
-            }],
-        },
+        "apiVersion": "prodready.dev/v1alpha1",
+        "kind": "ReadinessReport",
+        "metadata": { "name": name },
+        "spec": { "workloadRef": {
+            "apiVersion": "apps/v1", "kind": "Deployment", "namespace": "x", "name": name,
+        }},
     }))
-    .expect("a valid CRD")
+    .expect("a valid object")
 }
 
+/// prodready's CRDs (installed by the harness from `crds/`) are served, and their schemas are
+/// enforced by the server: a finding with a severity outside the enum is rejected.
 #[tokio::test]
-async fn custom_resources_are_validated_by_the_server() {
+async fn readiness_reports_are_validated_by_the_server() {
     let Some(cp) = support::controlplane().await else {
         return;
     };
-    cp.apply_crd(&widget_crd()).await;
     let ns = cp.namespace("crd-validation").await;
     let resource = ApiResource {
-        group: "harness.prodready.dev".into(),
-        version: "v1".into(),
-        api_version: "harness.prodready.dev/v1".into(),
-        kind: "Widget".into(),
-        plural: "widgets".into(),
+        group: "prodready.dev".into(),
+        version: "v1alpha1".into(),
+        api_version: "prodready.dev/v1alpha1".into(),
+        kind: "ReadinessReport".into(),
+        plural: "readinessreports".into(),
     };
-    let widgets = Api::<DynamicObject>::namespaced_with(cp.client(), &ns, &resource);
-    let widget = |name: &str, size: &str| -> DynamicObject {
-        serde_json::from_value(serde_json::json!({
-            "apiVersion": "harness.prodready.dev/v1",
-            "kind": "Widget",
-            "metadata": { "name": name },
-            "spec": { "size": size },
-        }))
-        .expect("a valid object")
-    };
-
-    widgets
-        .create(&PostParams::default(), &widget("good", "small"))
+    let reports = Api::<DynamicObject>::namespaced_with(cp.client(), &ns, &resource);
+    reports
+        .create(&PostParams::default(), &report("api"))
         .await
-        .expect("a valid widget is stored");
-    let stored = widgets.get("good").await.expect("read back");
-    assert_eq!(stored.data["spec"]["size"], "small");
+        .expect("a valid report is stored");
+    let status = |severity: &str| {
+        serde_json::json!({ "status": {
+            "workload": { "apiVersion": "apps/v1", "kind": "Deployment", "namespace": "x", "name": "api" },
+            "score": 72, "verdict": "NeedsAttention",
+            "summary": { "critical": 0, "high": 1, "medium": 0, "low": 0, "info": 0 },
+            "findings": [{
+                "checkId": "probe-readiness-missing", "severity": severity, "result": "fail",
+                "category": "Probes", "message": "container \"app\" has no readinessProbe",
+            }],
+        }})
+    };
+    let pp = kube::api::PatchParams::default();
+    reports
+        .patch_status("api", &pp, &kube::api::Patch::Merge(status("high")))
+        .await
+        .expect("a valid status is stored");
+    let stored = reports.get_status("api").await.expect("read back");
+    assert_eq!(stored.data["status"]["findings"][0]["severity"], "high");
 
-    match widgets
-        .create(&PostParams::default(), &widget("bad", "enormous"))
+    match reports
+        .patch_status("api", &pp, &kube::api::Patch::Merge(status("catastrophic")))
         .await
     {
         Err(kube::Error::Api(status)) => {
             assert_eq!(status.code, 422, "{status:?}");
-            assert!(status.message.contains("spec.size"), "{}", status.message);
             assert!(
-                status.message.contains("Unsupported value"),
+                status.message.contains("severity") && status.message.contains("Unsupported value"),
                 "{}",
                 status.message
             );
         }
-        other => panic!("the server accepted an invalid enum value: {other:?}"),
+        other => panic!("the server accepted an invalid severity: {other:?}"),
     }
 }
 

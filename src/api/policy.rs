@@ -13,6 +13,7 @@ use super::Severity;
     group = "prodready.dev",
     version = "v1alpha1",
     kind = "ReadinessPolicy",
+    doc = "Which readiness checks run where, at what severity, and what admission does.",
     shortname = "rdp",
     category = "prodready",
     printcolumn = r#"{"name":"Webhook","type":"string","jsonPath":".spec.webhook.mode"}"#,

@@ -11,6 +11,7 @@ use super::{Report, WorkloadRef};
     group = "prodready.dev",
     version = "v1alpha1",
     kind = "ReadinessReport",
+    doc = "The production-readiness verdict on one workload, kept current by prodready.",
     namespaced,
     status = "Report",
     shortname = "rdr",

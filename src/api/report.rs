@@ -86,12 +86,25 @@ impl Summary {
     }
 }
 
+impl std::ops::AddAssign for Summary {
+    fn add_assign(&mut self, other: Summary) {
+        self.critical += other.critical;
+        self.high += other.high;
+        self.medium += other.medium;
+        self.low += other.low;
+        self.info += other.info;
+        self.warnings += other.warnings;
+        self.passed += other.passed;
+        self.skipped += other.skipped;
+    }
+}
+
 /// Where a workload was read from (offline audits only): what SARIF and error messages point at.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SourceLocation {
     pub file: String,
-    /// 0-based index of the document in its file or stream.
+    /// 1-based index of the document in its file or stream.
     pub document: usize,
     /// 1-based line where the document starts.
     pub line: usize,
@@ -104,6 +117,7 @@ pub struct SourceLocation {
 pub struct Report {
     pub workload: WorkloadRef,
     /// 0-100: the severity-weighted share of applicable checks that pass.
+    #[schemars(range(max = 100))]
     pub score: u8,
     pub verdict: Verdict,
     pub summary: Summary,
@@ -126,7 +140,10 @@ pub struct Report {
     pub input_hash: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_evaluated: Option<Time>,
+    /// Conditions, among them the summary condition `ProductionReady`.
+    // A map keyed by type, so server-side apply merges conditions as the API conventions want.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
     pub conditions: Vec<Condition>,
 }
 

@@ -180,3 +180,161 @@ fn result_rank(r: CheckResult) -> u8 {
         CheckResult::Pass => 3,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::api::{CheckPolicy, CheckResult, ExemptionPolicy, ReadinessPolicySpec, Severity};
+    use crate::testing::{findings, judge, judge_with, outcome};
+
+    fn deployment(annotations: &str) -> String {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\n  namespace: shop\n  \
+             annotations: {{{annotations}}}\nspec:\n  replicas: 1\n  selector: {{matchLabels: {{app: api}}}}\n  \
+             template:\n    metadata: {{labels: {{app: api}}}}\n    spec:\n      containers:\n      \
+             - {{name: app, image: api:1.0}}\n"
+        )
+    }
+
+    #[test]
+    fn an_exemption_skips_the_check_with_its_reason() {
+        let r = judge(&deployment(
+            "prodready.dev/exempt: \"probe-readiness-missing, availability-single-replica\", \
+             prodready.dev/exempt-reason: \"batch host, tracked in OPS-1\"",
+        ));
+        for id in ["probe-readiness-missing", "availability-single-replica"] {
+            let f = findings(&r, id);
+            assert_eq!(f.len(), 1, "{id}");
+            assert_eq!(f[0].result, CheckResult::Skip);
+            assert_eq!(
+                f[0].message,
+                "exempt by annotation prodready.dev/exempt: batch host, tracked in OPS-1"
+            );
+        }
+        assert_eq!(outcome(&r, "probe-liveness-missing"), "fail");
+    }
+
+    #[test]
+    fn exempting_all_skips_every_applicable_check_and_scores_100() {
+        let r = judge(&deployment("prodready.dev/exempt: all"));
+        assert!(r.findings.iter().all(|f| f.result == CheckResult::Skip));
+        assert!(r.findings.iter().any(|f| f.message
+            == "exempt by annotation prodready.dev/exempt (no reason given)"));
+        assert_eq!(r.score, 100);
+        assert_eq!(r.summary.failing_total(), 0);
+    }
+
+    #[test]
+    fn policies_decide_which_exemptions_count() {
+        let exempt = deployment("prodready.dev/exempt: probe-readiness-missing");
+        let off = ReadinessPolicySpec {
+            exemptions: ExemptionPolicy {
+                enabled: false,
+                require_reason: false,
+            },
+            ..Default::default()
+        };
+        assert_eq!(
+            outcome(&judge_with(&exempt, &off), "probe-readiness-missing"),
+            "fail"
+        );
+        let need_reason = ReadinessPolicySpec {
+            exemptions: ExemptionPolicy {
+                enabled: true,
+                require_reason: true,
+            },
+            ..Default::default()
+        };
+        assert_eq!(
+            outcome(
+                &judge_with(&exempt, &need_reason),
+                "probe-readiness-missing"
+            ),
+            "fail"
+        );
+        let not_exemptible = ReadinessPolicySpec {
+            checks: vec![CheckPolicy {
+                id: "probe-readiness-missing".into(),
+                exemptible: Some(false),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        assert_eq!(
+            outcome(
+                &judge_with(&exempt, &not_exemptible),
+                "probe-readiness-missing"
+            ),
+            "fail"
+        );
+    }
+
+    #[test]
+    fn a_policy_switches_checks_off_and_overrides_severities() {
+        let policy = ReadinessPolicySpec {
+            checks: vec![
+                CheckPolicy {
+                    id: "probe-liveness-missing".into(),
+                    enabled: Some(false),
+                    ..Default::default()
+                },
+                CheckPolicy {
+                    id: "probe-readiness-missing".into(),
+                    severity: Some(Severity::Critical),
+                    ..Default::default()
+                },
+            ],
+            disabled_categories: vec![crate::api::Category::Helm],
+            ..Default::default()
+        };
+        let r = judge_with(&deployment(""), &policy);
+        assert_eq!(outcome(&r, "probe-liveness-missing"), "n/a");
+        assert_eq!(
+            findings(&r, "probe-readiness-missing")[0].severity,
+            Severity::Critical
+        );
+        assert_eq!(r.verdict, crate::api::Verdict::NotReady);
+        assert!(
+            r.findings
+                .iter()
+                .all(|f| f.category != crate::api::Category::Helm)
+        );
+    }
+
+    #[test]
+    fn score_verdict_and_summary_follow_the_findings() {
+        let r = judge(&deployment(""));
+        let failing = r
+            .findings
+            .iter()
+            .filter(|f| f.result == CheckResult::Fail)
+            .count() as u32;
+        assert_eq!(r.summary.failing_total(), failing);
+        assert!(r.score < 100);
+        // Worst first: failures by severity, then warnings, then skips.
+        let ranks: Vec<(u8, std::cmp::Reverse<Severity>)> = r
+            .findings
+            .iter()
+            .map(|f| (super::result_rank(f.result), std::cmp::Reverse(f.severity)))
+            .collect();
+        let mut sorted = ranks.clone();
+        sorted.sort();
+        assert_eq!(ranks, sorted);
+        assert_eq!(r.summary.passed as usize, r.passed_checks.len());
+    }
+
+    #[test]
+    fn an_unknown_check_in_a_policy_is_an_error() {
+        let policy = ReadinessPolicySpec {
+            checks: vec![CheckPolicy {
+                id: "probe-readiness-mising".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let err = super::CompiledPolicy::compile(Some("typo".into()), &policy).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "policy typo: unknown check id \"probe-readiness-mising\" in spec.checks (see `prodready checks`)"
+        );
+    }
+}

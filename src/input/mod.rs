@@ -97,7 +97,10 @@ impl Inventory {
                         e.location()
                             .map_or(doc.line, |l| doc.line + l.line().saturating_sub(1)),
                     ),
-                    reason: format!("not valid YAML or JSON: {}", strip_location(&e.to_string())),
+                    reason: format!(
+                        "not valid YAML or JSON: {}",
+                        absolute_lines(&e.to_string(), doc.line - 1)
+                    ),
                 }),
             }
         }
@@ -239,12 +242,23 @@ fn looks_like_json(file: &str, text: &str) -> bool {
     file.ends_with(".json") || text.trim_start().starts_with('{') && !text.contains("\n---")
 }
 
-/// serde_yaml's messages end with "at line X column Y"; the caller gives its own line.
-fn strip_location(msg: &str) -> String {
-    match msg.rfind(" at line ") {
-        Some(i) => format!("{} ({})", &msg[..i], &msg[i + 1..]),
-        None => msg.to_string(),
+/// The YAML parser numbers lines from the start of the document it was given; the user needs
+/// them from the start of the file.
+fn absolute_lines(msg: &str, offset: usize) -> String {
+    let mut out = String::with_capacity(msg.len() + 8);
+    let mut rest = msg;
+    while let Some(i) = rest.find("line ") {
+        let (head, tail) = rest.split_at(i + "line ".len());
+        out.push_str(head);
+        let digits = tail.bytes().take_while(u8::is_ascii_digit).count();
+        match tail[..digits].parse::<usize>() {
+            Ok(n) => out.push_str(&(n + offset).to_string()),
+            Err(_) => out.push_str(&tail[..digits]),
+        }
+        rest = &tail[digits..];
     }
+    out.push_str(rest);
+    out
 }
 
 fn collect_manifests(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<InputError>) {
@@ -285,6 +299,14 @@ fn collect_manifests(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<InputE
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn yaml_error_positions_count_from_the_start_of_the_file() {
+        assert_eq!(
+            absolute_lines("expected ',' at line 6 column 1 (at line 5 column 18)", 17),
+            "expected ',' at line 23 column 1 (at line 22 column 18)"
+        );
+    }
 
     #[test]
     fn bad_documents_are_reported_and_the_rest_read() {

@@ -45,11 +45,11 @@ fn document(audit: &Audit) -> Document<'_> {
         reports: &audit.reports,
         summary: Summary {
             workloads: t.workloads,
-            critical: t.critical,
-            high: t.high,
-            medium: t.medium,
-            low: t.low,
-            info: t.info,
+            critical: t.findings.critical,
+            high: t.findings.high,
+            medium: t.findings.medium,
+            low: t.findings.low,
+            info: t.findings.info,
         },
         errors: audit.errors.iter().map(entry).collect(),
     }

@@ -10,7 +10,7 @@ use std::cmp::Ordering;
 use std::io::{self, Write};
 use std::path::PathBuf;
 
-use crate::api::{CheckResult, Report, Severity, Verdict};
+use crate::api::{CheckResult, Report, Severity, Summary, Verdict};
 use crate::input::InputError;
 
 /// What an audit produced: the reports (sorted worst first), the documents that could not be
@@ -67,18 +67,11 @@ pub struct Totals {
     pub not_ready: usize,
     pub needs_attention: usize,
     pub ready: usize,
-    pub critical: u32,
-    pub high: u32,
-    pub medium: u32,
-    pub low: u32,
-    pub info: u32,
-    pub warnings: u32,
-    pub skipped: u32,
+    /// Every report's summary added up: each finding counts whether or not it is shown.
+    pub findings: Summary,
 }
 
 impl Totals {
-    /// Totals from each report's own summary, which counts every finding whether or not it
-    /// is shown.
     pub fn of(reports: &[Report]) -> Totals {
         let mut t = Totals {
             workloads: reports.len(),
@@ -90,25 +83,9 @@ impl Totals {
                 Verdict::NeedsAttention => t.needs_attention += 1,
                 Verdict::Ready => t.ready += 1,
             }
-            t.critical += r.summary.critical;
-            t.high += r.summary.high;
-            t.medium += r.summary.medium;
-            t.low += r.summary.low;
-            t.info += r.summary.info;
-            t.warnings += r.summary.warnings;
-            t.skipped += r.summary.skipped;
+            t.findings += r.summary;
         }
         t
-    }
-
-    pub fn failing(&self, severity: Severity) -> u32 {
-        match severity {
-            Severity::Critical => self.critical,
-            Severity::High => self.high,
-            Severity::Medium => self.medium,
-            Severity::Low => self.low,
-            Severity::Info => self.info,
-        }
     }
 }
 

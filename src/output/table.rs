@@ -238,8 +238,8 @@ fn write_totals(
         let failing = Severity::ALL
             .iter()
             .map(|s| {
-                let text = format!("{} {s}", t.failing(*s));
-                if t.failing(*s) > 0 {
+                let text = format!("{} {s}", t.findings.failing(*s));
+                if t.findings.failing(*s) > 0 {
                     p.paint(severity_style(*s), &text)
                 } else {
                     text
@@ -252,15 +252,19 @@ fn write_totals(
             "{}: {verdicts}; failing findings: {failing}",
             plural(t.workloads, "workload", "workloads")
         )?;
-        if t.warnings > 0 {
+        if t.findings.warnings > 0 {
             write!(
                 out,
                 "; {}",
-                plural(t.warnings as usize, "warning", "warnings")
+                plural(t.findings.warnings as usize, "warning", "warnings")
             )?;
         }
-        if t.skipped > 0 && !options.show_skipped {
-            write!(out, "; {} skipped (--show-skipped lists them)", t.skipped)?;
+        if t.findings.skipped > 0 && !options.show_skipped {
+            write!(
+                out,
+                "; {} skipped (--show-skipped lists them)",
+                t.findings.skipped
+            )?;
         }
     }
     if !audit.errors.is_empty() {

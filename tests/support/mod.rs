@@ -4,5 +4,6 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod controlplane;
+pub mod golden;
 
 pub use controlplane::{ControlPlane, controlplane, dedicated_controlplane};
