@@ -6,8 +6,11 @@
 pub mod api;
 pub mod checks;
 pub mod cli;
+pub mod controller;
 pub mod engine;
 pub mod input;
+pub mod live;
+pub mod metrics;
 pub mod output;
 #[cfg(test)]
 pub(crate) mod testing;

@@ -15,9 +15,14 @@ use crate::api::Severity;
     propagate_version = true
 )]
 pub struct Cli {
-    /// Log verbosity on stderr; without it, RUST_LOG applies (default: warn).
+    /// Log verbosity on stderr; without it, RUST_LOG applies (default: warn; info for the
+    /// controller).
     #[arg(long, global = true, value_enum, value_name = "LEVEL")]
     pub log_level: Option<LogLevel>,
+
+    /// Log lines as text, or as one JSON object per line (for log collectors).
+    #[arg(long, global = true, value_enum, value_name = "FORMAT", default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
 
     #[command(subcommand)]
     pub command: Command,
@@ -25,21 +30,123 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Judge the workloads in manifests: files, directories (recursive), or `-` for stdin.
+    /// Judge the workloads in manifests (files, directories, `-` for stdin) or, with
+    /// `--cluster`, in a live cluster.
     Audit(AuditArgs),
     /// List the check catalogue.
     Checks(ChecksArgs),
     /// Print the CustomResourceDefinitions, generated from the Rust types.
     Crds(CrdsArgs),
+    /// Run the operator: keep a ReadinessReport current for every workload in the cluster.
+    Controller(ControllerArgs),
     /// Print the version.
     Version,
+}
+
+/// How to reach the cluster.
+#[derive(Debug, Clone, Args)]
+pub struct ClusterArgs {
+    /// The kubeconfig file (default: KUBECONFIG, ~/.kube/config, or the in-cluster account).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// The kubeconfig context to use (default: its current context).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ControllerArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+
+    /// Watch and report on one namespace only (default: every namespace).
+    #[arg(long, short = 'n', value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+
+    /// Judge every workload again this often, for time-based checks (`90s`, `30m`, `1h`).
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
+    pub resync: std::time::Duration,
+
+    /// Serve /metrics, /healthz and /readyz on this address.
+    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:8080")]
+    pub http_addr: std::net::SocketAddr,
+
+    /// Add one `prodready_finding_info` series per failing or warning finding to /metrics.
+    #[arg(long)]
+    pub finding_metrics: bool,
+
+    /// Elect a leader on a Lease: only the leader writes; run 2+ replicas for availability.
+    #[arg(long)]
+    pub leader_elect: bool,
+
+    /// The Lease's name.
+    #[arg(long, value_name = "NAME", default_value = "prodready-controller")]
+    pub lease_name: String,
+
+    /// The Lease's namespace (default: POD_NAMESPACE, else `default`).
+    #[arg(long, value_name = "NAMESPACE", env = "POD_NAMESPACE")]
+    pub lease_namespace: Option<String>,
+}
+
+/// `90s`, `30m`, `1h`, or plain seconds.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration such as 90s, 30m or 1h"))?;
+    let seconds = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => return Err(format!("{text:?}: the unit must be s, m or h")),
+    };
+    if seconds == 0 {
+        return Err("the duration must be longer than zero".into());
+    }
+    Ok(std::time::Duration::from_secs(seconds))
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Args)]
 pub struct AuditArgs {
     /// Manifests to read: YAML or JSON files, directories (read recursively), `-` for stdin.
-    #[arg(required = true, value_name = "PATH")]
+    #[arg(
+        required_unless_present = "cluster",
+        conflicts_with = "cluster",
+        value_name = "PATH"
+    )]
     pub paths: Vec<PathBuf>,
+
+    /// Judge a live cluster (through the kubeconfig) instead of manifests.
+    #[arg(long)]
+    pub cluster: bool,
+
+    #[command(flatten)]
+    pub cluster_args: ClusterArgs,
+
+    /// With --cluster: the namespace to judge (default: the kubeconfig context's).
+    #[arg(
+        long,
+        short = 'n',
+        value_name = "NAMESPACE",
+        requires = "cluster",
+        conflicts_with = "all_namespaces"
+    )]
+    pub namespace: Option<String>,
+
+    /// With --cluster: judge every namespace.
+    #[arg(long, short = 'A', requires = "cluster")]
+    pub all_namespaces: bool,
 
     /// A file with one or more ReadinessPolicy documents (the highest priority that selects a
     /// workload's namespace applies; the built-in default otherwise).

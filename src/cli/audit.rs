@@ -8,7 +8,7 @@ use std::path::Path;
 use jiff::Timestamp;
 
 use super::{AuditArgs, AuditFormat, ColorChoice, EXIT_FINDINGS, EXIT_INPUT, EXIT_OK};
-use crate::api::{Report, Severity};
+use crate::api::{Report, Severity, SourceLocation};
 use crate::engine::{CompiledPolicy, PolicySet, evaluate};
 use crate::input::{InputError, Inventory, SourcedWorkload};
 use crate::output::{self, Audit, Format, RenderOptions};
@@ -16,6 +16,29 @@ use crate::world::World;
 
 /// The name stdin goes by in messages and report locations.
 const STDIN: &str = "stdin";
+/// Where objects read from a cluster come from, in messages.
+const CLUSTER: &str = "cluster";
+
+/// Reads the cluster once: every kind listed through the same code the operator watches with.
+fn read_cluster(args: &AuditArgs) -> Result<super::cluster::Snapshot, String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    runtime.block_on(async {
+        let client = super::cluster::client(&args.cluster_args).await?;
+        let namespace = if args.all_namespaces {
+            None
+        } else {
+            Some(
+                args.namespace
+                    .clone()
+                    .unwrap_or_else(|| client.default_namespace().to_string()),
+            )
+        };
+        super::cluster::snapshot(client, namespace).await
+    })
+}
 
 pub fn run(args: &AuditArgs) -> u8 {
     let policies = match &args.policy {
@@ -32,7 +55,38 @@ pub fn run(args: &AuditArgs) -> u8 {
     };
 
     let mut inventory = Inventory::new();
-    read_inputs(&args.paths, &mut inventory);
+    let mut policies = policies;
+    if args.cluster {
+        match read_cluster(args) {
+            Ok(snapshot) => {
+                inventory.workloads = snapshot
+                    .workloads
+                    .into_iter()
+                    .map(|object| SourcedWorkload {
+                        object,
+                        source: SourceLocation {
+                            file: CLUSTER.to_string(),
+                            ..SourceLocation::default()
+                        },
+                    })
+                    .collect();
+                inventory.world = snapshot.world;
+                // The cluster's own policies apply unless --policy names others.
+                if args.policy.is_none() {
+                    policies = snapshot.policies;
+                }
+                for w in snapshot.warnings {
+                    eprintln!("warning: {w}");
+                }
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return EXIT_INPUT;
+            }
+        }
+    } else {
+        read_inputs(&args.paths, &mut inventory);
+    }
     if !inventory.policies.is_empty() {
         tracing::warn!(
             count = inventory.policies.len(),
@@ -43,6 +97,12 @@ pub fn run(args: &AuditArgs) -> u8 {
     let now = args.now.unwrap_or_else(Timestamp::now);
     let (mut reports, spec_errors) =
         judge_all(&inventory.workloads, &inventory.world, &policies, now);
+    if args.cluster {
+        // Objects read from a cluster have no file to point at.
+        for r in &mut reports {
+            r.source = None;
+        }
+    }
     reports.sort_by(output::compare_reports);
 
     let mut audit = Audit {

@@ -4,6 +4,8 @@
 mod args;
 mod audit;
 mod checks;
+mod cluster;
+mod controller;
 mod crds;
 
 use std::io::{self, IsTerminal, Write};
@@ -12,8 +14,8 @@ use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 
 pub use args::{
-    AuditArgs, AuditFormat, ChecksArgs, Cli, ColorChoice, Command, CrdsArgs, FailOn, ListFormat,
-    LogLevel, SeverityArg,
+    AuditArgs, AuditFormat, ChecksArgs, Cli, ClusterArgs, ColorChoice, Command, ControllerArgs,
+    CrdsArgs, FailOn, ListFormat, LogFormat, LogLevel, SeverityArg, parse_duration,
 };
 pub use crds::{crd_documents, crd_file_name};
 
@@ -26,11 +28,17 @@ pub const EXIT_INPUT: u8 = 2;
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> ExitCode {
-    init_logging(cli.log_level);
+    // The operator is a service: what it does is worth logging by default.
+    let default_level = match cli.command {
+        Command::Controller(_) => "info",
+        _ => "warn",
+    };
+    init_logging(cli.log_level, cli.log_format, default_level);
     let code = match &cli.command {
         Command::Audit(a) => audit::run(a),
         Command::Checks(a) => checks::run(a),
         Command::Crds(a) => crds::run(a),
+        Command::Controller(a) => controller::run(a),
         Command::Version => version(),
     };
     ExitCode::from(code)
@@ -38,11 +46,22 @@ pub fn run(cli: Cli) -> ExitCode {
 
 /// Logs go to stderr so they never mix with a report on stdout. An explicit `--log-level`
 /// wins over RUST_LOG, which wins over the default.
-fn init_logging(level: Option<LogLevel>) {
+fn init_logging(level: Option<LogLevel>, format: LogFormat, default_level: &str) {
     let filter = match level {
         Some(l) => EnvFilter::new(l.as_str()),
-        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
+        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level)),
     };
+    if format == LogFormat::Json {
+        // Spans (the workload being reconciled) go into every line as fields.
+        let _ = tracing_subscriber::fmt()
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_env_filter(filter)
+            .with_writer(io::stderr)
+            .try_init();
+        return;
+    }
     // A second initialisation (tests calling `run` twice) is harmless: keep the first.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)

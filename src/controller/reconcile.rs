@@ -1,0 +1,227 @@
+//! Judges one workload and brings its ReadinessReport to what the judgement says: written with
+//! server-side apply only when its content differs, deleted when the workload is gone.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Instant;
+
+use jiff::Timestamp;
+use k8s_openapi::api::core::v1::ObjectReference;
+use kube::api::{
+    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams,
+};
+use kube::runtime::events::{Event, EventType};
+
+use super::report::{self, Desired};
+use super::{Context, Error};
+use crate::api::{ReadinessReport, Report};
+use crate::live::{WorkloadKey, read};
+use crate::workload::WorkloadObject;
+
+/// The field manager of every write.
+pub const FIELD_MANAGER: &str = "prodready";
+
+/// What reconciling one workload did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Unchanged,
+    Written,
+    Deleted,
+    /// Judged, but not written: another replica leads.
+    NotLeader,
+}
+
+/// Evaluates a workload under the policy of its namespace. A panic in a check is caught and
+/// reported as an error for this workload alone.
+fn evaluate(ctx: &Context, workload: &WorkloadObject) -> Result<Report, Error> {
+    let started = Instant::now();
+    let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        let view = workload.view().ok_or_else(|| {
+            Error::Unjudgeable("the object has no pod template to judge".to_string())
+        })?;
+        let world = read(&ctx.state.world);
+        let policies = read(&ctx.state.policies);
+        let policy = policies.for_namespace(view.namespace, &world);
+        Ok(crate::engine::evaluate(
+            &view,
+            &world,
+            policy,
+            Timestamp::now(),
+        ))
+    }));
+    ctx.metrics.evaluations.inc();
+    ctx.metrics
+        .evaluation_duration
+        .observe(started.elapsed().as_secs_f64());
+    match result {
+        Ok(r) => r,
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown panic".into());
+            Err(Error::Unjudgeable(format!(
+                "the engine panicked: {message}"
+            )))
+        }
+    }
+}
+
+pub async fn reconcile(ctx: &Context, key: &WorkloadKey) -> Result<Outcome, Error> {
+    let workload = read(&ctx.state.workloads).get(key).cloned();
+    let name = report::report_name(key.kind.as_str(), &key.name);
+    let existing = ctx.reports.get(&key.namespace, &name);
+    let Some(workload) = workload else {
+        return remove_orphan(ctx, key, &name, existing).await;
+    };
+    let judged = evaluate(ctx, &workload)?;
+    let desired = report::desired(&workload, judged, existing.as_deref(), Timestamp::now());
+    let writes = report::writes_needed(&desired, existing.as_deref());
+    if !writes.any() {
+        return Ok(Outcome::Unchanged);
+    }
+    if !ctx.is_leader() {
+        return Ok(Outcome::NotLeader);
+    }
+    write(ctx, &desired, writes, existing.is_none()).await?;
+    let previous = existing.as_ref().and_then(|r| r.status.as_ref());
+    if let Some(change) = report::verdict_change(previous, &desired.status) {
+        record_event(ctx, &workload, change).await;
+    }
+    Ok(Outcome::Written)
+}
+
+async fn write(
+    ctx: &Context,
+    desired: &Desired,
+    writes: report::Writes,
+    created: bool,
+) -> Result<(), Error> {
+    let api: Api<ReadinessReport> = Api::namespaced(ctx.client.clone(), &desired.namespace);
+    let params = PatchParams::apply(FIELD_MANAGER).force();
+    let result = async {
+        if writes.object {
+            let applied = api
+                .patch(
+                    &desired.name,
+                    &params,
+                    &Patch::Apply(report::object_patch(desired)),
+                )
+                .await?;
+            ctx.reports.upsert(applied);
+        }
+        // A new object has no status yet; an existing one keeps its status when only its
+        // metadata was restored.
+        if writes.status || created {
+            let applied = api
+                .patch_status(
+                    &desired.name,
+                    &params,
+                    &Patch::Apply(report::status_patch(desired)),
+                )
+                .await?;
+            ctx.reports.upsert(applied);
+        }
+        Ok::<(), kube::Error>(())
+    }
+    .await;
+    let label = match (&result, created) {
+        (Err(_), _) => "error",
+        (Ok(()), true) => "created",
+        (Ok(()), false) => "updated",
+    };
+    ctx.metrics.report_writes.with_label_values(&[label]).inc();
+    result?;
+    tracing::info!(report = %desired.name, score = desired.status.score,
+        verdict = %desired.status.verdict, created, "report written");
+    Ok(())
+}
+
+/// Deletes the report of a workload that is gone. Only once every watch has synced (before,
+/// an absent workload may just not be listed yet), only as leader, and only after asking the
+/// apiserver that the workload is really gone.
+async fn remove_orphan(
+    ctx: &Context,
+    key: &WorkloadKey,
+    name: &str,
+    existing: Option<Arc<ReadinessReport>>,
+) -> Result<Outcome, Error> {
+    let Some(existing) = existing else {
+        return Ok(Outcome::Unchanged);
+    };
+    if !ctx.state.sync.all_synced() {
+        return Ok(Outcome::Unchanged);
+    }
+    if !ctx.is_leader() {
+        return Ok(Outcome::NotLeader);
+    }
+    let kind = key.kind;
+    let (group, version) = match kind.api_version().split_once('/') {
+        Some((g, v)) => (g, v),
+        None => ("", kind.api_version()),
+    };
+    let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind.as_str()));
+    let workloads: Api<DynamicObject> =
+        Api::namespaced_with(ctx.client.clone(), &key.namespace, &resource);
+    if let Some(live) = workloads.get_opt(&key.name).await? {
+        let owner_uid = existing
+            .metadata
+            .owner_references
+            .iter()
+            .flatten()
+            .map(|o| o.uid.as_str())
+            .next();
+        // Still there: the watch has not delivered it yet. Judged when it does.
+        if owner_uid.is_none() || live.metadata.uid.as_deref() == owner_uid {
+            return Ok(Outcome::Unchanged);
+        }
+    }
+    let api: Api<ReadinessReport> = Api::namespaced(ctx.client.clone(), &key.namespace);
+    match api.delete(name, &DeleteParams::default()).await {
+        Ok(_) => {}
+        Err(kube::Error::Api(status)) if status.code == 404 => {}
+        Err(e) => {
+            ctx.metrics
+                .report_writes
+                .with_label_values(&["error"])
+                .inc();
+            return Err(e.into());
+        }
+    }
+    ctx.reports.remove(&key.namespace, name);
+    ctx.metrics
+        .report_writes
+        .with_label_values(&["deleted"])
+        .inc();
+    tracing::info!(report = name, "report of a deleted workload removed");
+    Ok(Outcome::Deleted)
+}
+
+async fn record_event(ctx: &Context, workload: &WorkloadObject, change: report::VerdictChange) {
+    let meta = workload.meta();
+    let kind = workload.kind();
+    let reference = ObjectReference {
+        api_version: Some(kind.api_version().to_string()),
+        kind: Some(kind.as_str().to_string()),
+        name: meta.name.clone(),
+        namespace: meta.namespace.clone(),
+        uid: meta.uid.clone(),
+        ..ObjectReference::default()
+    };
+    let event = Event {
+        type_: if change.warning {
+            EventType::Warning
+        } else {
+            EventType::Normal
+        },
+        reason: change.reason.to_string(),
+        note: Some(change.note.chars().take(1000).collect()),
+        action: "Evaluate".to_string(),
+        secondary: None,
+    };
+    // An event is a courtesy: failing to record one never fails the reconcile.
+    if let Err(e) = ctx.recorder.publish(&event, &reference).await {
+        tracing::warn!(error = %e, reason = change.reason, "could not record an event");
+    }
+}

@@ -1,0 +1,471 @@
+//! The ReadinessReport the controller wants for a workload, and whether the cluster already holds
+//! it. Pure: the reconciler decides from this what to write.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, OwnerReference, Time};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::api::{ReadinessReport, ReadinessReportSpec, Report, Verdict, WorkloadRef};
+use crate::workload::WorkloadObject;
+
+pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "prodready");
+pub const KIND_LABEL: &str = "prodready.dev/workload-kind";
+pub const NAME_LABEL: &str = "prodready.dev/workload-name";
+pub const RELEASE_LABEL: &str = "prodready.dev/release";
+/// The summary condition: `kubectl wait --for=condition=ProductionReady` works on it.
+pub const CONDITION: &str = "ProductionReady";
+
+/// Object names are DNS subdomains: at most 253 characters.
+const MAX_NAME: usize = 253;
+const MAX_LABEL_VALUE: usize = 63;
+
+fn short_hash(text: &str) -> String {
+    let digest = Sha256::digest(text.as_bytes());
+    digest[..5].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `<kind>-<name>` in lower case; a name too long keeps its start and gains a hash of the
+/// whole, so two long names never collide.
+pub fn report_name(kind: &str, name: &str) -> String {
+    let full = format!("{kind}-{name}").to_ascii_lowercase();
+    if full.len() <= MAX_NAME {
+        return full;
+    }
+    let hash = short_hash(&full);
+    let keep = MAX_NAME - hash.len() - 1;
+    let prefix = full[..keep].trim_end_matches(['-', '.']);
+    format!("{prefix}-{hash}")
+}
+
+fn is_label_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')
+}
+
+/// A label value that Kubernetes accepts: at most 63 characters of `[A-Za-z0-9._-]`, starting
+/// and ending alphanumeric. Anything else is cut and suffixed with a hash of the original.
+pub fn label_value(value: &str) -> String {
+    let valid = value.len() <= MAX_LABEL_VALUE
+        && value.chars().all(is_label_char)
+        && value
+            .chars()
+            .next()
+            .is_none_or(|c| c.is_ascii_alphanumeric())
+        && value
+            .chars()
+            .last()
+            .is_none_or(|c| c.is_ascii_alphanumeric());
+    if valid {
+        return value.to_string();
+    }
+    let hash = short_hash(value);
+    let cleaned: String = value
+        .chars()
+        .map(|c| if is_label_char(c) { c } else { '-' })
+        .take(MAX_LABEL_VALUE - hash.len() - 1)
+        .collect();
+    let cleaned = cleaned.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+    if cleaned.is_empty() {
+        hash
+    } else {
+        format!("{cleaned}-{hash}")
+    }
+}
+
+/// What a report's content hashes over: everything judged, nothing about when.
+pub fn content_hash(report: &Report) -> String {
+    let mut content = report.clone();
+    content.input_hash = None;
+    content.last_evaluated = None;
+    content.conditions.clear();
+    let text = serde_json::to_string(&content).expect("a report serializes");
+    let digest = Sha256::digest(text.as_bytes());
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The report the controller wants.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Desired {
+    pub name: String,
+    pub namespace: String,
+    pub labels: BTreeMap<String, String>,
+    pub owner: Option<OwnerReference>,
+    pub spec: ReadinessReportSpec,
+    pub status: Report,
+}
+
+fn summary_message(report: &Report) -> String {
+    let s = &report.summary;
+    format!(
+        "score {}: {} critical, {} high, {} medium, {} low failing",
+        report.score, s.critical, s.high, s.medium, s.low
+    )
+}
+
+/// Builds the desired report from an evaluation. `previous` is the report the cluster holds:
+/// the condition keeps its `lastTransitionTime` while its status stays the same.
+pub fn desired(
+    workload: &WorkloadObject,
+    mut report: Report,
+    previous: Option<&ReadinessReport>,
+    now: Timestamp,
+) -> Desired {
+    let meta = workload.meta();
+    let kind = workload.kind();
+    let reference = WorkloadRef {
+        api_version: kind.api_version().to_string(),
+        kind: kind.as_str().to_string(),
+        namespace: meta.namespace.clone().unwrap_or_else(|| "default".into()),
+        name: meta.name.clone().unwrap_or_default(),
+    };
+    let mut labels = BTreeMap::from([
+        (MANAGED_BY.0.to_string(), MANAGED_BY.1.to_string()),
+        (KIND_LABEL.to_string(), label_value(kind.as_str())),
+        (NAME_LABEL.to_string(), label_value(&reference.name)),
+    ]);
+    if let Some(release) = &report.release {
+        labels.insert(RELEASE_LABEL.to_string(), label_value(release));
+    }
+    let owner = meta.uid.as_ref().map(|uid| OwnerReference {
+        api_version: kind.api_version().to_string(),
+        kind: kind.as_str().to_string(),
+        name: reference.name.clone(),
+        uid: uid.clone(),
+        controller: Some(false),
+        block_owner_deletion: Some(false),
+    });
+    report.observed_generation = meta.generation;
+    report.input_hash = Some(content_hash(&report));
+    report.last_evaluated = Some(Time(now));
+    let status = if report.verdict == Verdict::Ready {
+        "True"
+    } else {
+        "False"
+    };
+    let old_condition = previous
+        .and_then(|p| p.status.as_ref())
+        .and_then(|s| s.conditions.iter().find(|c| c.type_ == CONDITION));
+    let last_transition_time = match old_condition {
+        Some(c) if c.status == status => c.last_transition_time.clone(),
+        _ => Time(now),
+    };
+    report.conditions = vec![Condition {
+        type_: CONDITION.to_string(),
+        status: status.to_string(),
+        reason: report.verdict.as_str().to_string(),
+        message: summary_message(&report),
+        observed_generation: meta.generation,
+        last_transition_time,
+    }];
+    Desired {
+        name: report_name(kind.as_str(), &reference.name),
+        namespace: reference.namespace.clone(),
+        labels,
+        owner,
+        spec: ReadinessReportSpec {
+            workload_ref: reference,
+        },
+        status: report,
+    }
+}
+
+/// What must be written to bring the cluster's report to the desired one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Writes {
+    pub object: bool,
+    pub status: bool,
+}
+
+impl Writes {
+    pub fn any(self) -> bool {
+        self.object || self.status
+    }
+}
+
+/// The status without what moves on every evaluation (when it ran, when the condition last
+/// moved): equal statuses need no write.
+fn comparable(report: &Report) -> Report {
+    let mut r = report.clone();
+    r.last_evaluated = None;
+    for c in &mut r.conditions {
+        c.last_transition_time = Time(Timestamp::UNIX_EPOCH);
+    }
+    r
+}
+
+pub fn writes_needed(desired: &Desired, existing: Option<&ReadinessReport>) -> Writes {
+    let Some(existing) = existing else {
+        return Writes {
+            object: true,
+            status: true,
+        };
+    };
+    let labels = existing.metadata.labels.clone().unwrap_or_default();
+    let labels_ok = desired.labels.iter().all(|(k, v)| labels.get(k) == Some(v))
+        && labels
+            .get(RELEASE_LABEL)
+            .is_none_or(|_| desired.labels.contains_key(RELEASE_LABEL));
+    let owner_ok = match &desired.owner {
+        Some(owner) => existing
+            .metadata
+            .owner_references
+            .iter()
+            .flatten()
+            .any(|o| o.uid == owner.uid),
+        None => true,
+    };
+    let object = !labels_ok || !owner_ok || existing.spec != desired.spec;
+    let status = existing
+        .status
+        .as_ref()
+        .is_none_or(|s| comparable(s) != comparable(&desired.status));
+    Writes { object, status }
+}
+
+/// The server-side apply body of the object (metadata and spec).
+pub fn object_patch(desired: &Desired) -> Value {
+    let mut metadata = json!({
+        "name": desired.name,
+        "namespace": desired.namespace,
+        "labels": desired.labels,
+    });
+    if let Some(owner) = &desired.owner {
+        metadata["ownerReferences"] = json!([owner]);
+    }
+    json!({
+        "apiVersion": "prodready.dev/v1alpha1",
+        "kind": "ReadinessReport",
+        "metadata": metadata,
+        "spec": desired.spec,
+    })
+}
+
+/// The server-side apply body of the status subresource.
+pub fn status_patch(desired: &Desired) -> Value {
+    json!({
+        "apiVersion": "prodready.dev/v1alpha1",
+        "kind": "ReadinessReport",
+        "metadata": {"name": desired.name, "namespace": desired.namespace},
+        "status": desired.status,
+    })
+}
+
+/// An event to record on the workload when its verdict changes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerdictChange {
+    pub warning: bool,
+    pub reason: &'static str,
+    pub note: String,
+}
+
+fn rank(v: Verdict) -> u8 {
+    match v {
+        Verdict::Ready => 0,
+        Verdict::NeedsAttention => 1,
+        Verdict::NotReady => 2,
+    }
+}
+
+/// `ReadinessDegraded` when the verdict gets worse (naming the checks that newly fail),
+/// `ReadinessRestored` when it comes back to Ready; nothing for a first report.
+pub fn verdict_change(previous: Option<&Report>, current: &Report) -> Option<VerdictChange> {
+    let previous = previous?;
+    if previous.verdict == current.verdict {
+        return None;
+    }
+    if current.verdict == Verdict::Ready {
+        return Some(VerdictChange {
+            warning: false,
+            reason: "ReadinessRestored",
+            note: format!(
+                "verdict {} -> Ready ({})",
+                previous.verdict,
+                summary_message(current)
+            ),
+        });
+    }
+    if rank(current.verdict) < rank(previous.verdict) {
+        return None;
+    }
+    let failing_before: Vec<&str> = previous
+        .failing_at_or_above(crate::api::Severity::Info)
+        .map(|f| f.check_id.as_ref())
+        .collect();
+    let mut new_failures: Vec<&str> = current
+        .failing_at_or_above(crate::api::Severity::Info)
+        .map(|f| f.check_id.as_ref())
+        .filter(|id| !failing_before.contains(id))
+        .collect();
+    new_failures.dedup();
+    let failures = if new_failures.is_empty() {
+        String::new()
+    } else {
+        format!("; newly failing: {}", new_failures.join(", "))
+    };
+    Some(VerdictChange {
+        warning: true,
+        reason: "ReadinessDegraded",
+        note: format!(
+            "verdict {} -> {}{failures}",
+            previous.verdict, current.verdict
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{Category, CheckResult, Finding, Severity};
+
+    fn workload() -> WorkloadObject {
+        WorkloadObject::Deployment(
+            serde_json::from_value(json!({
+                "metadata": {"name": "api", "namespace": "shop", "uid": "u-1", "generation": 3,
+                             "annotations": {"meta.helm.sh/release-name": "shop"}},
+                "spec": {"selector": {}, "template": {"spec": {"containers": []}}}
+            }))
+            .unwrap(),
+        )
+    }
+
+    fn report(verdict: Verdict, failing: &[&'static str]) -> Report {
+        Report {
+            score: 50,
+            verdict,
+            release: Some("shop".into()),
+            findings: failing
+                .iter()
+                .map(|id| Finding {
+                    check_id: (*id).into(),
+                    severity: Severity::High,
+                    result: CheckResult::Fail,
+                    category: Category::Probes,
+                    message: "m".into(),
+                    remediation: "".into(),
+                    container: None,
+                    object: None,
+                })
+                .collect(),
+            ..Report::default()
+        }
+    }
+
+    fn stored(d: &Desired) -> ReadinessReport {
+        let mut r = ReadinessReport::new(&d.name, d.spec.clone());
+        r.metadata.namespace = Some(d.namespace.clone());
+        r.metadata.labels = Some(d.labels.clone());
+        r.metadata.owner_references = d.owner.clone().map(|o| vec![o]);
+        // What the apiserver hands back: the status after a JSON round trip.
+        r.status = Some(serde_json::from_value(serde_json::to_value(&d.status).unwrap()).unwrap());
+        r
+    }
+
+    fn at(seconds: i64) -> Timestamp {
+        Timestamp::from_second(seconds).unwrap()
+    }
+
+    #[test]
+    fn names_and_labels_stay_within_kubernetes_limits() {
+        assert_eq!(report_name("Deployment", "api"), "deployment-api");
+        let long = "a".repeat(250);
+        let name = report_name("StatefulSet", &long);
+        assert!(name.len() <= 253);
+        assert_ne!(name, report_name("StatefulSet", &"a".repeat(251)));
+        assert_eq!(label_value("api"), "api");
+        let long = label_value(&"x".repeat(100));
+        assert!(long.len() <= 63 && long.starts_with("xxx"), "{long}");
+        let odd = label_value("-my release!");
+        assert!(odd.chars().all(is_label_char) && odd.starts_with("my-release"));
+    }
+
+    #[test]
+    fn unchanged_content_needs_no_write_even_at_a_later_time() {
+        let first = desired(
+            &workload(),
+            report(Verdict::NeedsAttention, &["a"]),
+            None,
+            at(1000),
+        );
+        assert_eq!(first.name, "deployment-api");
+        assert_eq!(first.labels[RELEASE_LABEL], "shop");
+        assert_eq!(first.status.observed_generation, Some(3));
+        let cluster = stored(&first);
+        let later = desired(
+            &workload(),
+            report(Verdict::NeedsAttention, &["a"]),
+            Some(&cluster),
+            at(5000),
+        );
+        assert!(!writes_needed(&later, Some(&cluster)).any());
+        // The condition keeps its transition time while its status holds.
+        assert_eq!(
+            later.status.conditions[0].last_transition_time,
+            Time(at(1000))
+        );
+    }
+
+    #[test]
+    fn content_changes_user_edits_and_deletions_are_written() {
+        let first = desired(&workload(), report(Verdict::Ready, &[]), None, at(1000));
+        assert_eq!(first.status.conditions[0].status, "True");
+        assert_eq!(
+            writes_needed(&first, None),
+            Writes {
+                object: true,
+                status: true
+            }
+        );
+        let cluster = stored(&first);
+        let worse = desired(
+            &workload(),
+            report(Verdict::NotReady, &["x"]),
+            Some(&cluster),
+            at(2000),
+        );
+        assert_eq!(
+            writes_needed(&worse, Some(&cluster)),
+            Writes {
+                object: false,
+                status: true
+            }
+        );
+        assert_eq!(worse.status.conditions[0].status, "False");
+        assert_eq!(
+            worse.status.conditions[0].last_transition_time,
+            Time(at(2000))
+        );
+        let mut edited = cluster.clone();
+        edited.status.as_mut().unwrap().score = 100;
+        edited.metadata.labels.as_mut().unwrap().remove(NAME_LABEL);
+        assert_eq!(
+            writes_needed(&first, Some(&edited)),
+            Writes {
+                object: true,
+                status: true
+            }
+        );
+    }
+
+    #[test]
+    fn verdict_changes_make_events() {
+        let ready = report(Verdict::Ready, &[]);
+        let bad = report(Verdict::NotReady, &["network-no-policy", "probe-inverted"]);
+        assert_eq!(verdict_change(None, &bad), None);
+        let degraded = verdict_change(Some(&ready), &bad).unwrap();
+        assert!(degraded.warning);
+        assert_eq!(degraded.reason, "ReadinessDegraded");
+        assert!(
+            degraded
+                .note
+                .contains("newly failing: network-no-policy, probe-inverted"),
+            "{}",
+            degraded.note
+        );
+        let restored = verdict_change(Some(&bad), &ready).unwrap();
+        assert_eq!(restored.reason, "ReadinessRestored");
+        assert!(!restored.warning);
+        assert_eq!(verdict_change(Some(&bad), &bad), None);
+    }
+}

@@ -1,0 +1,911 @@
+//! One watch per kind, applying events to the World, the workload store and the policy set,
+//! and telling the caller which workloads each event can affect.
+//!
+//! A relist (start-up, a reconnect after 410 Gone) delivers every object again between `Init`
+//! and `InitDone`: objects unchanged since they were last seen (same resourceVersion) are
+//! skipped, and objects that were not listed again are removed, so a deletion missed while
+//! disconnected is not missed for good.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use futures::StreamExt;
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod, Secret, Service,
+    ServiceAccount,
+};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, RoleBinding};
+use k8s_openapi::api::storage::v1::StorageClass;
+use kube::api::{Api, ApiResource, DynamicObject};
+use kube::runtime::watcher::{self, Event};
+use kube::runtime::{WatchStreamExt, watcher as watch_stream};
+use kube::{Client, Resource};
+use serde::de::DeserializeOwned;
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::affected::{self, Footprint, Lookup, WorkloadKey, object_key};
+use super::{LiveState, read, strip_metadata, write};
+use crate::api::ReadinessPolicy;
+use crate::engine::{CompiledPolicy, PolicySet};
+use crate::workload::WorkloadObject;
+use crate::world::{RelatedKind, RelatedObject, helm};
+
+/// The field selector of the Secrets Helm stores releases in.
+pub const HELM_RELEASE_SELECTOR: &str = "type=helm.sh/release.v1";
+
+/// What one watched object is to the operator.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum Item {
+    Workload(WorkloadObject),
+    Related(RelatedObject),
+    Policy(ReadinessPolicy),
+}
+
+/// How a watched object was filed, to undo it on deletion (a Pod can move from workload to
+/// related object when it gains an owner).
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Filed {
+    Workload(WorkloadKey),
+    Related {
+        kind: RelatedKind,
+        namespace: String,
+        name: String,
+        footprint_key: String,
+    },
+    Policy(String),
+}
+
+fn owned(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> bool {
+    meta.owner_references
+        .as_ref()
+        .is_some_and(|o| o.iter().any(|r| r.controller == Some(true)))
+}
+
+impl LiveState {
+    /// Files an object, returning the workloads it can affect.
+    pub fn apply_item(&self, item: Item) -> BTreeSet<WorkloadKey> {
+        match item {
+            Item::Workload(object) => {
+                let footprint = affected::workload_footprint(&object);
+                {
+                    let mut world = write(&self.world);
+                    world.apply_workload(&object);
+                }
+                write(&self.workloads).insert(object);
+                self.resolve(None, Some(&footprint))
+            }
+            Item::Related(mut object) => {
+                strip_related(&mut object);
+                let key = affected::related_key(&object);
+                let new = affected::footprint(&object);
+                let old = write(&self.footprints).insert(key, new.clone());
+                write(&self.world).apply(object);
+                self.resolve(old.as_ref(), Some(&new))
+            }
+            Item::Policy(policy) => {
+                let name = policy.metadata.name.clone().unwrap_or_default();
+                let selector = crate::world::Selector::from_label_selector(
+                    policy.spec.namespace_selector.as_ref(),
+                    true,
+                );
+                let new = Footprint::NamespaceSelector(selector);
+                let old = write(&self.footprints)
+                    .insert(object_key("ReadinessPolicy", "", &name), new.clone());
+                self.set_policy(&name, Some(policy));
+                self.resolve(old.as_ref(), Some(&new))
+            }
+        }
+    }
+
+    fn delete_filed(&self, filed: &Filed) -> BTreeSet<WorkloadKey> {
+        match filed {
+            Filed::Workload(key) => {
+                let old = write(&self.workloads).remove(key);
+                write(&self.world).remove_workload(key.kind, &key.namespace, &key.name);
+                let mut out = BTreeSet::from([key.clone()]);
+                if let Some(old) = old {
+                    // Whatever the workload reached (a CronJob's namespace) changes too.
+                    out.extend(self.resolve(None, Some(&affected::workload_footprint(&old))));
+                }
+                out
+            }
+            Filed::Related {
+                kind,
+                namespace,
+                name,
+                footprint_key,
+            } => {
+                let old = write(&self.footprints).remove(footprint_key);
+                write(&self.world).remove(*kind, namespace, name);
+                self.resolve(old.as_ref(), None)
+            }
+            Filed::Policy(name) => {
+                let old = write(&self.footprints).remove(&object_key("ReadinessPolicy", "", name));
+                self.set_policy(name, None);
+                self.resolve(old.as_ref(), None)
+            }
+        }
+    }
+
+    fn resolve(&self, old: Option<&Footprint>, new: Option<&Footprint>) -> BTreeSet<WorkloadKey> {
+        let store = read(&self.workloads);
+        let world = read(&self.world);
+        let footprints = read(&self.footprints);
+        Lookup {
+            store: &store,
+            world: &world,
+            footprints: &footprints,
+        }
+        .affected(old, new)
+    }
+
+    /// Replaces (or removes) one policy and recompiles the set. A policy that does not compile
+    /// (an unknown check ID) is left out, with an error in the log, rather than stopping
+    /// every evaluation.
+    fn set_policy(&self, name: &str, policy: Option<ReadinessPolicy>) {
+        let mut sources = write(&self.policy_sources);
+        match policy {
+            Some(p) => {
+                sources.insert(name.to_string(), p);
+            }
+            None => {
+                sources.remove(name);
+            }
+        }
+        let compiled: Vec<CompiledPolicy> = sources
+            .values()
+            .filter_map(|p| match CompiledPolicy::from_resource(p) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    tracing::error!(error = %e, "ignoring a ReadinessPolicy that cannot be used");
+                    None
+                }
+            })
+            .collect();
+        *write(&self.policies) = PolicySet::new(compiled);
+    }
+}
+
+/// Related objects keep only what their facts need; a Secret's values are dropped before it is
+/// cached anywhere, unless it is a Helm release (whose payload is decoded once, on change).
+fn strip_related(object: &mut RelatedObject) {
+    if let RelatedObject::Secret(secret) = object
+        && !helm::is_release_secret(secret)
+    {
+        if let Some(data) = secret.data.as_mut() {
+            for value in data.values_mut() {
+                value.0.clear();
+            }
+        }
+        if let Some(data) = secret.string_data.as_mut() {
+            for value in data.values_mut() {
+                value.clear();
+            }
+        }
+    }
+}
+
+/// Applies one watch's events, remembering what it filed so relists and deletions undo it.
+pub struct WatchState {
+    name: String,
+    filed: HashMap<String, (Filed, Option<String>)>,
+    relisted: Option<HashMap<String, (Filed, Option<String>)>>,
+    /// The watch's kinds were known when the current list started.
+    known_before_list: bool,
+}
+
+impl WatchState {
+    pub fn new(name: &str) -> WatchState {
+        WatchState {
+            name: name.to_string(),
+            filed: HashMap::new(),
+            relisted: None,
+            known_before_list: false,
+        }
+    }
+
+    fn identity(item: &Item) -> (String, Filed) {
+        match item {
+            Item::Workload(w) => {
+                let key = WorkloadKey::of(w);
+                (
+                    object_key(key.kind.as_str(), &key.namespace, &key.name),
+                    Filed::Workload(key),
+                )
+            }
+            Item::Related(r) => {
+                let (kind, meta) = affected::related_meta(r);
+                let namespace = meta.namespace.clone().unwrap_or_default();
+                let name = meta.name.clone().unwrap_or_default();
+                (
+                    object_key(kind, &namespace, &name),
+                    Filed::Related {
+                        kind: affected::related_kind(r),
+                        namespace,
+                        name,
+                        footprint_key: affected::related_key(r),
+                    },
+                )
+            }
+            Item::Policy(p) => {
+                let name = p.metadata.name.clone().unwrap_or_default();
+                (
+                    object_key("ReadinessPolicy", "", &name),
+                    Filed::Policy(name),
+                )
+            }
+        }
+    }
+
+    /// Handles one event; returns the workloads to judge again. `relist_kinds` are marked
+    /// present in the World once the first list is complete.
+    pub fn handle(
+        &mut self,
+        state: &LiveState,
+        event: Event<Item>,
+        present: &[RelatedKind],
+    ) -> BTreeSet<WorkloadKey> {
+        let mut out = BTreeSet::new();
+        match event {
+            Event::Init => {
+                self.relisted = Some(HashMap::new());
+                // Objects arriving mark their kind present; whether it was known before the
+                // list decides if completing it changes what every workload can be judged on.
+                let world = read(&state.world);
+                self.known_before_list =
+                    self.known_before_list || present.iter().all(|k| world.has(*k));
+            }
+            Event::InitApply(item) => {
+                let version = version_of(&item);
+                let (key, filed) = Self::identity(&item);
+                let unchanged = self
+                    .filed
+                    .get(&key)
+                    .is_some_and(|(f, v)| *f == filed && v.is_some() && *v == version);
+                if !unchanged {
+                    out.extend(self.file(state, key.clone(), filed.clone(), item));
+                }
+                if let Some(relisted) = self.relisted.as_mut() {
+                    relisted.insert(key, (filed, version));
+                }
+            }
+            Event::InitDone => {
+                if let Some(relisted) = self.relisted.take() {
+                    let gone: Vec<String> = self
+                        .filed
+                        .keys()
+                        .filter(|k| !relisted.contains_key(*k))
+                        .cloned()
+                        .collect();
+                    for key in gone {
+                        if let Some((filed, _)) = self.filed.remove(&key) {
+                            out.extend(state.delete_filed(&filed));
+                        }
+                    }
+                    self.filed = relisted;
+                }
+                let newly_known = !present.is_empty() && !self.known_before_list;
+                {
+                    let mut world = write(&state.world);
+                    for kind in present {
+                        world.mark_present(*kind);
+                    }
+                }
+                self.known_before_list = true;
+                state.sync.mark_synced(&self.name);
+                // A kind that becomes known changes what checks can judge (skip becomes pass or
+                // fail): every workload. A relist of a known kind changes only what it applied.
+                if newly_known {
+                    out.extend(state.all_workloads());
+                }
+            }
+            Event::Apply(item) => {
+                let version = version_of(&item);
+                let (key, filed) = Self::identity(&item);
+                out.extend(self.file(state, key.clone(), filed.clone(), item));
+                self.filed.insert(key, (filed, version));
+            }
+            Event::Delete(item) => {
+                let (key, filed) = Self::identity(&item);
+                let filed = self.filed.remove(&key).map(|(f, _)| f).unwrap_or(filed);
+                out.extend(state.delete_filed(&filed));
+            }
+        }
+        out
+    }
+
+    fn file(
+        &mut self,
+        state: &LiveState,
+        key: String,
+        filed: Filed,
+        item: Item,
+    ) -> BTreeSet<WorkloadKey> {
+        let mut out = BTreeSet::new();
+        // Filed differently than before (a bare Pod that gained an owner): undo the old filing.
+        if let Some((old, _)) = self.filed.get(&key)
+            && *old != filed
+        {
+            out.extend(state.delete_filed(&old.clone()));
+        }
+        out.extend(state.apply_item(item));
+        out
+    }
+}
+
+fn version_of(item: &Item) -> Option<String> {
+    match item {
+        Item::Workload(w) => w.meta().resource_version.clone(),
+        Item::Related(r) => affected::related_meta(r).1.resource_version.clone(),
+        Item::Policy(p) => p.metadata.resource_version.clone(),
+    }
+}
+
+/// Where workload keys to judge again are sent.
+pub type Sink = UnboundedSender<WorkloadKey>;
+
+/// Counts what happens to the watches (kept by the controller's metrics).
+pub trait WatchObserver: Send + Sync {
+    fn error(&self, watch: &str);
+    fn restart(&self, watch: &str);
+}
+
+/// One watch: how to build its stream, and how to turn its objects into items.
+pub struct WatchSpec {
+    pub name: String,
+    pub present: Vec<RelatedKind>,
+    stream: futures::stream::BoxStream<'static, Result<Event<Item>, watcher::Error>>,
+}
+
+fn typed<K>(
+    api: Api<K>,
+    config: watcher::Config,
+    convert: fn(K) -> Option<Item>,
+) -> futures::stream::BoxStream<'static, Result<Event<Item>, watcher::Error>>
+where
+    K: Resource + Clone + DeserializeOwned + Debug + Send + 'static,
+{
+    watch_stream(api, config)
+        .default_backoff()
+        .map(move |event| {
+            event.map(|e| match e {
+                Event::Apply(o) => convert_event(o, convert, Event::Apply),
+                Event::InitApply(o) => convert_event(o, convert, Event::InitApply),
+                Event::Delete(o) => convert_event(o, convert, Event::Delete),
+                Event::Init => Some(Event::Init),
+                Event::InitDone => Some(Event::InitDone),
+            })
+        })
+        .filter_map(|e| async move { e.transpose() })
+        .boxed()
+}
+
+fn convert_event<K: Resource>(
+    mut object: K,
+    convert: fn(K) -> Option<Item>,
+    wrap: fn(Item) -> Event<Item>,
+) -> Option<Event<Item>> {
+    strip_metadata(object.meta_mut());
+    convert(object).map(wrap)
+}
+
+/// Which namespace the operator watches (`None`: every namespace).
+#[derive(Clone, Debug, Default)]
+pub struct Scope {
+    pub namespace: Option<String>,
+}
+
+impl Scope {
+    fn api<K>(&self, client: &Client) -> Api<K>
+    where
+        K: Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+        <K as Resource>::DynamicType: Default,
+    {
+        match &self.namespace {
+            Some(ns) => Api::namespaced(client.clone(), ns),
+            None => Api::all(client.clone()),
+        }
+    }
+}
+
+fn spec(
+    name: &str,
+    present: &[RelatedKind],
+    stream: futures::stream::BoxStream<'static, Result<Event<Item>, watcher::Error>>,
+) -> WatchSpec {
+    WatchSpec {
+        name: name.to_string(),
+        present: present.to_vec(),
+        stream,
+    }
+}
+
+/// The optional custom resource kinds, by API group.
+const OPTIONAL: [(&str, &str, RelatedKind); 6] = [
+    (
+        "monitoring.coreos.com",
+        "ServiceMonitor",
+        RelatedKind::ServiceMonitor,
+    ),
+    (
+        "monitoring.coreos.com",
+        "PodMonitor",
+        RelatedKind::PodMonitor,
+    ),
+    (
+        "monitoring.coreos.com",
+        "PrometheusRule",
+        RelatedKind::PrometheusRule,
+    ),
+    ("velero.io", "Schedule", RelatedKind::VeleroSchedule),
+    (
+        "snapshot.storage.k8s.io",
+        "VolumeSnapshot",
+        RelatedKind::VolumeSnapshot,
+    ),
+    (
+        "snapscheduler.backube",
+        "SnapshotSchedule",
+        RelatedKind::SnapshotSchedule,
+    ),
+];
+
+fn dynamic_item(kind: RelatedKind, object: DynamicObject) -> Item {
+    Item::Related(match kind {
+        RelatedKind::ServiceMonitor => RelatedObject::ServiceMonitor(object),
+        RelatedKind::PodMonitor => RelatedObject::PodMonitor(object),
+        RelatedKind::PrometheusRule => RelatedObject::PrometheusRule(object),
+        RelatedKind::VeleroSchedule => RelatedObject::VeleroSchedule(object),
+        RelatedKind::VolumeSnapshot => RelatedObject::VolumeSnapshot(object),
+        _ => RelatedObject::SnapshotSchedule(object),
+    })
+}
+
+/// The optional kinds the API serves, found through discovery.
+pub async fn discover_optional(client: &Client) -> Vec<(ApiResource, RelatedKind)> {
+    let mut out = Vec::new();
+    for (group, kind, related) in OPTIONAL {
+        match kube::discovery::group(client, group).await {
+            Ok(g) => {
+                if let Some((resource, _)) = g.recommended_kind(kind) {
+                    out.push((resource, related));
+                }
+            }
+            Err(e) => tracing::debug!(group, error = %e, "optional API group not served"),
+        }
+    }
+    out
+}
+
+/// Every watch the World needs, plus the workloads and the policies.
+pub fn watches(
+    client: &Client,
+    scope: &Scope,
+    optional: &[(ApiResource, RelatedKind)],
+) -> Vec<WatchSpec> {
+    use RelatedKind as R;
+    let cfg = watcher::Config::default;
+    let mut out = vec![
+        spec(
+            "Deployment",
+            &[],
+            typed(scope.api::<Deployment>(client), cfg(), |o| {
+                Some(Item::Workload(WorkloadObject::Deployment(o)))
+            }),
+        ),
+        spec(
+            "StatefulSet",
+            &[],
+            typed(scope.api::<StatefulSet>(client), cfg(), |o| {
+                Some(Item::Workload(WorkloadObject::StatefulSet(o)))
+            }),
+        ),
+        spec(
+            "DaemonSet",
+            &[],
+            typed(scope.api::<DaemonSet>(client), cfg(), |o| {
+                Some(Item::Workload(WorkloadObject::DaemonSet(o)))
+            }),
+        ),
+        spec(
+            "CronJob",
+            &[R::CronJob],
+            typed(scope.api::<CronJob>(client), cfg(), |o| {
+                Some(Item::Workload(WorkloadObject::CronJob(o)))
+            }),
+        ),
+        spec(
+            "Job",
+            &[R::Job],
+            typed(scope.api::<Job>(client), cfg(), |o| {
+                Some(if owned(&o.metadata) {
+                    Item::Related(RelatedObject::Job(o))
+                } else {
+                    Item::Workload(WorkloadObject::Job(o))
+                })
+            }),
+        ),
+        spec(
+            "ReplicaSet",
+            &[R::ReplicaSet],
+            typed(scope.api::<ReplicaSet>(client), cfg(), |o| {
+                Some(if owned(&o.metadata) {
+                    Item::Related(RelatedObject::ReplicaSet(o))
+                } else {
+                    Item::Workload(WorkloadObject::ReplicaSet(o))
+                })
+            }),
+        ),
+        spec(
+            "Pod",
+            &[R::Pod],
+            typed(scope.api::<Pod>(client), cfg(), |o| {
+                Some(if owned(&o.metadata) {
+                    Item::Related(RelatedObject::Pod(o))
+                } else {
+                    Item::Workload(WorkloadObject::Pod(o))
+                })
+            }),
+        ),
+        spec(
+            "Service",
+            &[R::Service],
+            typed(scope.api::<Service>(client), cfg(), |o| {
+                Some(Item::Related(RelatedObject::Service(o)))
+            }),
+        ),
+        spec(
+            "Ingress",
+            &[R::Ingress],
+            typed(scope.api::<Ingress>(client), cfg(), |o| {
+                Some(Item::Related(RelatedObject::Ingress(o)))
+            }),
+        ),
+        spec(
+            "NetworkPolicy",
+            &[R::NetworkPolicy],
+            typed(scope.api::<NetworkPolicy>(client), cfg(), |o| {
+                Some(Item::Related(RelatedObject::NetworkPolicy(o)))
+            }),
+        ),
+        spec(
+            "PodDisruptionBudget",
+            &[R::PodDisruptionBudget],
+            typed(scope.api::<PodDisruptionBudget>(client), cfg(), |o| {
+                Some(Item::Related(RelatedObject::PodDisruptionBudget(o)))
+            }),
+        ),
+        spec(
+            "HorizontalPodAutoscaler",
+            &[R::HorizontalPodAutoscaler],
+            typed(scope.api::<HorizontalPodAutoscaler>(client), cfg(), |o| {
+                Some(Item::Related(RelatedObject::HorizontalPodAutoscaler(o)))
+            }),
+        ),
+        spec(
+            "ConfigMap",
+            &[R::ConfigMap],
+            typed(scope.api::<ConfigMap>(client), cfg(), |o| {
+                Some(Item::Related(RelatedObject::ConfigMap(o)))
+            }),
+        ),
+        // Helm releases apart, by field selector: the other Secrets' watch never carries their
+        // (large) payloads.
+        spec(
+            "Secret (Helm release)",
+            &[R::HelmRelease],
+            typed(
+                scope.api::<Secret>(client),
+                cfg().fields(HELM_RELEASE_SELECTOR),
+                |o| Some(Item::Related(RelatedObject::Secret(o))),
+            ),
+        ),
+        spec(
+            "Secret",
+            &[R::Secret],
+            typed(
+                scope.api::<Secret>(client),
+                cfg().fields("type!=helm.sh/release.v1"),
+                |o| Some(Item::Related(RelatedObject::Secret(o))),
+            ),
+        ),
+        spec(
+            "PersistentVolumeClaim",
+            &[R::PersistentVolumeClaim],
+            typed(scope.api::<PersistentVolumeClaim>(client), cfg(), |o| {
+                Some(Item::Related(RelatedObject::PersistentVolumeClaim(o)))
+            }),
+        ),
+        spec(
+            "ServiceAccount",
+            &[R::ServiceAccount],
+            typed(scope.api::<ServiceAccount>(client), cfg(), |o| {
+                Some(Item::Related(RelatedObject::ServiceAccount(o)))
+            }),
+        ),
+        spec(
+            "RoleBinding",
+            &[R::RoleBinding],
+            typed(scope.api::<RoleBinding>(client), cfg(), |o| {
+                Some(Item::Related(RelatedObject::RoleBinding(o)))
+            }),
+        ),
+        spec(
+            "EndpointSlice",
+            &[R::EndpointSlice],
+            typed(scope.api::<EndpointSlice>(client), cfg(), |o| {
+                Some(Item::Related(RelatedObject::EndpointSlice(o)))
+            }),
+        ),
+        spec(
+            "PersistentVolume",
+            &[R::PersistentVolume],
+            typed(Api::<PersistentVolume>::all(client.clone()), cfg(), |o| {
+                Some(Item::Related(RelatedObject::PersistentVolume(o)))
+            }),
+        ),
+        spec(
+            "StorageClass",
+            &[R::StorageClass],
+            typed(Api::<StorageClass>::all(client.clone()), cfg(), |o| {
+                Some(Item::Related(RelatedObject::StorageClass(o)))
+            }),
+        ),
+        spec(
+            "ClusterRoleBinding",
+            &[R::ClusterRoleBinding],
+            typed(Api::<ClusterRoleBinding>::all(client.clone()), cfg(), |o| {
+                Some(Item::Related(RelatedObject::ClusterRoleBinding(o)))
+            }),
+        ),
+        spec(
+            "ClusterRole",
+            &[R::ClusterRole],
+            typed(Api::<ClusterRole>::all(client.clone()), cfg(), |o| {
+                Some(Item::Related(RelatedObject::ClusterRole(o)))
+            }),
+        ),
+        spec(
+            "Node",
+            &[R::Node],
+            typed(Api::<Node>::all(client.clone()), cfg(), |o| {
+                Some(Item::Related(RelatedObject::Node(o)))
+            }),
+        ),
+        spec(
+            "Namespace",
+            &[R::Namespace],
+            typed(Api::<Namespace>::all(client.clone()), cfg(), |o| {
+                Some(Item::Related(RelatedObject::Namespace(o)))
+            }),
+        ),
+        spec(
+            "ReadinessPolicy",
+            &[],
+            typed(Api::<ReadinessPolicy>::all(client.clone()), cfg(), |o| {
+                Some(Item::Policy(o))
+            }),
+        ),
+    ];
+    for (resource, kind) in optional {
+        let api: Api<DynamicObject> = match &scope.namespace {
+            Some(ns) => Api::namespaced_with(client.clone(), ns, resource),
+            None => Api::all_with(client.clone(), resource),
+        };
+        let kind = *kind;
+        let stream = watch_stream(api, cfg())
+            .default_backoff()
+            .map(move |event| {
+                event.map(|e| {
+                    let item = |mut o: DynamicObject| {
+                        strip_metadata(&mut o.metadata);
+                        dynamic_item(kind, o)
+                    };
+                    match e {
+                        Event::Apply(o) => Event::Apply(item(o)),
+                        Event::InitApply(o) => Event::InitApply(item(o)),
+                        Event::Delete(o) => Event::Delete(item(o)),
+                        Event::Init => Event::Init,
+                        Event::InitDone => Event::InitDone,
+                    }
+                })
+            })
+            .boxed();
+        out.push(spec(&resource.kind, &[kind], stream));
+    }
+    out
+}
+
+/// Runs one watch until the stream ends (never, in practice: errors are retried with backoff).
+pub async fn run(
+    watch: WatchSpec,
+    state: Arc<LiveState>,
+    sink: Sink,
+    observer: Arc<dyn WatchObserver>,
+) {
+    let WatchSpec {
+        name,
+        present,
+        mut stream,
+    } = watch;
+    let mut applied = WatchState::new(&name);
+    let mut listed_once = false;
+    while let Some(event) = stream.next().await {
+        match event {
+            Ok(event) => {
+                if matches!(event, Event::Init) {
+                    if listed_once {
+                        observer.restart(&name);
+                        tracing::info!(watch = %name, "watch relisting");
+                    }
+                    listed_once = true;
+                }
+                for key in applied.handle(&state, event, &present) {
+                    if sink.send(key).is_err() {
+                        return;
+                    }
+                }
+            }
+            Err(e) => {
+                observer.error(&name);
+                tracing::warn!(watch = %name, error = %e, "watch error; retrying with backoff");
+            }
+        }
+    }
+}
+
+/// Lists one kind once into the state (a one-shot audit): returns when the list is complete,
+/// or with the first error (the kind then stays unknown and its checks skip).
+pub async fn list_once(watch: WatchSpec, state: &LiveState) -> Result<(), String> {
+    let WatchSpec {
+        name,
+        present,
+        mut stream,
+    } = watch;
+    let mut applied = WatchState::new(&name);
+    while let Some(event) = stream.next().await {
+        match event {
+            Ok(event) => {
+                let done = matches!(event, Event::InitDone);
+                applied.handle(state, event, &present);
+                if done {
+                    return Ok(());
+                }
+            }
+            Err(e) => return Err(format!("{name}: {e}")),
+        }
+    }
+    Err(format!("{name}: the list ended early"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn netpol(name: &str, app: &str, rv: &str) -> Item {
+        Item::Related(RelatedObject::NetworkPolicy(
+            serde_json::from_value(json!({
+                "metadata": {"name": name, "namespace": "shop", "resourceVersion": rv},
+                "spec": {"podSelector": {"matchLabels": {"app": app}}}
+            }))
+            .unwrap(),
+        ))
+    }
+
+    fn deployment(name: &str, rv: &str) -> Item {
+        Item::Workload(WorkloadObject::Deployment(
+            serde_json::from_value(json!({
+                "metadata": {"name": name, "namespace": "shop", "resourceVersion": rv},
+                "spec": {"selector": {}, "template": {"metadata": {"labels": {"app": name}},
+                         "spec": {"containers": []}}}
+            }))
+            .unwrap(),
+        ))
+    }
+
+    fn names(keys: BTreeSet<WorkloadKey>) -> Vec<String> {
+        keys.into_iter().map(|k| k.to_string()).collect()
+    }
+
+    #[test]
+    fn relist_skips_unchanged_objects_and_removes_missed_deletions() {
+        let state = LiveState::default();
+        let mut workloads = WatchState::new("Deployment");
+        let mut policies = WatchState::new("NetworkPolicy");
+        state
+            .sync
+            .expect(["Deployment".to_string(), "NetworkPolicy".to_string()]);
+        workloads.handle(&state, Event::Init, &[]);
+        workloads.handle(&state, Event::InitApply(deployment("api", "1")), &[]);
+        workloads.handle(&state, Event::InitApply(deployment("web", "1")), &[]);
+        workloads.handle(&state, Event::InitDone, &[]);
+        policies.handle(&state, Event::Init, &[RelatedKind::NetworkPolicy]);
+        let first = policies.handle(&state, Event::InitApply(netpol("np", "api", "5")), &[]);
+        assert_eq!(names(first), ["Deployment/shop/api"]);
+        let done = policies.handle(&state, Event::InitDone, &[RelatedKind::NetworkPolicy]);
+        assert_eq!(done.len(), 2, "a kind now known re-judges everything");
+        assert!(state.sync.all_synced());
+        assert!(read(&state.world).has(RelatedKind::NetworkPolicy));
+
+        // Relist after 410 Gone: `np` unchanged, `web` deleted while disconnected.
+        policies.handle(&state, Event::Init, &[]);
+        let again = policies.handle(&state, Event::InitApply(netpol("np", "api", "5")), &[]);
+        assert!(again.is_empty(), "an unchanged object is not applied again");
+        let done = policies.handle(&state, Event::InitDone, &[RelatedKind::NetworkPolicy]);
+        assert!(
+            done.is_empty(),
+            "a relist of a known kind re-judges nothing unchanged"
+        );
+        workloads.handle(&state, Event::Init, &[]);
+        workloads.handle(&state, Event::InitApply(deployment("api", "1")), &[]);
+        let gone = workloads.handle(&state, Event::InitDone, &[]);
+        assert_eq!(names(gone), ["Deployment/shop/web"]);
+        assert_eq!(state.all_workloads().len(), 1);
+    }
+
+    #[test]
+    fn deleting_a_network_policy_affects_what_it_selected() {
+        let state = LiveState::default();
+        let mut workloads = WatchState::new("Deployment");
+        let mut policies = WatchState::new("NetworkPolicy");
+        workloads.handle(&state, Event::Apply(deployment("api", "1")), &[]);
+        workloads.handle(&state, Event::Apply(deployment("web", "1")), &[]);
+        policies.handle(&state, Event::Apply(netpol("np", "api", "2")), &[]);
+        let moved = policies.handle(&state, Event::Apply(netpol("np", "web", "3")), &[]);
+        assert_eq!(names(moved), ["Deployment/shop/api", "Deployment/shop/web"]);
+        let deleted = policies.handle(&state, Event::Delete(netpol("np", "web", "3")), &[]);
+        assert_eq!(names(deleted), ["Deployment/shop/web"]);
+        assert!(
+            read(&state.world)
+                .network_policies_selecting(
+                    "shop",
+                    &[("app".to_string(), "web".to_string())].into()
+                )
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn secret_values_are_dropped_before_caching() {
+        let mut object = RelatedObject::Secret(
+            serde_json::from_value(json!({
+                "metadata": {"name": "db", "namespace": "shop"},
+                "data": {"password": "aHVudGVyMg=="}
+            }))
+            .unwrap(),
+        );
+        strip_related(&mut object);
+        let RelatedObject::Secret(secret) = object else {
+            unreachable!()
+        };
+        assert!(secret.data.unwrap()["password"].0.is_empty());
+    }
+
+    #[test]
+    fn a_policy_edit_recompiles_the_set_and_reaches_its_namespaces() {
+        let state = LiveState::default();
+        let mut workloads = WatchState::new("Deployment");
+        workloads.handle(&state, Event::Apply(deployment("api", "1")), &[]);
+        let policy: ReadinessPolicy = serde_json::from_value(json!({
+            "apiVersion": "prodready.dev/v1alpha1", "kind": "ReadinessPolicy",
+            "metadata": {"name": "strict", "resourceVersion": "1"},
+            "spec": {"checks": [{"id": "network-no-policy", "enabled": false}]}
+        }))
+        .unwrap();
+        let mut policies = WatchState::new("ReadinessPolicy");
+        let keys = policies.handle(&state, Event::Apply(Item::Policy(policy.clone())), &[]);
+        assert_eq!(names(keys), ["Deployment/shop/api"]);
+        assert_eq!(read(&state.policies).policies().len(), 1);
+        policies.handle(&state, Event::Delete(Item::Policy(policy)), &[]);
+        assert!(read(&state.policies).policies().is_empty());
+    }
+}
