@@ -412,12 +412,12 @@ mod tests {
 
     #[test]
     fn uris_are_relative_forward_slashed_and_encoded() {
-        let base = Path::new("/work/repo");
+        let base = Path::new("/srv/checkout");
         assert_eq!(
             artifact("./deploy/app one.yaml", Some(base)).uri,
             "deploy/app%20one.yaml"
         );
-        let a = artifact("/work/repo/k8s/a.yaml", Some(base));
+        let a = artifact("/srv/checkout/k8s/a.yaml", Some(base));
         assert_eq!(
             (a.uri.as_str(), a.uri_base_id),
             ("k8s/a.yaml", Some(SRCROOT))
