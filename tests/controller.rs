@@ -1205,6 +1205,83 @@ async fn a_failed_helm_release_fails_until_an_upgrade_succeeds() {
 }
 
 #[tokio::test]
+async fn a_verdict_back_to_ready_records_a_restored_event() {
+    let Some(cp) = support::controlplane().await else {
+        return;
+    };
+    let admin = cp.client();
+    let ns = cp.namespace("restored").await;
+    // Only security-privileged runs here, so the plain Deployment is Ready until it is made
+    // privileged, and Ready again once it is not.
+    kubectl_apply(
+        cp,
+        &format!(
+            r#"{{"apiVersion": "prodready.dev/v1alpha1", "kind": "ReadinessPolicy", "metadata": {{"name": "only-privileged-{ns}"}},
+               "spec": {{"namespaceSelector": {{"matchLabels": {{"kubernetes.io/metadata.name": "{ns}"}}}},
+                         "disabledCategories": ["Probes", "Security", "Availability", "Resources", "Storage", "Network",
+                                                "Images", "Configuration", "Exposure", "Observability", "Rollout", "Helm"],
+                         "checks": [{{"id": "security-privileged", "enabled": true}}]}}}}"#
+        ),
+    );
+    let controller = start(cp, &ns, |_| {}).await;
+    create::<Deployment>(&admin, &ns, deployment("web", 2)).await;
+    wait_result(
+        &admin,
+        &ns,
+        "deployment-web",
+        "security-privileged",
+        &[CheckResult::Pass],
+        Duration::from_secs(60),
+    )
+    .await;
+    let privileged = |on: bool| {
+        Patch::Strategic(json!({"spec": {"template": {"spec": {"containers": [
+            {"name": "app", "securityContext": {"privileged": on}}]}}}}))
+    };
+    let deployments = Api::<Deployment>::namespaced(admin.clone(), &ns);
+    let events: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(admin.clone(), &ns);
+    let event = |reason: &'static str| {
+        let events = events.clone();
+        async move {
+            let list = events.list(&ListParams::default()).await.ok()?;
+            list.items
+                .into_iter()
+                .find(|e| e.reason.as_deref() == Some(reason))
+        }
+    };
+    deployments
+        .patch("web", &PatchParams::default(), &privileged(true))
+        .await
+        .unwrap();
+    eventually("a ReadinessDegraded event", Duration::from_secs(10), || {
+        event("ReadinessDegraded")
+    })
+    .await;
+    deployments
+        .patch("web", &PatchParams::default(), &privileged(false))
+        .await
+        .unwrap();
+    let restored = eventually("a ReadinessRestored event", Duration::from_secs(10), || {
+        event("ReadinessRestored")
+    })
+    .await;
+    assert_eq!(restored.type_.as_deref(), Some("Normal"));
+    assert_eq!(
+        restored.regarding.as_ref().unwrap().name.as_deref(),
+        Some("web")
+    );
+    run(
+        cp.kubectl().args([
+            "delete",
+            "readinesspolicy",
+            &format!("only-privileged-{ns}"),
+        ]),
+        None,
+    );
+    controller.stop().await;
+}
+
+#[tokio::test]
 async fn editing_a_policy_judges_its_namespaces_again() {
     let Some(cp) = support::controlplane().await else {
         return;
