@@ -7,7 +7,6 @@ mod support;
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -145,28 +144,29 @@ async fn a_kubectl_dump_of_a_live_cluster_is_judged_with_its_live_state() {
         .unwrap();
     ok(apply.wait_with_output().unwrap(), "kubectl apply");
 
-    // Wait until the Deployment reports its pods available, as `kubectl get` will then show.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let dump = loop {
-        let dump = ok(
-            cp.kubectl()
-                .args([
-                    "get",
-                    "deployments,replicasets,pods,persistentvolumeclaims",
-                    "-n",
-                    &ns,
-                ])
-                .args(["-o", "yaml"])
-                .output()
-                .expect("kubectl runs"),
-            "kubectl get",
-        );
-        let text = String::from_utf8_lossy(&dump);
-        if text.contains("availableReplicas: 2") || Instant::now() > deadline {
-            break dump;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    };
+    // Wait until the Deployment itself reports both pods available (its ReplicaSet says so
+    // first), so the dump holds the settled live state that `kubectl get` then shows.
+    ok(
+        cp.kubectl()
+            .args(["wait", "deployment/api", "-n", &ns, "--timeout=90s"])
+            .arg("--for=jsonpath={.status.availableReplicas}=2")
+            .output()
+            .expect("kubectl runs"),
+        "kubectl wait for two available replicas",
+    );
+    let dump = ok(
+        cp.kubectl()
+            .args([
+                "get",
+                "deployments,replicasets,pods,persistentvolumeclaims",
+                "-n",
+                &ns,
+            ])
+            .args(["-o", "yaml"])
+            .output()
+            .expect("kubectl runs"),
+        "kubectl get",
+    );
     let (_, doc) = audit_stdin(&dump);
     let api = report(&doc, "Deployment", "api");
     // Live state came with the dump: the live checks were judged, not skipped.
