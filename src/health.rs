@@ -1,4 +1,4 @@
-//! `/metrics`, `/healthz` and `/readyz`, in plain HTTP.
+//! `/metrics`, `/healthz` and `/readyz` in plain HTTP, for every long-running role.
 
 use std::sync::Arc;
 
@@ -9,36 +9,35 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use tokio::net::TcpListener;
 
-use super::Context;
+/// What a role reports about itself.
+pub trait Health: Send + Sync + 'static {
+    /// The Prometheus text exposition.
+    fn render_metrics(&self) -> String;
+    /// `Err` with what it waits for, until it can do its job.
+    fn ready(&self) -> Result<(), String>;
+}
 
-pub async fn serve(listener: TcpListener, ctx: Arc<Context>) {
+pub async fn serve(listener: TcpListener, health: Arc<dyn Health>) {
     let app = Router::new()
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
-        .with_state(ctx);
+        .with_state(health);
     if let Err(e) = axum::serve(listener, app).await {
         tracing::error!(error = %e, "HTTP server stopped");
     }
 }
 
-async fn metrics(State(ctx): State<Arc<Context>>) -> impl IntoResponse {
+async fn metrics(State(health): State<Arc<dyn Health>>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        ctx.render_metrics(),
+        health.render_metrics(),
     )
 }
 
-async fn ready(State(ctx): State<Arc<Context>>) -> impl IntoResponse {
-    if ctx.is_ready() {
-        (StatusCode::OK, "ready".to_string())
-    } else {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!(
-                "waiting for watches: {}",
-                ctx.state.sync.pending().join(", ")
-            ),
-        )
+async fn ready(State(health): State<Arc<dyn Health>>) -> impl IntoResponse {
+    match health.ready() {
+        Ok(()) => (StatusCode::OK, "ready".to_string()),
+        Err(waiting) => (StatusCode::SERVICE_UNAVAILABLE, waiting),
     }
 }

@@ -8,11 +8,13 @@ pub mod checks;
 pub mod cli;
 pub mod controller;
 pub mod engine;
+pub mod health;
 pub mod input;
 pub mod live;
 pub mod metrics;
 pub mod output;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod webhook;
 pub mod workload;
 pub mod world;

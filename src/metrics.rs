@@ -7,7 +7,7 @@ use prometheus::{
     TextEncoder,
 };
 
-use crate::api::{CheckResult, ReadinessReport, Severity, Verdict};
+use crate::api::{CheckResult, Needs, ReadinessReport, Severity, Verdict};
 use crate::live::watch::WatchObserver;
 
 /// Counters of what the controller did.
@@ -84,12 +84,19 @@ impl Metrics {
         }
     }
 
+    /// The registry the process's own counters live in (the webhook adds its own).
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
     /// The text exposition: the counters, plus per-workload gauges from `reports`.
-    /// `finding_metrics` adds one info series per failing or warning finding.
+    /// `finding_metrics` adds one info series per failing or warning finding. `leader` is
+    /// whether this replica holds the Lease.
     pub fn render<'a>(
         &self,
         reports: impl IntoIterator<Item = &'a ReadinessReport>,
         finding_metrics: bool,
+        leader: Option<bool>,
     ) -> String {
         let scrape = Registry::new();
         let labels = &["namespace", "kind", "workload"];
@@ -129,6 +136,24 @@ impl Metrics {
             ],
         )
         .expect("valid metric");
+        // Live failures get a series of their own, always: they are what production alerts
+        // page on, and there are few of them.
+        let live_failures = GaugeVec::new(
+            Opts::new(
+                "prodready_workload_live_failures",
+                "1 per failing live check (crash loops, OOM kills, unavailable replicas...)",
+            ),
+            &["namespace", "kind", "workload", "check"],
+        )
+        .expect("valid metric");
+        let last_evaluated = GaugeVec::new(
+            Opts::new(
+                "prodready_workload_last_evaluated_timestamp_seconds",
+                "When the workload's report was last evaluated, in Unix seconds",
+            ),
+            labels,
+        )
+        .expect("valid metric");
         for report in reports {
             let Some(status) = &report.status else {
                 continue;
@@ -136,6 +161,19 @@ impl Metrics {
             let w = &report.spec.workload_ref;
             let l = [w.namespace.as_str(), w.kind.as_str(), w.name.as_str()];
             score.with_label_values(&l).set(f64::from(status.score));
+            if let Some(t) = &status.last_evaluated {
+                last_evaluated
+                    .with_label_values(&l)
+                    .set(t.0.as_second() as f64);
+            }
+            for f in status.findings.iter().filter(|f| {
+                f.result == CheckResult::Fail
+                    && crate::checks::by_id(&f.check_id).is_some_and(|c| c.needs == Needs::Live)
+            }) {
+                live_failures
+                    .with_label_values(&[l[0], l[1], l[2], f.check_id.as_ref()])
+                    .set(1.0);
+            }
             ready
                 .with_label_values(&l)
                 .set(if status.verdict == Verdict::Ready {
@@ -167,8 +205,22 @@ impl Metrics {
                 }
             }
         }
-        let mut collectors: Vec<Box<dyn prometheus::core::Collector>> =
-            vec![Box::new(score), Box::new(ready), Box::new(findings)];
+        let mut collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
+            Box::new(score),
+            Box::new(ready),
+            Box::new(findings),
+            Box::new(live_failures),
+            Box::new(last_evaluated),
+        ];
+        if let Some(leading) = leader {
+            let gauge = prometheus::Gauge::new(
+                "prodready_leader",
+                "1 on the replica that holds the Lease and writes reports",
+            )
+            .expect("valid metric");
+            gauge.set(if leading { 1.0 } else { 0.0 });
+            collectors.push(Box::new(gauge));
+        }
         if finding_metrics {
             collectors.push(Box::new(finding_info));
         }
@@ -219,6 +271,22 @@ mod tests {
                 high: 2,
                 ..Summary::default()
             },
+            findings: ["live-crashloop", "probe-readiness-missing"]
+                .into_iter()
+                .map(|id| crate::api::Finding {
+                    check_id: id.into(),
+                    severity: Severity::High,
+                    result: CheckResult::Fail,
+                    category: crate::checks::by_id(id).unwrap().category,
+                    message: String::new(),
+                    remediation: "".into(),
+                    container: None,
+                    object: None,
+                })
+                .collect(),
+            last_evaluated: Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+                jiff::Timestamp::from_second(1_780_000_000).unwrap(),
+            )),
             ..Report::default()
         });
         r
@@ -233,7 +301,7 @@ mod tests {
             report("api", 72, Verdict::NeedsAttention),
             report("web", 100, Verdict::Ready),
         ];
-        let text = metrics.render(&reports, false);
+        let text = metrics.render(&reports, false, Some(true));
         assert!(text.contains(
             r#"prodready_workload_score{kind="Deployment",namespace="shop",workload="api"} 72"#
         ));
@@ -243,8 +311,15 @@ mod tests {
         assert!(text.contains(r#"prodready_workload_findings{kind="Deployment",namespace="shop",severity="high",workload="api"} 2"#));
         assert!(text.contains("prodready_evaluations_total 1"));
         assert!(text.contains(r#"prodready_watch_errors_total{kind="Pod"} 1"#));
+        assert!(text.contains("prodready_leader 1"));
+        assert!(text.contains(r#"prodready_workload_live_failures{check="live-crashloop",kind="Deployment",namespace="shop",workload="api"} 1"#));
+        assert!(
+            !text.contains(r#"check="probe-readiness-missing""#),
+            "not a live check"
+        );
+        assert!(text.contains(r#"prodready_workload_last_evaluated_timestamp_seconds{kind="Deployment",namespace="shop",workload="api"} 1780000000"#));
         // A workload gone from the reports is gone from the next scrape.
-        let text = metrics.render(&reports[1..], false);
+        let text = metrics.render(&reports[1..], false, Some(true));
         assert!(!text.contains(r#"workload="api""#));
     }
 }

@@ -39,6 +39,10 @@ pub enum Command {
     Crds(CrdsArgs),
     /// Run the operator: keep a ReadinessReport current for every workload in the cluster.
     Controller(ControllerArgs),
+    /// Serve the validating admission webhook (HTTPS), with watches of its own.
+    Webhook(WebhookArgs),
+    /// Run the controller and the admission webhook in one process, sharing one set of watches.
+    Run(RunArgs),
     /// Print the version.
     Version,
 }
@@ -89,7 +93,85 @@ pub struct ControllerArgs {
     pub lease_namespace: Option<String>,
 }
 
-/// `90s`, `30m`, `1h`, or plain seconds.
+#[derive(Debug, Args)]
+pub struct WebhookArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+
+    /// Serve /metrics, /healthz and /readyz on this address.
+    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:8080")]
+    pub http_addr: std::net::SocketAddr,
+
+    #[command(flatten)]
+    pub serving: WebhookServingArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub controller: ControllerArgs,
+
+    #[command(flatten)]
+    pub serving: WebhookServingArgs,
+}
+
+/// How the webhook serves and where its certificate comes from.
+#[derive(Debug, Clone, Args)]
+pub struct WebhookServingArgs {
+    /// Serve the webhook (HTTPS, path /validate) on this address.
+    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:8443")]
+    pub webhook_addr: std::net::SocketAddr,
+
+    /// A mounted serving certificate (PEM), e.g. from cert-manager; read again when it
+    /// changes. Without it the webhook makes and renews its own.
+    #[arg(long, value_name = "FILE", requires = "tls_key_file")]
+    pub tls_cert_file: Option<PathBuf>,
+
+    /// The mounted certificate's private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert_file")]
+    pub tls_key_file: Option<PathBuf>,
+
+    /// The ValidatingWebhookConfiguration whose CA bundle the webhook keeps current
+    /// (self-managed certificates only).
+    #[arg(long, value_name = "NAME", default_value = "prodready")]
+    pub webhook_config_name: String,
+
+    /// The Service in front of the webhook: its DNS names go into the certificate.
+    #[arg(long, value_name = "NAME", default_value = "prodready-webhook")]
+    pub webhook_service: String,
+
+    /// prodready's namespace: where the certificate Secrets live, and never judged
+    /// (default: POD_NAMESPACE).
+    #[arg(long, value_name = "NAMESPACE", env = "POD_NAMESPACE")]
+    pub webhook_namespace: Option<String>,
+
+    /// The Secret holding the serving certificate.
+    #[arg(long, value_name = "NAME", default_value = "prodready-webhook-tls")]
+    pub cert_secret: String,
+
+    /// The Secret holding the CA.
+    #[arg(long, value_name = "NAME", default_value = "prodready-webhook-ca")]
+    pub ca_secret: String,
+
+    /// Another name (DNS or IP address) the serving certificate is valid for; repeatable.
+    #[arg(long = "webhook-host", value_name = "HOST")]
+    pub webhook_hosts: Vec<String>,
+
+    /// How long a self-managed serving certificate lives; renewed at two thirds.
+    #[arg(long, value_name = "DURATION", default_value = "365d", value_parser = parse_duration)]
+    pub cert_validity: std::time::Duration,
+
+    /// How long the self-managed CA lives; renewed at two thirds, the old one trusted until it
+    /// expires.
+    #[arg(long, value_name = "DURATION", default_value = "1825d", value_parser = parse_duration)]
+    pub ca_validity: std::time::Duration,
+
+    /// How often the self-managed certificates are checked.
+    #[arg(long, value_name = "DURATION", default_value = "1m", value_parser = parse_duration)]
+    pub cert_check_interval: std::time::Duration,
+}
+
+/// `90s`, `30m`, `1h`, `30d`, or plain seconds.
 pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     let text = text.trim();
     let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
@@ -103,7 +185,8 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
         "s" => n,
         "m" => n * 60,
         "h" => n * 3600,
-        _ => return Err(format!("{text:?}: the unit must be s, m or h")),
+        "d" => n * 86400,
+        _ => return Err(format!("{text:?}: the unit must be s, m, h or d")),
     };
     if seconds == 0 {
         return Err("the duration must be longer than zero".into());

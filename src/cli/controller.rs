@@ -5,15 +5,9 @@ use super::{ControllerArgs, EXIT_INPUT, EXIT_OK, cluster};
 use crate::controller::{self, Config, LeaderElection};
 
 pub fn run(args: &ControllerArgs) -> u8 {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime() {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return EXIT_INPUT;
-        }
+        Err(code) => return code,
     };
     runtime.block_on(async {
         let client = match cluster::client(&args.cluster).await {
@@ -23,21 +17,7 @@ pub fn run(args: &ControllerArgs) -> u8 {
                 return EXIT_INPUT;
             }
         };
-        let config = Config {
-            namespace: args.namespace.clone(),
-            resync: args.resync,
-            finding_metrics: args.finding_metrics,
-            http_addr: Some(args.http_addr),
-            leader_election: args.leader_elect.then(|| LeaderElection {
-                lease_name: args.lease_name.clone(),
-                lease_namespace: args
-                    .lease_namespace
-                    .clone()
-                    .unwrap_or_else(|| "default".into()),
-                ..LeaderElection::default()
-            }),
-            ..Config::default()
-        };
+        let config = config(args);
         match controller::run(client, config, shutdown_signal()).await {
             Ok(()) => EXIT_OK,
             Err(e) => {
@@ -49,8 +29,38 @@ pub fn run(args: &ControllerArgs) -> u8 {
     })
 }
 
+/// The controller's configuration from its flags.
+pub fn config(args: &ControllerArgs) -> Config {
+    Config {
+        namespace: args.namespace.clone(),
+        resync: args.resync,
+        finding_metrics: args.finding_metrics,
+        http_addr: Some(args.http_addr),
+        leader_election: args.leader_elect.then(|| LeaderElection {
+            lease_name: args.lease_name.clone(),
+            lease_namespace: args
+                .lease_namespace
+                .clone()
+                .unwrap_or_else(|| "default".into()),
+            ..LeaderElection::default()
+        }),
+        ..Config::default()
+    }
+}
+
+/// A multi-threaded runtime, or the reason there is none.
+pub fn runtime() -> Result<tokio::runtime::Runtime, u8> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("error: cannot start the async runtime: {e}");
+            EXIT_INPUT
+        })
+}
+
 /// Completes on SIGTERM (what Kubernetes sends a terminating pod) or Ctrl-C.
-async fn shutdown_signal() {
+pub async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

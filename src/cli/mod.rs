@@ -7,6 +7,7 @@ mod checks;
 mod cluster;
 mod controller;
 mod crds;
+mod webhook;
 
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
@@ -15,7 +16,8 @@ use tracing_subscriber::EnvFilter;
 
 pub use args::{
     AuditArgs, AuditFormat, ChecksArgs, Cli, ClusterArgs, ColorChoice, Command, ControllerArgs,
-    CrdsArgs, FailOn, ListFormat, LogFormat, LogLevel, SeverityArg, parse_duration,
+    CrdsArgs, FailOn, ListFormat, LogFormat, LogLevel, RunArgs, SeverityArg, WebhookArgs,
+    WebhookServingArgs, parse_duration,
 };
 pub use crds::{crd_documents, crd_file_name};
 
@@ -30,7 +32,7 @@ pub const EXIT_INPUT: u8 = 2;
 pub fn run(cli: Cli) -> ExitCode {
     // The operator is a service: what it does is worth logging by default.
     let default_level = match cli.command {
-        Command::Controller(_) => "info",
+        Command::Controller(_) | Command::Webhook(_) | Command::Run(_) => "info",
         _ => "warn",
     };
     init_logging(cli.log_level, cli.log_format, default_level);
@@ -39,6 +41,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Checks(a) => checks::run(a),
         Command::Crds(a) => crds::run(a),
         Command::Controller(a) => controller::run(a),
+        Command::Webhook(a) => webhook::run_webhook(a),
+        Command::Run(a) => webhook::run_both(a),
         Command::Version => version(),
     };
     ExitCode::from(code)

@@ -5,7 +5,6 @@
 //! when the content changed. Errors back off per workload and never block the others. With
 //! leader election only the leader writes, and every replica keeps warm caches.
 
-mod http;
 mod leader;
 pub mod reconcile;
 pub mod report;
@@ -144,7 +143,28 @@ impl Context {
         self.metrics.render(
             reports.iter().map(|r| r.as_ref()),
             self.config.finding_metrics,
+            self.config
+                .leader_election
+                .is_some()
+                .then(|| self.is_leader()),
         )
+    }
+}
+
+impl crate::health::Health for Context {
+    fn render_metrics(&self) -> String {
+        Context::render_metrics(self)
+    }
+
+    fn ready(&self) -> Result<(), String> {
+        if self.is_ready() {
+            Ok(())
+        } else {
+            Err(format!(
+                "waiting for watches: {}",
+                self.state.sync.pending().join(", ")
+            ))
+        }
     }
 }
 
@@ -203,21 +223,17 @@ pub async fn run_with(
     let scope = Scope {
         namespace: ctx.config.namespace.clone(),
     };
-    let optional = watch::discover_optional(&ctx.client).await;
-    let specs = watch::watches(&ctx.client, &scope, &optional);
-    let mut names: Vec<String> = specs.iter().map(|s| s.name.clone()).collect();
+    let observer: Arc<dyn WatchObserver> = Arc::new(Observer(ctx.metrics.clone()));
+    let (mut names, mut tasks) = watch::spawn_all(
+        &ctx.client,
+        &scope,
+        ctx.state.clone(),
+        sink.clone(),
+        observer.clone(),
+    )
+    .await;
     names.push(reports::WATCH_NAME.to_string());
     ctx.state.sync.expect(names);
-    let observer: Arc<dyn WatchObserver> = Arc::new(Observer(ctx.metrics.clone()));
-    let mut tasks = Vec::new();
-    for spec in specs {
-        tasks.push(tokio::spawn(watch::run(
-            spec,
-            ctx.state.clone(),
-            sink.clone(),
-            observer.clone(),
-        )));
-    }
     let report_api = match &ctx.config.namespace {
         Some(ns) => kube::Api::namespaced(ctx.client.clone(), ns),
         None => kube::Api::all(ctx.client.clone()),
@@ -233,7 +249,7 @@ pub async fn run_with(
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|source| Error::Http { addr, source })?;
-        tasks.push(tokio::spawn(http::serve(listener, ctx.clone())));
+        tasks.push(tokio::spawn(crate::health::serve(listener, ctx.clone())));
     }
     let lease = match &ctx.config.leader_election {
         Some(election) => Some(leader::start(ctx.clone(), election.clone(), sink.clone()).await?),

@@ -3,7 +3,7 @@
 //! A document that cannot be read is reported with its file, index and line, and skipped: the
 //! others are still judged.
 
-mod classify;
+pub mod classify;
 mod split;
 
 use std::fmt;

@@ -762,6 +762,26 @@ pub async fn run(
     }
 }
 
+/// Starts every watch the World needs into `state`, sending the keys of the workloads each
+/// change affects to `sink`. Returns the watch names (to wait for their first list) and the
+/// tasks.
+pub async fn spawn_all(
+    client: &Client,
+    scope: &Scope,
+    state: Arc<LiveState>,
+    sink: Sink,
+    observer: Arc<dyn WatchObserver>,
+) -> (Vec<String>, Vec<tokio::task::JoinHandle<()>>) {
+    let optional = discover_optional(client).await;
+    let specs = watches(client, scope, &optional);
+    let names = specs.iter().map(|s| s.name.clone()).collect();
+    let tasks = specs
+        .into_iter()
+        .map(|spec| tokio::spawn(run(spec, state.clone(), sink.clone(), observer.clone())))
+        .collect();
+    (names, tasks)
+}
+
 /// Lists one kind once into the state (a one-shot audit): returns when the list is complete,
 /// or with the first error (the kind then stays unknown and its checks skip).
 pub async fn list_once(watch: WatchSpec, state: &LiveState) -> Result<(), String> {

@@ -1,0 +1,594 @@
+//! The admission decision: pure, so every rule is tested without a server. Given one
+//! AdmissionRequest and the live state, says allow, warn or deny, and why.
+
+use std::collections::HashSet;
+
+use jiff::Timestamp;
+use kube::core::DynamicObject;
+use kube::core::admission::{AdmissionRequest, Operation};
+use serde_json::Value;
+
+use crate::api::{
+    CheckResult, EXEMPT_ANNOTATION, EXEMPT_REASON_ANNOTATION, Finding, Needs, Report, Severity,
+    WebhookMode,
+};
+use crate::checks;
+use crate::engine::{self, CompiledPolicy};
+use crate::input::classify::{Parsed, classify};
+use crate::live::{LiveState, read};
+use crate::workload::{WorkloadKind, WorkloadObject};
+
+/// Namespaces the webhook never judges: the cluster's own, and prodready's.
+#[derive(Clone, Debug)]
+pub struct Exclusions {
+    namespaces: Vec<String>,
+}
+
+impl Exclusions {
+    /// `kube-system` and, when known, the namespace prodready runs in.
+    pub fn new(own_namespace: Option<&str>) -> Exclusions {
+        let mut namespaces = vec!["kube-system".to_string()];
+        namespaces.extend(own_namespace.map(str::to_string));
+        Exclusions { namespaces }
+    }
+
+    pub fn excludes(&self, namespace: &str) -> bool {
+        self.namespaces.iter().any(|n| n == namespace)
+    }
+}
+
+/// What the webhook answers, and what the metrics count.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Decision {
+    pub allowed: bool,
+    /// One line per failing finding: `prodready <check-id>: <message>`.
+    pub warnings: Vec<String>,
+    /// Why the request was refused, for the person who sent it.
+    pub denial: Option<String>,
+    /// Checks behind the warnings and behind the denial, for the metrics.
+    pub warned_checks: Vec<String>,
+    pub denied_checks: Vec<String>,
+    /// The request was judged (a workload, in a judged namespace, under a mode other than Off).
+    pub judged: bool,
+}
+
+impl Decision {
+    fn allow() -> Decision {
+        Decision {
+            allowed: true,
+            ..Decision::default()
+        }
+    }
+
+    fn allow_with(warning: String) -> Decision {
+        Decision {
+            allowed: true,
+            warnings: vec![warning],
+            ..Decision::default()
+        }
+    }
+
+    /// `allow`, `warn` or `deny`: the decision label of the review metrics.
+    pub fn label(&self) -> &'static str {
+        match (self.allowed, self.warnings.is_empty()) {
+            (false, _) => "deny",
+            (true, false) => "warn",
+            (true, true) => "allow",
+        }
+    }
+}
+
+/// Judges one admission request against the live state at `now`.
+pub fn decide(
+    request: &AdmissionRequest<DynamicObject>,
+    state: &LiveState,
+    exclusions: &Exclusions,
+    now: Timestamp,
+) -> Decision {
+    if !matches!(request.operation, Operation::Create | Operation::Update) {
+        return Decision::allow();
+    }
+    // Status and scale writes change nothing the checks read in the spec.
+    if request.sub_resource.is_some() {
+        return Decision::allow();
+    }
+    let Some(kind) = judged_kind(
+        &request.kind.group,
+        &request.kind.version,
+        &request.kind.kind,
+    ) else {
+        return Decision::allow();
+    };
+    let namespace = request.namespace.as_deref().unwrap_or("default");
+    if exclusions.excludes(namespace) {
+        return Decision::allow();
+    }
+    let Some(object) = request.object.as_ref() else {
+        return Decision::allow();
+    };
+    let new = match workload_of(object, namespace) {
+        Ok(Some(w)) => w,
+        Ok(None) => return Decision::allow(),
+        Err(e) => {
+            return Decision::allow_with(format!(
+                "prodready: {} {namespace}/{} was not judged: {e}",
+                kind.as_str(),
+                request.name
+            ));
+        }
+    };
+    let world = read(&state.world);
+    let policies = read(&state.policies);
+    let policy = policies.for_namespace(namespace, &world);
+    if policy.webhook.mode == WebhookMode::Off {
+        return Decision::allow();
+    }
+    if !state.sync.all_synced() {
+        return Decision::allow_with(
+            "prodready: not judged yet: the webhook is still loading the cluster's state"
+                .to_string(),
+        );
+    }
+    let Some(view) = new.view() else {
+        return Decision::allow();
+    };
+    let report = engine::evaluate(&view, &world, policy, now);
+    let failing: Vec<&Finding> = admission_failures(&report).collect();
+    let mut decision = Decision {
+        allowed: true,
+        judged: true,
+        ..Decision::default()
+    };
+    for finding in &failing {
+        decision.warnings.push(format!(
+            "prodready {}: {}",
+            finding.check_id, finding.message
+        ));
+        decision.warned_checks.push(finding.check_id.to_string());
+    }
+    if policy.webhook.mode != WebhookMode::Enforce {
+        return decision;
+    }
+    let threshold = policy.webhook.deny_severity;
+    let mut blocking: Vec<&Finding> = failing
+        .iter()
+        .copied()
+        .filter(|f| f.severity >= threshold)
+        .collect();
+    // Ratchet: an update is refused only for failures it brings; what the object already had
+    // is legacy to be fixed at its own pace, and scaling or rolling back must never be blocked.
+    let is_update = request.operation == Operation::Update;
+    if is_update
+        && !blocking.is_empty()
+        && let Some(old) = request
+            .old_object
+            .as_ref()
+            .and_then(|o| workload_of(o, namespace).ok().flatten())
+        && let Some(old_view) = old.view()
+    {
+        let old_report = engine::evaluate(&old_view, &world, policy, now);
+        let before: HashSet<(&str, Option<&str>)> = admission_failures(&old_report)
+            .map(|f| (f.check_id.as_ref(), f.container.as_deref()))
+            .collect();
+        blocking.retain(|f| !before.contains(&(f.check_id.as_ref(), f.container.as_deref())));
+    }
+    if blocking.is_empty() {
+        return decision;
+    }
+    decision.allowed = false;
+    decision.denied_checks = blocking.iter().map(|f| f.check_id.to_string()).collect();
+    decision.denial = Some(denial_message(
+        kind,
+        namespace,
+        &request.name,
+        policy,
+        threshold,
+        is_update,
+        &blocking,
+    ));
+    decision
+}
+
+/// Failing findings that count at admission. Live checks judge the running version (its pods,
+/// restarts, status), not the one being submitted, so they are left to the reports.
+fn admission_failures(report: &Report) -> impl Iterator<Item = &Finding> {
+    report.findings.iter().filter(|f| {
+        f.result == CheckResult::Fail
+            && checks::by_id(&f.check_id).is_none_or(|c| c.needs != Needs::Live)
+    })
+}
+
+/// The kinds the webhook judges, by group, version and kind.
+fn judged_kind(group: &str, version: &str, kind: &str) -> Option<WorkloadKind> {
+    let kind = WorkloadKind::from_kind(kind)?;
+    let expected = kind.api_version();
+    let served = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
+    (served == expected).then_some(kind)
+}
+
+/// The workload in an admitted object; `None` when it is owned by another (judged through its
+/// owner). The namespace comes from the request when the object leaves it out.
+fn workload_of(object: &DynamicObject, namespace: &str) -> Result<Option<WorkloadObject>, String> {
+    let mut value: Value =
+        serde_json::to_value(object).map_err(|e| format!("cannot read the object: {e}"))?;
+    if let Some(meta) = value.get_mut("metadata").and_then(Value::as_object_mut)
+        && !meta.contains_key("namespace")
+    {
+        meta.insert("namespace".into(), Value::String(namespace.to_string()));
+    }
+    match classify(value)? {
+        Parsed::Workload(w) if w.is_top_level() => Ok(Some(*w)),
+        _ => Ok(None),
+    }
+}
+
+/// The refusal, written to be acted on in one read: what, why, how to fix each, and the way
+/// out when a failure is accepted on purpose.
+fn denial_message(
+    kind: WorkloadKind,
+    namespace: &str,
+    name: &str,
+    policy: &CompiledPolicy,
+    threshold: Severity,
+    is_update: bool,
+    blocking: &[&Finding],
+) -> String {
+    let policy_name = policy.name.as_deref().unwrap_or("built-in default");
+    let what = if is_update {
+        "this change introduces"
+    } else {
+        "it has"
+    };
+    let count = blocking.len();
+    let plural = if count == 1 { "" } else { "s" };
+    let new = if is_update { "new " } else { "" };
+    let mut out = format!(
+        "prodready: {} {namespace}/{name} is not production-ready: {what} {count} {new}\
+         failing check{plural} at or above {threshold} (ReadinessPolicy {policy_name:?}, mode \
+         Enforce):",
+        kind.as_str(),
+    );
+    for f in blocking {
+        out.push_str("\n- ");
+        out.push_str(&f.check_id);
+        out.push_str(" (");
+        out.push_str(f.severity.as_str());
+        if let Some(c) = &f.container {
+            out.push_str(", container ");
+            out.push_str(c);
+        }
+        out.push_str("): ");
+        out.push_str(f.message.trim_end_matches('.'));
+        out.push_str(". Fix: ");
+        out.push_str(&f.remediation);
+    }
+    if policy.exemptions.enabled {
+        out.push_str(&format!(
+            "\nTo accept a failure on purpose, annotate the workload {EXEMPT_ANNOTATION}: \
+             \"<check-id>\" with the reason in {EXEMPT_REASON_ANNOTATION}."
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::api::{ReadinessPolicy, ReadinessPolicySpec, WebhookPolicy};
+    use crate::engine::PolicySet;
+    use crate::input::Inventory;
+    use crate::live::write;
+
+    const NS: &str = "shop";
+
+    fn deployment(name: &str, container: Value) -> Value {
+        json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": name, "namespace": NS, "labels": {"app": name}},
+            "spec": {
+                "replicas": 3,
+                "selector": {"matchLabels": {"app": name}},
+                "template": {
+                    "metadata": {"labels": {"app": name}},
+                    "spec": {"containers": [container]}
+                }
+            }
+        })
+    }
+
+    fn container() -> Value {
+        json!({"name": "app", "image": "registry.example.com/api:1.4.2", "ports": [{"containerPort": 8080}]})
+    }
+
+    fn privileged() -> Value {
+        let mut c = container();
+        c["securityContext"] = json!({"privileged": true});
+        c
+    }
+
+    fn request(
+        operation: &str,
+        object: Option<Value>,
+        old: Option<Value>,
+    ) -> AdmissionRequest<DynamicObject> {
+        let any = object.as_ref().or(old.as_ref()).expect("an object");
+        let kind = any["kind"].as_str().unwrap().to_string();
+        let (group, version) = match any["apiVersion"].as_str().unwrap().split_once('/') {
+            Some((g, v)) => (g.to_string(), v.to_string()),
+            None => (
+                String::new(),
+                any["apiVersion"].as_str().unwrap().to_string(),
+            ),
+        };
+        let review = json!({
+            "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+            "request": {
+                "uid": "0b7d5a3e", "kind": {"group": group, "version": version, "kind": kind},
+                "resource": {"group": group, "version": version, "resource": "things"},
+                "name": any["metadata"]["name"], "namespace": any["metadata"]["namespace"],
+                "operation": operation, "userInfo": {"username": "alice"},
+                "object": object, "oldObject": old, "dryRun": false
+            }
+        });
+        let review: kube::core::admission::AdmissionReview<DynamicObject> =
+            serde_json::from_value(review).unwrap();
+        review.try_into().unwrap()
+    }
+
+    /// Live state holding `related` (YAML documents) and one policy, synced.
+    fn state(related: &str, webhook: WebhookPolicy) -> std::sync::Arc<LiveState> {
+        let state = LiveState::new();
+        let mut inventory = Inventory::new();
+        inventory.add_text("related.yaml", related);
+        assert!(inventory.errors.is_empty(), "{:?}", inventory.errors);
+        *write(&state.world) = inventory.world;
+        let policy = ReadinessPolicy::new(
+            "shop",
+            ReadinessPolicySpec {
+                webhook,
+                ..ReadinessPolicySpec::default()
+            },
+        );
+        *write(&state.policies) =
+            PolicySet::new(vec![CompiledPolicy::from_resource(&policy).unwrap()]);
+        state.sync.expect(["Deployment".to_string()]);
+        state.sync.mark_synced("Deployment");
+        state
+    }
+
+    fn enforce(at: Severity) -> WebhookPolicy {
+        WebhookPolicy {
+            mode: WebhookMode::Enforce,
+            deny_severity: at,
+        }
+    }
+
+    fn decide_now(request: &AdmissionRequest<DynamicObject>, state: &LiveState) -> Decision {
+        decide(
+            request,
+            state,
+            &Exclusions::new(Some("prodready")),
+            crate::testing::now(),
+        )
+    }
+
+    #[test]
+    fn warn_mode_allows_with_one_warning_per_failing_finding() {
+        let state = state("", WebhookPolicy::default());
+        let d = decide_now(
+            &request("CREATE", Some(deployment("api", privileged())), None),
+            &state,
+        );
+        assert!(d.allowed);
+        assert!(d.judged);
+        assert_eq!(d.label(), "warn");
+        assert!(
+            d.warnings.contains(
+                &"prodready security-privileged: container \"app\" is privileged: it has every \
+                  capability and the node's devices, so a compromised process owns the node"
+                    .to_string()
+            ),
+            "{:#?}",
+            d.warnings
+        );
+        assert!(d.warnings.iter().all(|w| w.starts_with("prodready ")));
+        assert_eq!(d.warnings.len(), d.warned_checks.len());
+        assert!(d.denial.is_none());
+    }
+
+    #[test]
+    fn enforce_denies_at_the_threshold_with_each_finding_and_its_fix() {
+        let state = state("", enforce(Severity::Critical));
+        let d = decide_now(
+            &request("CREATE", Some(deployment("api", privileged())), None),
+            &state,
+        );
+        assert!(!d.allowed);
+        assert_eq!(d.denied_checks, ["security-privileged"]);
+        let denial = d.denial.unwrap();
+        let lines: Vec<&str> = denial.lines().collect();
+        assert_eq!(
+            lines[0],
+            "prodready: Deployment shop/api is not production-ready: it has 1 failing check at \
+             or above critical (ReadinessPolicy \"shop\", mode Enforce):"
+        );
+        assert_eq!(
+            lines[1],
+            "- security-privileged (critical, container app): container \"app\" is privileged: \
+             it has every capability and the node's devices, so a compromised process owns the \
+             node. Fix: Remove securityContext.privileged: true; add only the capabilities the \
+             container needs (capabilities.add) and mount only the devices it uses."
+        );
+        assert_eq!(
+            lines[2],
+            "To accept a failure on purpose, annotate the workload prodready.dev/exempt: \
+             \"<check-id>\" with the reason in prodready.dev/exempt-reason."
+        );
+        assert!(!d.warnings.is_empty(), "the rest is still warned about");
+        // Without a critical failure the same policy lets it through, with warnings.
+        let d = decide_now(
+            &request("CREATE", Some(deployment("api", container())), None),
+            &state,
+        );
+        assert!(d.allowed, "{:?}", d.denial);
+        assert_eq!(d.label(), "warn");
+    }
+
+    #[test]
+    fn an_update_is_denied_only_for_the_failures_it_introduces() {
+        let state = state("", enforce(Severity::Critical));
+        let legacy = deployment("api", privileged());
+        let mut scaled = legacy.clone();
+        scaled["spec"]["replicas"] = json!(5);
+        let d = decide_now(
+            &request("UPDATE", Some(scaled), Some(legacy.clone())),
+            &state,
+        );
+        assert!(d.allowed, "scaling a legacy violator: {:?}", d.denial);
+        assert!(d.warned_checks.iter().any(|c| c == "security-privileged"));
+
+        let mut worse = legacy.clone();
+        worse["spec"]["template"]["spec"]["hostNetwork"] = json!(true);
+        let d = decide_now(&request("UPDATE", Some(worse), Some(legacy)), &state);
+        assert!(!d.allowed);
+        assert_eq!(d.denied_checks, ["security-host-namespaces"]);
+        assert!(
+            d.denial
+                .unwrap()
+                .contains("this change introduces 1 new failing check at or above critical")
+        );
+    }
+
+    #[test]
+    fn an_exemption_the_policy_allows_is_honoured() {
+        let state = state("", enforce(Severity::Critical));
+        let mut exempt = deployment("api", privileged());
+        exempt["metadata"]["annotations"] = json!({
+            "prodready.dev/exempt": "security-privileged",
+            "prodready.dev/exempt-reason": "node agent, reviewed by security"
+        });
+        let d = decide_now(&request("CREATE", Some(exempt), None), &state);
+        assert!(d.allowed, "{:?}", d.denial);
+        assert!(!d.warned_checks.iter().any(|c| c == "security-privileged"));
+    }
+
+    #[test]
+    fn a_cross_object_failure_counts_at_admission() {
+        let ingress = |tls: bool| {
+            let tls = if tls {
+                "\n  tls: [{hosts: [shop.example.com], secretName: shop-tls}]"
+            } else {
+                ""
+            };
+            format!(
+                "apiVersion: v1\nkind: Service\nmetadata: {{name: api, namespace: shop}}\nspec:\n  \
+                 selector: {{app: api}}\n  ports: [{{port: 80, targetPort: 8080}}]\n---\n\
+                 apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {{name: api, \
+                 namespace: shop}}\nspec:{tls}\n  rules:\n  - host: shop.example.com\n    http:\n      \
+                 paths:\n      - path: /\n        pathType: Prefix\n        backend: {{service: \
+                 {{name: api, port: {{number: 80}}}}}}\n"
+            )
+        };
+        let req = request("CREATE", Some(deployment("api", container())), None);
+        let d = decide_now(&req, &state(&ingress(false), enforce(Severity::High)));
+        assert!(!d.allowed);
+        assert!(
+            d.denied_checks
+                .iter()
+                .any(|c| c == "exposure-ingress-no-tls"),
+            "{d:?}"
+        );
+        let d = decide_now(&req, &state(&ingress(true), enforce(Severity::High)));
+        assert!(
+            !d.denied_checks
+                .iter()
+                .any(|c| c == "exposure-ingress-no-tls"),
+            "{d:?}"
+        );
+    }
+
+    #[test]
+    fn what_is_not_judged_is_allowed_silently() {
+        let state = state("", enforce(Severity::Info));
+        let bad = deployment("api", privileged());
+        // Deletions, other kinds, owned objects, excluded namespaces.
+        let d = decide_now(&request("DELETE", None, Some(bad.clone())), &state);
+        assert_eq!((d.allowed, d.label()), (true, "allow"));
+        let service = json!({"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "api", "namespace": NS}, "spec": {}});
+        assert_eq!(
+            decide_now(&request("CREATE", Some(service), None), &state).label(),
+            "allow"
+        );
+        let pod = json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "api-1", "namespace": NS, "ownerReferences": [{
+                "apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "api-1", "uid": "1",
+                "controller": true}]},
+            "spec": {"containers": [privileged()]}});
+        assert_eq!(
+            decide_now(&request("CREATE", Some(pod), None), &state).label(),
+            "allow"
+        );
+        for ns in ["kube-system", "prodready"] {
+            let mut other = bad.clone();
+            other["metadata"]["namespace"] = json!(ns);
+            assert_eq!(
+                decide_now(&request("CREATE", Some(other), None), &state).label(),
+                "allow"
+            );
+        }
+        // Mode Off.
+        let off = self::state(
+            "",
+            WebhookPolicy {
+                mode: WebhookMode::Off,
+                deny_severity: Severity::Critical,
+            },
+        );
+        assert_eq!(
+            decide_now(&request("CREATE", Some(bad), None), &off).label(),
+            "allow"
+        );
+    }
+
+    #[test]
+    fn a_bare_pod_is_judged_and_unsynced_caches_allow_with_a_warning() {
+        let state = state("", enforce(Severity::Critical));
+        let pod = json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "debug", "namespace": NS},
+            "spec": {"containers": [privileged()]}});
+        let d = decide_now(&request("CREATE", Some(pod.clone()), None), &state);
+        assert!(!d.allowed);
+        let cold = LiveState::new();
+        cold.sync.expect(["Pod".to_string()]);
+        let d = decide_now(&request("CREATE", Some(pod), None), &cold);
+        assert!(d.allowed);
+        assert_eq!(
+            d.warnings,
+            ["prodready: not judged yet: the webhook is still loading the cluster's state"]
+        );
+    }
+
+    #[test]
+    fn an_unreadable_object_is_allowed_with_the_reason() {
+        let state = state("", enforce(Severity::Critical));
+        let mut broken = deployment("api", container());
+        broken["spec"]["replicas"] = json!("three");
+        let d = decide_now(&request("CREATE", Some(broken), None), &state);
+        assert!(d.allowed);
+        assert_eq!(d.warnings.len(), 1);
+        assert!(
+            d.warnings[0].starts_with(
+                "prodready: Deployment shop/api was not judged: Deployment: spec.replicas"
+            ),
+            "{:?}",
+            d.warnings
+        );
+    }
+}

@@ -1,0 +1,184 @@
+//! HTTPS for the apiserver: `/validate` answers AdmissionReviews. Every connection is served
+//! on its own task, so a slow or broken client never holds up the others.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
+use kube::core::DynamicObject;
+use kube::core::admission::{AdmissionRequest, AdmissionResponse, AdmissionReview, Operation};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+
+use super::Webhook;
+use super::review::{Decision, decide};
+
+/// The largest body read. An AdmissionReview carries the object and its old version; etcd
+/// refuses objects over 1.5 MiB, so anything far beyond that is not a review.
+pub const MAX_BODY: usize = 8 * 1024 * 1024;
+
+/// A client that has not finished its TLS handshake by then is dropped.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub fn router(webhook: Arc<Webhook>) -> Router {
+    Router::new()
+        .route("/validate", post(validate))
+        .route("/healthz", get(|| async { "ok" }))
+        .with_state(webhook)
+}
+
+/// Accepts TLS connections until the task is aborted. Connections are tasks of a set owned
+/// here, so aborting the server also closes the keep-alive connections the apiserver holds:
+/// a stopped webhook must look stopped.
+pub async fn serve(listener: TcpListener, tls: Arc<rustls::ServerConfig>, app: Router) {
+    let acceptor = TlsAcceptor::from(tls);
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        // Reap finished connections so the set does not grow.
+        while connections.try_join_next().is_some() {}
+        let (stream, peer) = match listener.accept().await {
+            Ok(s) => s,
+            Err(e) => {
+                // Out of file descriptors and the like: wait a moment rather than spin.
+                tracing::warn!(error = %e, "accepting a connection failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let acceptor = acceptor.clone();
+        let service = TowerToHyperService::new(app.clone());
+        connections.spawn(async move {
+            let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                Ok(Ok(s)) => s,
+                Ok(Err(e)) => {
+                    tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!(%peer, "TLS handshake timed out");
+                    return;
+                }
+            };
+            if let Err(e) = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(tls), service)
+                .await
+            {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            }
+        });
+    }
+}
+
+fn bad_request(webhook: &Webhook, message: String) -> Response {
+    webhook.metrics.invalid.inc();
+    tracing::warn!(%message, "invalid admission request");
+    (
+        StatusCode::BAD_REQUEST,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        message,
+    )
+        .into_response()
+}
+
+async fn validate(State(webhook): State<Arc<Webhook>>, request: Request) -> Response {
+    let started = Instant::now();
+    let body: Bytes = match axum::body::to_bytes(request.into_body(), MAX_BODY).await {
+        Ok(b) => b,
+        Err(e) => {
+            return bad_request(
+                &webhook,
+                format!(
+                    "cannot read the request body (at most {} MiB): {e}",
+                    MAX_BODY / (1024 * 1024)
+                ),
+            );
+        }
+    };
+    let review: AdmissionReview<DynamicObject> = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return bad_request(
+                &webhook,
+                format!("the body is not an admission.k8s.io/v1 AdmissionReview: {e}"),
+            );
+        }
+    };
+    let request: AdmissionRequest<DynamicObject> = match review.try_into() {
+        Ok(r) => r,
+        Err(e) => {
+            return bad_request(&webhook, format!("the AdmissionReview has no request: {e}"));
+        }
+    };
+    let decision = judge(&webhook, &request);
+    let mut response = AdmissionResponse::from(&request);
+    if !decision.warnings.is_empty() {
+        response.warnings = Some(decision.warnings.clone());
+    }
+    if let Some(denial) = &decision.denial {
+        response = response.deny(denial);
+        response.result.code = 403;
+        response.result.reason = "Forbidden".into();
+    }
+    let kind = request.kind.kind.as_str();
+    let operation = operation_name(&request.operation);
+    webhook
+        .metrics
+        .record(kind, operation, &decision, started.elapsed().as_secs_f64());
+    if decision.judged {
+        tracing::info!(kind, namespace = request.namespace.as_deref().unwrap_or(""),
+            name = %request.name, operation, decision = decision.label(),
+            dry_run = request.dry_run, warnings = decision.warnings.len(), "admission review");
+    }
+    match serde_json::to_vec(&response.into_review()) {
+        Ok(json) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            Body::from(json),
+        )
+            .into_response(),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("cannot encode the answer: {e}"),
+        )
+            .into_response(),
+    }
+}
+
+/// Decides, and allows when deciding panicked: a bug in a check must never block a deploy.
+fn judge(webhook: &Webhook, request: &AdmissionRequest<DynamicObject>) -> Decision {
+    let now = jiff::Timestamp::now();
+    match std::panic::catch_unwind(AssertUnwindSafe(|| {
+        decide(request, &webhook.state, &webhook.exclusions, now)
+    })) {
+        Ok(d) => d,
+        Err(_) => {
+            tracing::error!(kind = %request.kind.kind, name = %request.name,
+                "judging an admission request panicked; allowed");
+            Decision {
+                allowed: true,
+                warnings: vec![
+                    "prodready: not judged: an internal error occurred (see the operator log)"
+                        .to_string(),
+                ],
+                ..Decision::default()
+            }
+        }
+    }
+}
+
+fn operation_name(op: &Operation) -> &'static str {
+    match op {
+        Operation::Create => "CREATE",
+        Operation::Update => "UPDATE",
+        Operation::Delete => "DELETE",
+        Operation::Connect => "CONNECT",
+    }
+}

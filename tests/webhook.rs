@@ -1,0 +1,900 @@
+//! The admission webhook against a real control plane: kube-apiserver calls it over TLS through
+//! a ValidatingWebhookConfiguration, and `kubectl` shows what a person deploying would see —
+//! the warnings, the refusal, the ratchet on updates, cross-object checks, certificate rotation
+//! under load, and a webhook that is down never blocking a deploy.
+
+mod support;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::admissionregistration::v1::ValidatingWebhookConfiguration;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::{Client, ResourceExt};
+use prodready::api::ReadinessPolicy;
+use prodready::live::LiveState;
+use prodready::live::watch::{self, Scope, WatchObserver};
+use prodready::metrics::Metrics;
+use prodready::webhook::certs::Lifetimes;
+use prodready::webhook::{self, Certificates, SelfManaged, WebhookMetrics};
+use rustls::pki_types::pem::PemObject;
+use serde_json::json;
+use support::ControlPlane;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// What `kubectl` printed, and whether it succeeded.
+struct Kubectl {
+    ok: bool,
+    stdout: String,
+    stderr: String,
+}
+
+impl Kubectl {
+    fn prodready_warnings(&self) -> Vec<&str> {
+        self.stderr
+            .lines()
+            .filter_map(|l| l.strip_prefix("Warning: "))
+            .filter(|l| l.starts_with("prodready"))
+            .collect()
+    }
+}
+
+fn kubectl(cp: &ControlPlane, args: &[&str], stdin: Option<&str>) -> Kubectl {
+    let mut cmd: Command = cp.kubectl();
+    cmd.args(args)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("kubectl runs");
+    if let Some(text) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+    }
+    let out = child.wait_with_output().expect("kubectl ends");
+    Kubectl {
+        ok: out.status.success(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn apply(cp: &ControlPlane, yaml: &str, extra: &[&str]) -> Kubectl {
+    let mut args = vec!["apply", "-f", "-"];
+    args.extend_from_slice(extra);
+    kubectl(cp, &args, Some(yaml))
+}
+
+fn deployment(
+    ns: &str,
+    name: &str,
+    replicas: u32,
+    container_extra: &str,
+    pod_extra: &str,
+) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}, namespace: {ns}}}\n\
+         spec:\n  replicas: {replicas}\n  selector: {{matchLabels: {{app: {name}}}}}\n  template:\n    \
+         metadata: {{labels: {{app: {name}}}}}\n    spec:\n{pod_extra}      containers:\n      - \
+         name: app\n        image: registry.example.com/{name}:1.4.2\n        ports: \
+         [{{containerPort: 8080}}]\n{container_extra}"
+    )
+}
+
+const PRIVILEGED: &str = "        securityContext: {privileged: true}\n";
+const HOST_NETWORK: &str = "      hostNetwork: true\n";
+
+fn open_crd(group: &str, kind: &str, plural: &str) -> CustomResourceDefinition {
+    serde_json::from_value(json!({
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": format!("{plural}.{group}")},
+        "spec": {
+            "group": group,
+            "scope": "Namespaced",
+            "names": {"kind": kind, "plural": plural, "singular": kind.to_lowercase(),
+                      "listKind": format!("{kind}List")},
+            "versions": [{"name": "v1", "served": true, "storage": true,
+                "schema": {"openAPIV3Schema": {"type": "object",
+                    "x-kubernetes-preserve-unknown-fields": true}}}]
+        }
+    }))
+    .unwrap()
+}
+
+/// The monitoring kinds the example application uses; installed before any webhook starts,
+/// since the webhook discovers optional kinds once at start-up.
+async fn install_monitoring_crds(cp: &ControlPlane) {
+    for (kind, plural) in [
+        ("ServiceMonitor", "servicemonitors"),
+        ("PodMonitor", "podmonitors"),
+        ("PrometheusRule", "prometheusrules"),
+    ] {
+        cp.apply_crd(&open_crd("monitoring.coreos.com", kind, plural))
+            .await;
+    }
+}
+
+/// A webhook running in the test's runtime, registered for some namespaces.
+struct Harness {
+    running: Option<webhook::Running>,
+    state: Arc<LiveState>,
+    metrics: Arc<Metrics>,
+    own_namespace: String,
+    config_name: String,
+    client: Client,
+    _watches: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Harness {
+    fn render_metrics(&self) -> String {
+        self.metrics.render([], false, None)
+    }
+
+    /// The value of one series on /metrics (0 when absent).
+    fn metric(&self, series: &str) -> f64 {
+        self.render_metrics()
+            .lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or(0.0)
+    }
+
+    fn stop(&mut self) {
+        self.running.take();
+    }
+}
+
+/// Starts a webhook with self-managed certificates (valid for 127.0.0.1), registers it for
+/// `namespaces` with `failure_policy`, and waits until the apiserver calls it.
+async fn start(
+    cp: &ControlPlane,
+    namespaces: &[&str],
+    failure_policy: &str,
+    lifetimes: Lifetimes,
+    check_every: Duration,
+) -> Harness {
+    install_monitoring_crds(cp).await;
+    let client = cp.client();
+    let own = cp.namespace("prodready-system").await;
+    let port = support::controlplane::free_port().expect("a free port");
+    let config_name = format!("prodready-{own}");
+    let configs: Api<ValidatingWebhookConfiguration> = Api::all(client.clone());
+    let vwc: ValidatingWebhookConfiguration = serde_json::from_value(json!({
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingWebhookConfiguration",
+        "metadata": {"name": config_name},
+        "webhooks": [{
+            "name": "validate.prodready.dev",
+            "clientConfig": {"url": format!("https://127.0.0.1:{port}/validate")},
+            "rules": [
+                {"apiGroups": ["apps"], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"],
+                 "resources": ["deployments", "statefulsets", "daemonsets", "replicasets"]},
+                {"apiGroups": ["batch"], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"],
+                 "resources": ["cronjobs", "jobs"]},
+                {"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"],
+                 "resources": ["pods"]}
+            ],
+            "namespaceSelector": {"matchExpressions": [{
+                "key": "kubernetes.io/metadata.name", "operator": "In", "values": namespaces}]},
+            "failurePolicy": failure_policy,
+            "sideEffects": "None",
+            "admissionReviewVersions": ["v1"],
+            "timeoutSeconds": 5
+        }]
+    }))
+    .unwrap();
+    configs
+        .create(&PostParams::default(), &vwc)
+        .await
+        .expect("creating the webhook configuration");
+
+    let state = LiveState::new();
+    let metrics = Arc::new(Metrics::new());
+    let webhook_metrics = WebhookMetrics::register(metrics.registry());
+    let (sink, mut keys) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move { while keys.recv().await.is_some() {} });
+    let observer: Arc<dyn WatchObserver> = metrics.clone();
+    let (names, watches) =
+        watch::spawn_all(&client, &Scope::default(), state.clone(), sink, observer).await;
+    state.sync.expect(names);
+    let config = webhook::Config {
+        addr: format!("127.0.0.1:{port}").parse().unwrap(),
+        certificates: Certificates::SelfManaged(SelfManaged {
+            namespace: own.clone(),
+            ca_secret: "prodready-webhook-ca".into(),
+            cert_secret: "prodready-webhook-tls".into(),
+            hosts: vec!["127.0.0.1".into()],
+            webhook_config: Some(config_name.clone()),
+            lifetimes,
+            check_every,
+        }),
+        own_namespace: Some(own.clone()),
+    };
+    let running = tokio::time::timeout(
+        Duration::from_secs(30),
+        webhook::start(client.clone(), config, state.clone(), webhook_metrics),
+    )
+    .await
+    .expect("the webhook starts within 30s")
+    .expect("the webhook starts");
+    let harness = Harness {
+        running: Some(running),
+        state,
+        metrics,
+        own_namespace: own,
+        config_name,
+        client,
+        _watches: watches,
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !harness.state.sync.all_synced() {
+        assert!(
+            Instant::now() < deadline,
+            "watches synced within 60s; pending: {:?}",
+            harness.state.sync.pending()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    harness
+}
+
+/// Waits until the apiserver calls the webhook for `ns` (the CA bundle has reached it): a
+/// server-side dry run of a privileged Deployment comes back with prodready's word on it.
+fn await_webhook(cp: &ControlPlane, ns: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let out = apply(
+            cp,
+            &deployment(ns, "probe", 1, PRIVILEGED, ""),
+            &["--dry-run=server"],
+        );
+        if !out.prodready_warnings().is_empty() || out.stderr.contains("denied the request") {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the apiserver did not reach the webhook within 30s: {}",
+            out.stderr
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+async fn policy(cp: &ControlPlane, name: &str, namespaces: &[&str], spec: serde_json::Value) {
+    let api: Api<ReadinessPolicy> = Api::all(cp.client());
+    let mut spec = spec;
+    spec["namespaceSelector"] = json!({"matchExpressions": [{
+        "key": "kubernetes.io/metadata.name", "operator": "In", "values": namespaces}]});
+    let policy = json!({"apiVersion": "prodready.dev/v1alpha1", "kind": "ReadinessPolicy",
+        "metadata": {"name": name}, "spec": spec});
+    api.patch(
+        name,
+        &PatchParams::apply("prodready-test").force(),
+        &Patch::Apply(&policy),
+    )
+    .await
+    .expect("applying the policy");
+}
+
+/// Waits until the webhook's live state has the policy (watched, like every object).
+async fn await_policy(harness: &Harness, name: &str, mode: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let seen = prodready::live::read(&harness.state.policy_sources)
+            .get(name)
+            .map(|p| format!("{:?}", p.spec.webhook.mode));
+        if seen.as_deref() == Some(mode) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "policy {name} in {mode} seen by the webhook"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn warn_mode_applies_and_kubectl_shows_the_warnings() {
+    let Some(cp) = support::controlplane().await else {
+        return;
+    };
+    let ns = cp.namespace("warn").await;
+    let harness = start(
+        cp,
+        &[&ns],
+        "Fail",
+        Lifetimes::default(),
+        Duration::from_secs(60),
+    )
+    .await;
+    await_webhook(cp, &ns);
+
+    let out = apply(cp, &deployment(&ns, "api", 2, PRIVILEGED, ""), &[]);
+    assert!(out.ok, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("deployment.apps/api created"),
+        "{}",
+        out.stdout
+    );
+    let warnings = out.prodready_warnings();
+    assert!(
+        warnings.contains(
+            &"prodready security-privileged: container \"app\" is privileged: it has every \
+              capability and the node's devices, so a compromised process owns the node"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.starts_with("prodready probe-readiness-missing: container \"app\"")),
+        "{}",
+        out.stderr
+    );
+
+    // A dry run is judged the same, and creates nothing.
+    let out = apply(
+        cp,
+        &deployment(&ns, "dry", 2, PRIVILEGED, ""),
+        &["--dry-run=server"],
+    );
+    assert!(out.ok, "{}", out.stderr);
+    assert!(out.stdout.contains("(server dry run)"), "{}", out.stdout);
+    assert!(
+        out.prodready_warnings()
+            .iter()
+            .any(|w| w.starts_with("prodready security-privileged")),
+        "{}",
+        out.stderr
+    );
+    let deployments: Api<Deployment> = Api::namespaced(cp.client(), &ns);
+    assert!(deployments.get_opt("dry").await.unwrap().is_none());
+
+    let metrics = harness.render_metrics();
+    assert!(
+        metrics.contains(
+            r#"prodready_webhook_reviews_total{decision="warn",kind="Deployment",operation="CREATE"}"#
+        ),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"prodready_webhook_warnings_total{check="security-privileged"}"#),
+        "{metrics}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enforce_refuses_with_the_findings_and_their_fixes() {
+    let Some(cp) = support::controlplane().await else {
+        return;
+    };
+    let ns = cp.namespace("enforce").await;
+    let harness = start(
+        cp,
+        &[&ns],
+        "Fail",
+        Lifetimes::default(),
+        Duration::from_secs(60),
+    )
+    .await;
+    policy(
+        cp,
+        &format!("enforce-{ns}"),
+        &[&ns],
+        json!({"webhook": {"mode": "Enforce"}}),
+    )
+    .await;
+    await_policy(&harness, &format!("enforce-{ns}"), "Enforce").await;
+    await_webhook(cp, &ns);
+
+    let out = apply(cp, &deployment(&ns, "api", 2, PRIVILEGED, ""), &[]);
+    assert!(!out.ok, "refused: {}", out.stdout);
+    let expected = format!(
+        "admission webhook \"validate.prodready.dev\" denied the request: prodready: Deployment \
+         {ns}/api is not production-ready: it has 1 failing check at or above critical \
+         (ReadinessPolicy \"enforce-{ns}\", mode Enforce):\n- security-privileged (critical, \
+         container app): container \"app\" is privileged: it has every capability and the \
+         node's devices, so a compromised process owns the node. Fix: Remove \
+         securityContext.privileged: true; add only the capabilities the container needs \
+         (capabilities.add) and mount only the devices it uses.\nTo accept a failure on \
+         purpose, annotate the workload prodready.dev/exempt: \"<check-id>\" with the reason \
+         in prodready.dev/exempt-reason."
+    );
+    assert!(out.stderr.contains(&expected), "{}", out.stderr);
+    // The rest is still warned about.
+    assert!(
+        out.prodready_warnings()
+            .iter()
+            .any(|w| w.starts_with("prodready probe-readiness-missing")),
+        "{}",
+        out.stderr
+    );
+    let deployments: Api<Deployment> = Api::namespaced(cp.client(), &ns);
+    assert!(deployments.get_opt("api").await.unwrap().is_none());
+
+    // A dry run is refused the same way.
+    let out = apply(
+        cp,
+        &deployment(&ns, "api", 2, PRIVILEGED, ""),
+        &["--dry-run=server"],
+    );
+    assert!(!out.ok);
+    assert!(out.stderr.contains(&expected), "{}", out.stderr);
+
+    // Without the critical failure it is applied, with its warnings.
+    let out = apply(cp, &deployment(&ns, "api", 2, "", ""), &[]);
+    assert!(out.ok, "{}", out.stderr);
+
+    // An exemption the policy allows lets the privileged one through.
+    let exempt = deployment(&ns, "agent", 1, PRIVILEGED, "").replacen(
+        "metadata: {name: agent,",
+        "metadata: {annotations: {prodready.dev/exempt: security-privileged, \
+         prodready.dev/exempt-reason: 'node agent, reviewed'}, name: agent,",
+        1,
+    );
+    let out = apply(cp, &exempt, &[]);
+    assert!(out.ok, "{}", out.stderr);
+    assert!(
+        !out.prodready_warnings()
+            .iter()
+            .any(|w| w.starts_with("prodready security-privileged")),
+        "{}",
+        out.stderr
+    );
+
+    // The refusal and its dry run, besides the probes that waited for the webhook.
+    assert!(
+        harness.metric(r#"prodready_webhook_denials_total{check="security-privileged"}"#) >= 3.0,
+        "{}",
+        harness.render_metrics()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_is_refused_only_for_what_it_makes_worse() {
+    let Some(cp) = support::controlplane().await else {
+        return;
+    };
+    let ns = cp.namespace("ratchet").await;
+    // The legacy violator exists before enforcement starts.
+    let legacy = deployment(&ns, "legacy", 2, PRIVILEGED, "");
+    let out = apply(cp, &legacy, &[]);
+    assert!(out.ok, "{}", out.stderr);
+    let harness = start(
+        cp,
+        &[&ns],
+        "Fail",
+        Lifetimes::default(),
+        Duration::from_secs(60),
+    )
+    .await;
+    policy(
+        cp,
+        &format!("ratchet-{ns}"),
+        &[&ns],
+        json!({"webhook": {"mode": "Enforce"}}),
+    )
+    .await;
+    await_policy(&harness, &format!("ratchet-{ns}"), "Enforce").await;
+    await_webhook(cp, &ns);
+
+    // Scaling it changes nothing it is judged on: allowed, still warned about.
+    let out = apply(cp, &deployment(&ns, "legacy", 4, PRIVILEGED, ""), &[]);
+    assert!(
+        out.ok,
+        "scaling a legacy violator is allowed: {}",
+        out.stderr
+    );
+    assert!(
+        out.stdout.contains("deployment.apps/legacy configured"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.prodready_warnings()
+            .iter()
+            .any(|w| w.starts_with("prodready security-privileged")),
+        "{}",
+        out.stderr
+    );
+
+    // Adding a new critical failure is refused, and the message says it is new.
+    let out = apply(
+        cp,
+        &deployment(&ns, "legacy", 4, PRIVILEGED, HOST_NETWORK),
+        &[],
+    );
+    assert!(!out.ok, "{}", out.stdout);
+    assert!(
+        out.stderr.contains(&format!(
+            "prodready: Deployment {ns}/legacy is not production-ready: this change introduces \
+             1 new failing check at or above critical"
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("\n- security-host-namespaces (critical"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("\n- security-privileged"),
+        "{}",
+        out.stderr
+    );
+    drop(harness);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ingress_without_tls_refuses_its_deployment_until_it_gains_tls() {
+    let Some(cp) = support::controlplane().await else {
+        return;
+    };
+    let ns = cp.namespace("ingress").await;
+    let harness = start(
+        cp,
+        &[&ns],
+        "Fail",
+        Lifetimes::default(),
+        Duration::from_secs(60),
+    )
+    .await;
+    // Plain-text ingress made critical for this namespace.
+    let name = format!("ingress-{ns}");
+    policy(
+        cp,
+        &name,
+        &[&ns],
+        json!({"webhook": {"mode": "Enforce"},
+               "checks": [{"id": "exposure-ingress-no-tls", "severity": "critical"}]}),
+    )
+    .await;
+    await_policy(&harness, &name, "Enforce").await;
+    let ingress = |tls: &str| {
+        format!(
+            "apiVersion: v1\nkind: Service\nmetadata: {{name: shop, namespace: {ns}}}\nspec:\n  \
+             selector: {{app: shop}}\n  ports: [{{port: 80, targetPort: 8080}}]\n---\n\
+             apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {{name: shop, namespace: \
+             {ns}}}\nspec:\n{tls}  rules:\n  - host: shop.example.com\n    http:\n      paths:\n      \
+             - path: /\n        pathType: Prefix\n        backend: {{service: {{name: shop, port: \
+             {{number: 80}}}}}}\n"
+        )
+    };
+    let out = apply(cp, &ingress(""), &[]);
+    assert!(out.ok, "{}", out.stderr);
+    await_webhook(cp, &ns);
+    let shop = deployment(&ns, "shop", 2, "", "");
+    // The Ingress reaches the webhook's World through its watch within moments.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let refused = loop {
+        let out = apply(cp, &shop, &["--dry-run=server"]);
+        if !out.ok || Instant::now() > deadline {
+            break out;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(!refused.ok, "refused for the Ingress: {}", refused.stdout);
+    assert!(
+        refused.stderr.contains(&format!(
+            "\n- exposure-ingress-no-tls (critical): Ingress {ns}/shop routes"
+        )) || refused
+            .stderr
+            .contains("\n- exposure-ingress-no-tls (critical"),
+        "{}",
+        refused.stderr
+    );
+
+    let out = apply(
+        cp,
+        &ingress("  tls: [{hosts: [shop.example.com], secretName: shop-tls}]\n"),
+        &[],
+    );
+    assert!(out.ok, "{}", out.stderr);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let allowed = loop {
+        let out = apply(cp, &shop, &[]);
+        if out.ok || Instant::now() > deadline {
+            break out;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(
+        allowed.ok,
+        "allowed once the Ingress has TLS: {}",
+        allowed.stderr
+    );
+    assert!(
+        !allowed
+            .prodready_warnings()
+            .iter()
+            .any(|w| w.starts_with("prodready exposure-ingress-no-tls")),
+        "{}",
+        allowed.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_production_ready_application_is_applied_silently() {
+    let Some(cp) = support::controlplane().await else {
+        return;
+    };
+    let ns = "trading-fixed";
+    let harness = start(
+        cp,
+        &[ns],
+        "Fail",
+        Lifetimes::default(),
+        Duration::from_secs(60),
+    )
+    .await;
+    let fixed = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/fixed");
+    let dir = fixed.to_str().unwrap();
+    // First everything, so that every related object is in the cluster...
+    let namespace = fixed.join("namespace.yaml");
+    let out = kubectl(cp, &["apply", "-f", namespace.to_str().unwrap()], None);
+    assert!(out.ok, "{}", out.stderr);
+    let out = kubectl(cp, &["apply", "-f", dir], None);
+    assert!(out.ok, "{}", out.stderr);
+    await_webhook(cp, ns);
+    // ...then each workload anew, judged with all of them in the webhook's World.
+    let out = kubectl(
+        cp,
+        &[
+            "delete",
+            "-n",
+            ns,
+            "deployment,statefulset,cronjob",
+            "--all",
+            "--wait=false",
+        ],
+        None,
+    );
+    assert!(out.ok, "{}", out.stderr);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while prodready::live::read(&harness.state.workloads)
+        .in_namespace(ns)
+        .next()
+        .is_some()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the deletions reached the webhook's watches"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let out = kubectl(cp, &["apply", "-f", dir], None);
+    assert!(out.ok, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("deployment.apps/api created"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        out.prodready_warnings(),
+        Vec::<&str>::new(),
+        "{}",
+        out.stderr
+    );
+    let metrics = harness.render_metrics();
+    assert!(
+        metrics.contains(
+            r#"prodready_webhook_reviews_total{decision="allow",kind="Deployment",operation="CREATE"}"#
+        ),
+        "{metrics}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_webhook_with_failure_policy_ignore_never_blocks_a_deploy() {
+    let Some(cp) = support::controlplane().await else {
+        return;
+    };
+    let ns = cp.namespace("down").await;
+    let mut harness = start(
+        cp,
+        &[&ns],
+        "Ignore",
+        Lifetimes::default(),
+        Duration::from_secs(60),
+    )
+    .await;
+    policy(
+        cp,
+        &format!("down-{ns}"),
+        &[&ns],
+        json!({"webhook": {"mode": "Enforce"}}),
+    )
+    .await;
+    await_policy(&harness, &format!("down-{ns}"), "Enforce").await;
+    await_webhook(cp, &ns);
+    let out = apply(cp, &deployment(&ns, "api", 2, PRIVILEGED, ""), &[]);
+    assert!(!out.ok, "refused while the webhook runs");
+
+    harness.stop();
+    let out = apply(cp, &deployment(&ns, "api", 2, PRIVILEGED, ""), &[]);
+    assert!(out.ok, "applied with the webhook down: {}", out.stderr);
+    assert!(out.prodready_warnings().is_empty(), "{}", out.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certificates_rotate_under_a_stream_of_admissions_without_a_failed_review() {
+    let Some(cp) = support::controlplane().await else {
+        return;
+    };
+    let ns = cp.namespace("rotate").await;
+    // Short lives: the serving certificate renews every ~10 s, the CA at ~27 s.
+    let lifetimes = Lifetimes {
+        ca: Duration::from_secs(40),
+        serving: Duration::from_secs(15),
+        propagation: Duration::from_secs(2),
+    };
+    let harness = start(cp, &[&ns], "Fail", lifetimes, Duration::from_millis(500)).await;
+    await_webhook(cp, &ns);
+    let secrets: Api<Secret> = Api::namespaced(harness.client.clone(), &harness.own_namespace);
+    let ca_created = |s: &Secret| s.annotations().get("prodready.dev/ca-created-at").cloned();
+    let first_ca = ca_created(&secrets.get("prodready-webhook-ca").await.unwrap());
+    let first_expiry = harness.running.as_ref().unwrap().store.not_after();
+
+    let deployments: Api<Deployment> = Api::namespaced(cp.client(), &ns);
+    let object: Deployment =
+        serde_yaml_ng::from_str(&deployment(&ns, "stream", 1, PRIVILEGED, "")).unwrap();
+    let dry_run = PostParams {
+        dry_run: true,
+        ..PostParams::default()
+    };
+    let reviews = AtomicUsize::new(0);
+    let mut failures = Vec::new();
+    let mut serving_changes = 0;
+    let mut last_expiry = first_expiry;
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(45) {
+        if let Err(e) = deployments.create(&dry_run, &object).await {
+            failures.push(format!("{:.1}s: {e}", started.elapsed().as_secs_f64()));
+        }
+        reviews.fetch_add(1, Ordering::Relaxed);
+        let expiry = harness.running.as_ref().unwrap().store.not_after();
+        if expiry != last_expiry {
+            serving_changes += 1;
+            last_expiry = expiry;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let last_ca = ca_created(&secrets.get("prodready-webhook-ca").await.unwrap());
+    let config: Api<ValidatingWebhookConfiguration> = Api::all(harness.client.clone());
+    let bundle = config
+        .get(&harness.config_name)
+        .await
+        .unwrap()
+        .webhooks
+        .unwrap()[0]
+        .client_config
+        .ca_bundle
+        .clone()
+        .unwrap();
+    let trusted = String::from_utf8(bundle.0)
+        .unwrap()
+        .matches("BEGIN CERTIFICATE")
+        .count();
+    let count = reviews.load(Ordering::Relaxed);
+    eprintln!(
+        "rotation: {count} reviews in 45 s, {serving_changes} serving certificate changes, CA \
+         {first_ca:?} -> {last_ca:?}, {trusted} CAs trusted, {} failures",
+        failures.len()
+    );
+    assert!(failures.is_empty(), "failed reviews: {failures:#?}");
+    assert!(count > 100, "a stream of admissions: {count}");
+    assert!(
+        serving_changes >= 3,
+        "the serving certificate rotated: {serving_changes}"
+    );
+    assert_ne!(first_ca, last_ca, "the CA rotated");
+    assert!(trusted >= 2, "the old CA stays trusted beside the new one");
+}
+
+/// Sends one raw HTTP/1.1 request to the webhook over TLS (trusting its CA) and returns the
+/// status code and body.
+async fn post_raw(harness: &Harness, body: &[u8]) -> (u16, String) {
+    let secrets: Api<Secret> = Api::namespaced(harness.client.clone(), &harness.own_namespace);
+    let ca = secrets.get("prodready-webhook-ca").await.unwrap();
+    let bundle = ca.data.unwrap()["bundle.crt"].0.clone();
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls::pki_types::CertificateDer::pem_slice_iter(&bundle) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let addr = harness.running.as_ref().unwrap().local_addr;
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let mut tls = connector.connect(name, tcp).await.expect("TLS handshake");
+    let head = format!(
+        "POST /validate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    tls.write_all(head.as_bytes()).await.unwrap();
+    // A server may answer and close before reading an oversized body to its end.
+    let _ = tls.write_all(body).await;
+    let mut response = Vec::new();
+    let _ = tls.read_to_end(&mut response).await;
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("an HTTP response: {text}"));
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_and_oversized_bodies_get_400_with_a_clear_message() {
+    let Some(cp) = support::controlplane().await else {
+        return;
+    };
+    let ns = cp.namespace("malformed").await;
+    let harness = start(
+        cp,
+        &[&ns],
+        "Fail",
+        Lifetimes::default(),
+        Duration::from_secs(60),
+    )
+    .await;
+    let (status, body) = post_raw(&harness, b"{not json").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.starts_with("the body is not an admission.k8s.io/v1 AdmissionReview: "),
+        "{body}"
+    );
+    let (status, body) = post_raw(
+        &harness,
+        br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}"#,
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.starts_with("the AdmissionReview has no request"),
+        "{body}"
+    );
+    let huge = vec![b' '; 9 * 1024 * 1024];
+    let (status, body) = post_raw(&harness, &huge).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.starts_with("cannot read the request body (at most 8 MiB)"),
+        "{body}"
+    );
+    // The webhook still answers real reviews after all that.
+    await_webhook(cp, &ns);
+    assert_eq!(
+        harness.metric("prodready_webhook_invalid_requests_total"),
+        3.0
+    );
+}
