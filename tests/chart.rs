@@ -1,7 +1,8 @@
 //! The Helm chart (`charts/prodready`): it lints clean, renders objects a real kube-apiserver
-//! accepts, grants what the operator needs and no more, judges itself production-ready, ships
-//! the generated CRDs, and its alerts and dashboard are correct: every alert is unit-tested with
-//! promtool, and every query names only metrics the operator exports.
+//! accepts, grants what the operator needs and no more (the operator runs under it), judges
+//! itself production-ready, ships the generated CRDs, and its alerts and dashboard are correct:
+//! every alert is unit-tested with promtool, and every query names only metrics the operator
+//! exports.
 
 mod support;
 
@@ -227,7 +228,8 @@ fn chart_crds_are_the_generated_crds() {
 }
 
 /// Installs the chart for real, one value set after the other: the apiserver must accept every
-/// object. Each release is uninstalled before the next is installed, so that no webhook
+/// object, and the operator, run with the Deployment's arguments as the release's ServiceAccount,
+/// must work under the rendered RBAC. Each release is uninstalled before the next is installed, so that no webhook
 /// configuration is ever live while objects it would send for review are created (the
 /// release's own objects are in its namespace, which its webhook never judges).
 #[tokio::test]
@@ -302,6 +304,7 @@ async fn the_api_server_accepts_every_rendered_object() {
                     .is_some_and(|n| n.ends_with("-webhook-certificates"))
         });
         check_rbac(cp, &ns, release, name, self_managed);
+        run_operator_as_installed(cp, &ns, release, name, &rendered);
         ok(
             cp.helm().args([
                 "uninstall",
@@ -335,6 +338,219 @@ async fn the_api_server_accepts_every_rendered_object() {
         !log.contains("calling webhook"),
         "the API server called a webhook of the chart while the tests ran"
     );
+}
+
+/// Runs the binary with the Deployment's own arguments and environment, as the release's
+/// ServiceAccount (impersonated through a kubeconfig), on loopback ports: under the chart's RBAC
+/// it must become ready, hold the Lease, judge its own Deployment and, with self-managed
+/// webhook certificates, create them and set the webhook configuration's CA bundle. Value sets
+/// that mount a certificate file (cert-manager) are left to the cluster.
+fn run_operator_as_installed(
+    cp: &support::ControlPlane,
+    ns: &str,
+    release: &str,
+    name: &str,
+    rendered: &[Value],
+) {
+    let deployment = one(rendered, "Deployment");
+    let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+    let mut args: Vec<String> = container["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_string())
+        .collect();
+    if args.iter().any(|a| a.starts_with("--tls-cert-file")) {
+        return;
+    }
+    let http_port = free_port();
+    for arg in args.iter_mut() {
+        if arg.starts_with("--http-addr=") {
+            *arg = format!("--http-addr=127.0.0.1:{http_port}");
+        } else if arg.starts_with("--webhook-addr=") {
+            *arg = format!("--webhook-addr=127.0.0.1:{}", free_port());
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    let mut config: Value =
+        serde_yaml_ng::from_str(&fs::read_to_string(cp.kubeconfig_path()).unwrap()).unwrap();
+    let user = &mut config["users"][0]["user"];
+    user["as"] = format!("system:serviceaccount:{ns}:{release}").into();
+    user["as-groups"] = serde_json::json!([
+        "system:serviceaccounts",
+        format!("system:serviceaccounts:{ns}"),
+        "system:authenticated"
+    ]);
+    fs::write(&kubeconfig, serde_yaml_ng::to_string(&config).unwrap()).unwrap();
+    let log = fs::File::create(cp.log_dir().join(format!("operator-{ns}.log"))).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_prodready"))
+        .args(&args)
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .env("POD_NAMESPACE", ns)
+        .env("POD_NAME", "prodready-test")
+        .env("HOSTNAME", "prodready-test")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("prodready starts");
+    struct Kill<'a>(&'a mut std::process::Child);
+    impl Drop for Kill<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let guard = Kill(&mut child);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    let mut last = String::new();
+    let self_managed = args.iter().any(|a| a.starts_with("--webhook-config-name"));
+    let mut done = false;
+    while std::time::Instant::now() < deadline {
+        if let Ok(Some(status)) = guard.0.try_wait() {
+            panic!(
+                "{name}: the operator exited ({status}); log in {}",
+                cp.log_dir().display()
+            );
+        }
+        let ready = http_get(http_port, "/readyz");
+        let report = run(
+            cp.kubectl().args([
+                "get",
+                "readinessreport",
+                &format!(
+                    "deployment-{}",
+                    deployment["metadata"]["name"].as_str().unwrap()
+                ),
+                "-n",
+                ns,
+                "-o",
+                "jsonpath={.status.score}",
+            ]),
+            None,
+            "kubectl get the operator's own report",
+        );
+        let ca_bundle = if self_managed {
+            ok(
+                cp.kubectl().args([
+                    "get",
+                    "validatingwebhookconfiguration",
+                    args.iter()
+                        .find_map(|a| a.strip_prefix("--webhook-config-name="))
+                        .unwrap(),
+                    "-o",
+                    "jsonpath={.webhooks[0].clientConfig.caBundle}",
+                ]),
+                None,
+                "kubectl get the webhook configuration",
+            )
+        } else {
+            "n/a".into()
+        };
+        let has_report = report.status.success() && !report.stdout.is_empty();
+        last = format!(
+            "readyz: {ready:?}; own report: {}; caBundle: {} bytes",
+            String::from_utf8_lossy(&report.stdout),
+            ca_bundle.len()
+        );
+        if ready
+            .as_deref()
+            .is_some_and(|r| r.starts_with("HTTP/1.1 200") || r.starts_with("HTTP/1.0 200"))
+            && has_report
+            && !ca_bundle.is_empty()
+        {
+            done = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    assert!(
+        done,
+        "{name}: the operator, under the chart's RBAC, did not become ready with its report \
+         and certificates within 90 s: {last}; log in {}",
+        cp.log_dir().display()
+    );
+    let metrics = http_get(http_port, "/metrics").unwrap_or_default();
+    assert!(metrics.contains("prodready_leader 1"), "{name}: {metrics}");
+    // Every family the live operator exports is one the alerts and dashboard may use.
+    for line in metrics
+        .lines()
+        .filter(|l| l.starts_with("# TYPE prodready_"))
+    {
+        let family = line.split_whitespace().nth(2).unwrap();
+        assert!(
+            is_operator_metric(family),
+            "{name}: the operator exports {family}, missing from OPERATOR_METRICS"
+        );
+    }
+    if self_managed {
+        for secret in ["prodready-webhook-tls", "prodready-webhook-ca"] {
+            ok(
+                cp.kubectl().args(["get", "secret", secret, "-n", ns]),
+                None,
+                "kubectl get a webhook certificate Secret",
+            );
+        }
+    }
+    // What the operator says of itself in the cluster, where live state and the optional kinds
+    // are known (informational: the test control plane runs no pods).
+    let own: Value = serde_json::from_str(&ok(
+        cp.kubectl().args([
+            "get",
+            "readinessreport",
+            &format!(
+                "deployment-{}",
+                deployment["metadata"]["name"].as_str().unwrap()
+            ),
+            "-n",
+            ns,
+            "-o",
+            "json",
+        ]),
+        None,
+        "kubectl get the operator's own report",
+    ))
+    .unwrap();
+    let open: Vec<String> = own["status"]["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| f["result"] == "fail" || f["result"] == "warn")
+        .map(|f| {
+            format!(
+                "{} {}",
+                f["result"].as_str().unwrap_or_default(),
+                f["checkId"].as_str().unwrap_or_default()
+            )
+        })
+        .collect();
+    println!(
+        "{name}: the operator ran under the chart's RBAC; its own report in the cluster: score {}, {open:?}",
+        own["status"]["score"]
+    );
+    drop(guard);
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+/// A plain HTTP/1.0 GET on loopback: the status line and body, or `None` when nothing answers.
+fn http_get(port: u16, path: &str) -> Option<String> {
+    use std::io::Read;
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    Some(response)
 }
 
 /// What the release's ServiceAccount may and may not do, asked of the apiserver.
