@@ -22,7 +22,7 @@ use prodready::api::ReadinessPolicy;
 use prodready::live::LiveState;
 use prodready::live::watch::{self, Scope, WatchObserver};
 use prodready::metrics::Metrics;
-use prodready::webhook::certs::Lifetimes;
+use prodready::webhook::certs::{self, Lifetimes};
 use prodready::webhook::{self, Certificates, SelfManaged, WebhookMetrics};
 use rustls::pki_types::pem::PemObject;
 use serde_json::json;
@@ -160,12 +160,33 @@ impl Harness {
 
 /// Starts a webhook with self-managed certificates (valid for 127.0.0.1), registers it for
 /// `namespaces` with `failure_policy`, and waits until the apiserver calls it.
-async fn start(
+/// Where the test webhook's certificate comes from.
+enum Certs {
+    /// Made by the webhook: lifetimes and how often they are checked.
+    SelfManaged(Lifetimes, Duration),
+    /// Files, with the CA bundle the test puts in the webhook configuration itself.
+    Mounted {
+        cert: std::path::PathBuf,
+        key: std::path::PathBuf,
+        bundle: String,
+    },
+}
+
+async fn start(cp: &ControlPlane, namespaces: &[&str], failure_policy: &str) -> Harness {
+    start_with(
+        cp,
+        namespaces,
+        failure_policy,
+        Certs::SelfManaged(Lifetimes::default(), Duration::from_secs(60)),
+    )
+    .await
+}
+
+async fn start_with(
     cp: &ControlPlane,
     namespaces: &[&str],
     failure_policy: &str,
-    lifetimes: Lifetimes,
-    check_every: Duration,
+    certs: Certs,
 ) -> Harness {
     install_monitoring_crds(cp).await;
     let client = cp.client();
@@ -173,13 +194,18 @@ async fn start(
     let port = support::controlplane::free_port().expect("a free port");
     let config_name = format!("prodready-{own}");
     let configs: Api<ValidatingWebhookConfiguration> = Api::all(client.clone());
+    let mut client_config = json!({"url": format!("https://127.0.0.1:{port}/validate")});
+    if let Certs::Mounted { bundle, .. } = &certs {
+        use base64::Engine;
+        client_config["caBundle"] = json!(base64::engine::general_purpose::STANDARD.encode(bundle));
+    }
     let vwc: ValidatingWebhookConfiguration = serde_json::from_value(json!({
         "apiVersion": "admissionregistration.k8s.io/v1",
         "kind": "ValidatingWebhookConfiguration",
         "metadata": {"name": config_name},
         "webhooks": [{
             "name": "validate.prodready.dev",
-            "clientConfig": {"url": format!("https://127.0.0.1:{port}/validate")},
+            "clientConfig": client_config,
             "rules": [
                 {"apiGroups": ["apps"], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"],
                  "resources": ["deployments", "statefulsets", "daemonsets", "replicasets"]},
@@ -213,15 +239,18 @@ async fn start(
     state.sync.expect(names);
     let config = webhook::Config {
         addr: format!("127.0.0.1:{port}").parse().unwrap(),
-        certificates: Certificates::SelfManaged(SelfManaged {
-            namespace: own.clone(),
-            ca_secret: "prodready-webhook-ca".into(),
-            cert_secret: "prodready-webhook-tls".into(),
-            hosts: vec!["127.0.0.1".into()],
-            webhook_config: Some(config_name.clone()),
-            lifetimes,
-            check_every,
-        }),
+        certificates: match certs {
+            Certs::SelfManaged(lifetimes, check_every) => Certificates::SelfManaged(SelfManaged {
+                namespace: own.clone(),
+                ca_secret: "prodready-webhook-ca".into(),
+                cert_secret: "prodready-webhook-tls".into(),
+                hosts: vec!["127.0.0.1".into()],
+                webhook_config: Some(config_name.clone()),
+                lifetimes,
+                check_every,
+            }),
+            Certs::Mounted { cert, key, .. } => Certificates::Mounted { cert, key },
+        },
         own_namespace: Some(own.clone()),
     };
     let running = tokio::time::timeout(
@@ -314,14 +343,7 @@ async fn warn_mode_applies_and_kubectl_shows_the_warnings() {
         return;
     };
     let ns = cp.namespace("warn").await;
-    let harness = start(
-        cp,
-        &[&ns],
-        "Fail",
-        Lifetimes::default(),
-        Duration::from_secs(60),
-    )
-    .await;
+    let harness = start(cp, &[&ns], "Fail").await;
     await_webhook(cp, &ns);
 
     let out = apply(cp, &deployment(&ns, "api", 2, PRIVILEGED, ""), &[]);
@@ -385,14 +407,7 @@ async fn enforce_refuses_with_the_findings_and_their_fixes() {
         return;
     };
     let ns = cp.namespace("enforce").await;
-    let harness = start(
-        cp,
-        &[&ns],
-        "Fail",
-        Lifetimes::default(),
-        Duration::from_secs(60),
-    )
-    .await;
+    let harness = start(cp, &[&ns], "Fail").await;
     policy(
         cp,
         &format!("enforce-{ns}"),
@@ -476,14 +491,7 @@ async fn an_update_is_refused_only_for_what_it_makes_worse() {
     let legacy = deployment(&ns, "legacy", 2, PRIVILEGED, "");
     let out = apply(cp, &legacy, &[]);
     assert!(out.ok, "{}", out.stderr);
-    let harness = start(
-        cp,
-        &[&ns],
-        "Fail",
-        Lifetimes::default(),
-        Duration::from_secs(60),
-    )
-    .await;
+    let harness = start(cp, &[&ns], "Fail").await;
     policy(
         cp,
         &format!("ratchet-{ns}"),
@@ -549,14 +557,7 @@ async fn an_ingress_without_tls_refuses_its_deployment_until_it_gains_tls() {
         return;
     };
     let ns = cp.namespace("ingress").await;
-    let harness = start(
-        cp,
-        &[&ns],
-        "Fail",
-        Lifetimes::default(),
-        Duration::from_secs(60),
-    )
-    .await;
+    let harness = start(cp, &[&ns], "Fail").await;
     // Plain-text ingress made critical for this namespace.
     let name = format!("ingress-{ns}");
     policy(
@@ -637,14 +638,7 @@ async fn a_production_ready_application_is_applied_silently() {
         return;
     };
     let ns = "trading-fixed";
-    let harness = start(
-        cp,
-        &[ns],
-        "Fail",
-        Lifetimes::default(),
-        Duration::from_secs(60),
-    )
-    .await;
+    let harness = start(cp, &[ns], "Fail").await;
     let fixed = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/fixed");
     let dir = fixed.to_str().unwrap();
     // First everything, so that every related object is in the cluster...
@@ -708,14 +702,7 @@ async fn a_stopped_webhook_with_failure_policy_ignore_never_blocks_a_deploy() {
         return;
     };
     let ns = cp.namespace("down").await;
-    let mut harness = start(
-        cp,
-        &[&ns],
-        "Ignore",
-        Lifetimes::default(),
-        Duration::from_secs(60),
-    )
-    .await;
+    let mut harness = start(cp, &[&ns], "Ignore").await;
     policy(
         cp,
         &format!("down-{ns}"),
@@ -746,7 +733,13 @@ async fn certificates_rotate_under_a_stream_of_admissions_without_a_failed_revie
         serving: Duration::from_secs(15),
         propagation: Duration::from_secs(2),
     };
-    let harness = start(cp, &[&ns], "Fail", lifetimes, Duration::from_millis(500)).await;
+    let harness = start_with(
+        cp,
+        &[&ns],
+        "Fail",
+        Certs::SelfManaged(lifetimes, Duration::from_millis(500)),
+    )
+    .await;
     await_webhook(cp, &ns);
     let secrets: Api<Secret> = Api::namespaced(harness.client.clone(), &harness.own_namespace);
     let ca_created = |s: &Secret| s.annotations().get("prodready.dev/ca-created-at").cloned();
@@ -809,14 +802,13 @@ async fn certificates_rotate_under_a_stream_of_admissions_without_a_failed_revie
     assert!(trusted >= 2, "the old CA stays trusted beside the new one");
 }
 
-/// Sends one raw HTTP/1.1 request to the webhook over TLS (trusting its CA) and returns the
-/// status code and body.
-async fn post_raw(harness: &Harness, body: &[u8]) -> (u16, String) {
-    let secrets: Api<Secret> = Api::namespaced(harness.client.clone(), &harness.own_namespace);
-    let ca = secrets.get("prodready-webhook-ca").await.unwrap();
-    let bundle = ca.data.unwrap()["bundle.crt"].0.clone();
+/// A TLS connection to the webhook that trusts only the CAs in `bundle` (PEM).
+async fn connect(
+    addr: std::net::SocketAddr,
+    bundle: &[u8],
+) -> Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>, String> {
     let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls::pki_types::CertificateDer::pem_slice_iter(&bundle) {
+    for cert in rustls::pki_types::CertificateDer::pem_slice_iter(bundle) {
         roots.add(cert.unwrap()).unwrap();
     }
     let config = rustls::ClientConfig::builder_with_provider(Arc::new(
@@ -827,10 +819,24 @@ async fn post_raw(harness: &Harness, body: &[u8]) -> (u16, String) {
     .with_root_certificates(roots)
     .with_no_client_auth();
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-    let addr = harness.running.as_ref().unwrap().local_addr;
-    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let tcp = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(|e| e.to_string())?;
     let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
-    let mut tls = connector.connect(name, tcp).await.expect("TLS handshake");
+    connector
+        .connect(name, tcp)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Sends one raw HTTP/1.1 request to the webhook over TLS (trusting its CA) and returns the
+/// status code and body.
+async fn post_raw(harness: &Harness, body: &[u8]) -> (u16, String) {
+    let secrets: Api<Secret> = Api::namespaced(harness.client.clone(), &harness.own_namespace);
+    let ca = secrets.get("prodready-webhook-ca").await.unwrap();
+    let bundle = ca.data.unwrap()["bundle.crt"].0.clone();
+    let addr = harness.running.as_ref().unwrap().local_addr;
+    let mut tls = connect(addr, &bundle).await.expect("TLS handshake");
     let head = format!(
         "POST /validate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
          Content-Length: {}\r\nConnection: close\r\n\r\n",
@@ -860,14 +866,7 @@ async fn malformed_and_oversized_bodies_get_400_with_a_clear_message() {
         return;
     };
     let ns = cp.namespace("malformed").await;
-    let harness = start(
-        cp,
-        &[&ns],
-        "Fail",
-        Lifetimes::default(),
-        Duration::from_secs(60),
-    )
-    .await;
+    let harness = start(cp, &[&ns], "Fail").await;
     let (status, body) = post_raw(&harness, b"{not json").await;
     assert_eq!(status, 400, "{body}");
     assert!(
@@ -897,4 +896,57 @@ async fn malformed_and_oversized_bodies_get_400_with_a_clear_message() {
         harness.metric("prodready_webhook_invalid_requests_total"),
         3.0
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mounted_certificate_is_served_and_reloaded_when_its_files_change() {
+    let Some(cp) = support::controlplane().await else {
+        return;
+    };
+    let ns = cp.namespace("mounted").await;
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("tls.crt"), dir.path().join("tls.key"));
+    let lifetimes = Lifetimes::default();
+    let now = jiff::Timestamp::now().as_second();
+    let hosts = ["127.0.0.1".to_string()];
+    // As cert-manager would: a CA of its own, a certificate it renews in place later.
+    let first_ca = certs::new_ca(now, &lifetimes, None).unwrap();
+    let first = certs::issue_serving(&first_ca, &hosts, now, &lifetimes).unwrap();
+    let next_ca = certs::new_ca(now, &lifetimes, None).unwrap();
+    let next = certs::issue_serving(&next_ca, &hosts, now, &lifetimes).unwrap();
+    std::fs::write(&cert, &first.pair.cert).unwrap();
+    std::fs::write(&key, &first.pair.key).unwrap();
+    let bundle = format!("{}{}", first_ca.pair.cert, next_ca.pair.cert);
+    let harness = start_with(
+        cp,
+        &[&ns],
+        "Fail",
+        Certs::Mounted {
+            cert: cert.clone(),
+            key: key.clone(),
+            bundle,
+        },
+    )
+    .await;
+    await_webhook(cp, &ns);
+    let addr = harness.running.as_ref().unwrap().local_addr;
+    connect(addr, first_ca.pair.cert.as_bytes())
+        .await
+        .expect("the mounted certificate is served");
+
+    std::fs::write(&key, &next.pair.key).unwrap();
+    std::fs::write(&cert, &next.pair.cert).unwrap();
+    let started = Instant::now();
+    while connect(addr, next_ca.pair.cert.as_bytes()).await.is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the renewed files are served within 30s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    eprintln!(
+        "mounted certificate reloaded {:.1}s after its files changed",
+        started.elapsed().as_secs_f64()
+    );
+    await_webhook(cp, &ns);
 }

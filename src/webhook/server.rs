@@ -102,22 +102,27 @@ async fn validate(State(webhook): State<Arc<Webhook>>, request: Request) -> Resp
             );
         }
     };
-    let review: AdmissionReview<DynamicObject> = match serde_json::from_slice(&body) {
-        Ok(r) => r,
-        Err(e) => {
-            return bad_request(
-                &webhook,
-                format!("the body is not an admission.k8s.io/v1 AdmissionReview: {e}"),
-            );
-        }
+    let answer = match answer(&webhook, &body, started) {
+        Ok(a) => a,
+        Err(message) => return bad_request(&webhook, message),
     };
-    let request: AdmissionRequest<DynamicObject> = match review.try_into() {
-        Ok(r) => r,
-        Err(e) => {
-            return bad_request(&webhook, format!("the AdmissionReview has no request: {e}"));
-        }
-    };
-    let decision = judge(&webhook, &request);
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from(answer),
+    )
+        .into_response()
+}
+
+/// The answer to one AdmissionReview body, as JSON; `Err` with the reason for a body that is
+/// not a review (answered 400). Records the review in the metrics.
+pub fn answer(webhook: &Webhook, body: &[u8], started: Instant) -> Result<Vec<u8>, String> {
+    let review: AdmissionReview<DynamicObject> = serde_json::from_slice(body)
+        .map_err(|e| format!("the body is not an admission.k8s.io/v1 AdmissionReview: {e}"))?;
+    let request: AdmissionRequest<DynamicObject> = review
+        .try_into()
+        .map_err(|e| format!("the AdmissionReview has no request: {e}"))?;
+    let decision = judge(webhook, &request);
     let mut response = AdmissionResponse::from(&request);
     if !decision.warnings.is_empty() {
         response.warnings = Some(decision.warnings.clone());
@@ -137,19 +142,8 @@ async fn validate(State(webhook): State<Arc<Webhook>>, request: Request) -> Resp
             name = %request.name, operation, decision = decision.label(),
             dry_run = request.dry_run, warnings = decision.warnings.len(), "admission review");
     }
-    match serde_json::to_vec(&response.into_review()) {
-        Ok(json) => (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, "application/json")],
-            Body::from(json),
-        )
-            .into_response(),
-        Err(e) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("cannot encode the answer: {e}"),
-        )
-            .into_response(),
-    }
+    serde_json::to_vec(&response.into_review())
+        .map_err(|e| format!("cannot encode the answer: {e}"))
 }
 
 /// Decides, and allows when deciding panicked: a bug in a check must never block a deploy.
@@ -180,5 +174,86 @@ fn operation_name(op: &Operation) -> &'static str {
         Operation::Update => "UPDATE",
         Operation::Delete => "DELETE",
         Operation::Connect => "CONNECT",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::live::LiveState;
+    use crate::webhook::{Exclusions, WebhookMetrics};
+
+    /// A real review: a privileged Deployment created in namespace `shop`.
+    pub(crate) const REVIEW: &str = r#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview",
+"request":{"uid":"6f1d","kind":{"group":"apps","version":"v1","kind":"Deployment"},
+"resource":{"group":"apps","version":"v1","resource":"deployments"},"name":"api","namespace":"shop",
+"operation":"CREATE","userInfo":{"username":"alice"},"dryRun":false,
+"object":{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"api","namespace":"shop"},
+"spec":{"replicas":2,"selector":{"matchLabels":{"app":"api"}},"template":{"metadata":{"labels":{"app":"api"}},
+"spec":{"containers":[{"name":"app","image":"registry.example.com/api:1.0","securityContext":{"privileged":true}}]}}}}}}"#;
+
+    fn webhook() -> Webhook {
+        let state = LiveState::new();
+        state.sync.expect(["Deployment".to_string()]);
+        state.sync.mark_synced("Deployment");
+        Webhook {
+            state,
+            exclusions: Exclusions::new(None),
+            metrics: WebhookMetrics::register(&prometheus::Registry::new()),
+        }
+    }
+
+    #[test]
+    fn a_review_is_answered_with_its_uid_and_warnings() {
+        let webhook = webhook();
+        let answer = answer(&webhook, REVIEW.as_bytes(), Instant::now()).unwrap();
+        let answer: serde_json::Value = serde_json::from_slice(&answer).unwrap();
+        assert_eq!(answer["apiVersion"], "admission.k8s.io/v1");
+        assert_eq!(answer["kind"], "AdmissionReview");
+        assert_eq!(answer["response"]["uid"], "6f1d");
+        assert_eq!(answer["response"]["allowed"], true);
+        let warnings = answer["response"]["warnings"].as_array().unwrap();
+        assert!(warnings.iter().any(|w| {
+            w.as_str()
+                .unwrap()
+                .starts_with("prodready security-privileged: container \"app\" is privileged")
+        }));
+        assert_eq!(
+            webhook
+                .metrics
+                .reviews
+                .with_label_values(&["Deployment", "CREATE", "warn"])
+                .get(),
+            1
+        );
+    }
+
+    #[test]
+    fn every_truncation_and_corruption_of_a_review_is_answered_or_refused_never_a_panic() {
+        let webhook = webhook();
+        let body = REVIEW.as_bytes();
+        let mut answered = 0;
+        let mut refused = 0;
+        let mut tally = |r: Result<Vec<u8>, String>| match r {
+            Ok(_) => answered += 1,
+            Err(message) => {
+                assert!(!message.is_empty());
+                refused += 1;
+            }
+        };
+        for end in 0..body.len() {
+            tally(answer(&webhook, &body[..end], Instant::now()));
+        }
+        for i in 0..body.len() {
+            for b in [b'"', b'{', b'0', b'x', 0xff, b'-'] {
+                let mut corrupt = body.to_vec();
+                corrupt[i] = b;
+                tally(answer(&webhook, &corrupt, Instant::now()));
+            }
+        }
+        assert!(
+            answered > 0 && refused > 0,
+            "{answered} answered, {refused} refused"
+        );
     }
 }
