@@ -154,7 +154,10 @@ async fn install_rbac_edited(cp: &ControlPlane, edit: impl Fn(String) -> String)
         cp.helm()
             .args(["template", &release])
             .arg(&chart)
-            .args(["--namespace", &ns]),
+            .args(["--namespace", &ns])
+            // The controller alone: no webhook configuration that the apiserver would call
+            // for every workload of every test.
+            .args(["--set", "webhook.enabled=false"]),
         None,
     );
     kubectl_apply(cp, &edit(rendered));
@@ -1588,11 +1591,11 @@ async fn a_kind_it_may_not_read_leaves_its_checks_skipped_and_the_rest_judged() 
         edited
     })
     .await;
+    // The default sync timeout (60 s) is never reached: a refused list is given up on at once.
     let ctx = Context::new(
         operator.client(cp),
         Config {
             namespace: Some(ns.clone()),
-            sync_timeout: Duration::from_secs(3),
             ..Config::default()
         },
     );
@@ -1624,12 +1627,12 @@ async fn a_kind_it_may_not_read_leaves_its_checks_skipped_and_the_rest_judged() 
     )
     .await;
     assert!(
-        !controller.ctx.is_ready(),
-        "not ready while a watch cannot list"
+        controller.ctx.is_ready(),
+        "ready: a kind it may not list holds nothing up"
     );
     let metrics = controller.ctx.render_metrics();
     assert!(
-        metrics.contains(r#"prodready_watch_errors_total{kind="NetworkPolicy"}"#),
+        metrics.contains(r#"prodready_watch_errors_total{kind="NetworkPolicy"} 1"#),
         "{metrics}"
     );
     controller.stop().await;

@@ -111,6 +111,11 @@ impl SyncFlags {
         write(&self.pending).remove(name);
     }
 
+    /// Whether a declared watch has listed (or been given up on).
+    pub fn is_synced(&self, name: &str) -> bool {
+        !read(&self.pending).contains(name)
+    }
+
     /// Every declared watch has listed once.
     pub fn all_synced(&self) -> bool {
         self.started.load(Ordering::SeqCst) && read(&self.pending).is_empty()

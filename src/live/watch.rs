@@ -737,16 +737,19 @@ pub async fn run(
         mut stream,
     } = watch;
     let mut applied = WatchState::new(&name);
-    let mut listed_once = false;
+    // A list that got to its end (the watcher announces a list before it makes it): a list
+    // announced after one is a relist, a restart of the watch.
+    let mut completed_list = false;
     while let Some(event) = stream.next().await {
         match event {
             Ok(event) => {
-                if matches!(event, Event::Init) {
-                    if listed_once {
+                match event {
+                    Event::InitDone => completed_list = true,
+                    Event::Init if completed_list => {
                         observer.restart(&name);
                         tracing::info!(watch = %name, "watch relisting");
                     }
-                    listed_once = true;
+                    _ => {}
                 }
                 for key in applied.handle(&state, event, &present) {
                     if sink.send(key).is_err() {
@@ -755,8 +758,23 @@ pub async fn run(
                 }
             }
             Err(e) => {
-                observer.error(&name);
-                tracing::warn!(watch = %name, error = %e, "watch error; retrying with backoff");
+                let forbidden = !completed_list && is_forbidden(&e);
+                // A refused list is counted once: retrying it is not a new failure.
+                if !(forbidden && state.sync.is_synced(&name)) {
+                    observer.error(&name);
+                }
+                if forbidden {
+                    // A kind the operator may not read (its RBAC left out on purpose) must not
+                    // hold readiness forever: its checks skip, and the watch keeps retrying in
+                    // case the permission is granted later.
+                    if !state.sync.is_synced(&name) {
+                        tracing::warn!(watch = %name, error = %e,
+                            "not allowed to list this kind: the checks that need it skip");
+                        state.sync.mark_synced(&name);
+                    }
+                } else {
+                    tracing::warn!(watch = %name, error = %e, "watch error; retrying with backoff");
+                }
             }
         }
     }
@@ -780,6 +798,14 @@ pub async fn spawn_all(
         .map(|spec| tokio::spawn(run(spec, state.clone(), sink.clone(), observer.clone())))
         .collect();
     (names, tasks)
+}
+
+/// The apiserver refused the list for lack of permission.
+fn is_forbidden(error: &watcher::Error) -> bool {
+    matches!(
+        error,
+        watcher::Error::InitialListFailed(kube::Error::Api(status)) if status.code == 403
+    )
 }
 
 /// Lists one kind once into the state (a one-shot audit): returns when the list is complete,
