@@ -255,7 +255,7 @@ async fn start_with(
     };
     let running = tokio::time::timeout(
         Duration::from_secs(30),
-        webhook::start(client.clone(), config, state.clone(), webhook_metrics),
+        webhook::start(Some(client.clone()), config, state.clone(), webhook_metrics),
     )
     .await
     .expect("the webhook starts within 30s")

@@ -104,6 +104,11 @@ pub struct WebhookArgs {
 
     #[command(flatten)]
     pub serving: WebhookServingArgs,
+
+    /// Judge against the objects in these manifests instead of watching a cluster (needs
+    /// --tls-cert-file): for benchmarks and for trying policies out.
+    #[arg(long, value_name = "PATH", hide = true)]
+    pub world_from: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]

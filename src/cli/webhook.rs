@@ -50,7 +50,8 @@ fn webhook_config(args: &WebhookServingArgs) -> webhook::Config {
     webhook::Config {
         addr: args.webhook_addr,
         certificates,
-        own_namespace: Some(namespace),
+        // Known in a cluster (POD_NAMESPACE); outside one, no namespace is prodready's.
+        own_namespace: args.webhook_namespace.clone(),
     }
 }
 
@@ -77,29 +78,63 @@ impl Health for Standalone {
     }
 }
 
+/// The World and policies from manifests instead of watches: the webhook without a cluster,
+/// for benchmarks and for trying a policy out.
+fn load_world(state: &LiveState, paths: &[std::path::PathBuf]) -> Result<(), String> {
+    let mut inventory = crate::input::Inventory::new();
+    for path in paths {
+        inventory.add_path(path);
+    }
+    if let Some(e) = inventory.errors.first() {
+        return Err(format!(
+            "{e} ({} unreadable documents)",
+            inventory.errors.len()
+        ));
+    }
+    let policies = inventory
+        .policies
+        .iter()
+        .map(|(p, _)| crate::engine::CompiledPolicy::from_resource(p).map_err(|e| e.to_string()))
+        .collect::<Result<Vec<_>, _>>()?;
+    *crate::live::write(&state.world) = inventory.world;
+    *crate::live::write(&state.policies) = crate::engine::PolicySet::new(policies);
+    state.sync.expect(["manifests".to_string()]);
+    state.sync.mark_synced("manifests");
+    Ok(())
+}
+
 pub fn run_webhook(args: &WebhookArgs) -> u8 {
     let runtime = match runtime() {
         Ok(r) => r,
         Err(code) => return code,
     };
     runtime.block_on(async {
-        let client = match cluster::client(&args.cluster).await {
-            Ok(c) => c,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return EXIT_INPUT;
-            }
-        };
         let state = LiveState::new();
         let metrics = Arc::new(Metrics::new());
         let webhook_metrics = WebhookMetrics::register(metrics.registry());
-        // Changes would re-evaluate reports; the webhook judges on request, so drop the keys.
-        let (sink, mut keys) = unbounded_channel();
-        tokio::spawn(async move { while keys.recv().await.is_some() {} });
-        let observer: Arc<dyn WatchObserver> = metrics.clone();
-        let (names, _watches) =
-            watch::spawn_all(&client, &Scope::default(), state.clone(), sink, observer).await;
-        state.sync.expect(names);
+        let client = if args.world_from.is_empty() {
+            let client = match cluster::client(&args.cluster).await {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return EXIT_INPUT;
+                }
+            };
+            // Changes would re-evaluate reports; the webhook judges on request: drop the keys.
+            let (sink, mut keys) = unbounded_channel();
+            tokio::spawn(async move { while keys.recv().await.is_some() {} });
+            let observer: Arc<dyn WatchObserver> = metrics.clone();
+            let (names, _watches) =
+                watch::spawn_all(&client, &Scope::default(), state.clone(), sink, observer).await;
+            state.sync.expect(names);
+            Some(client)
+        } else {
+            if let Err(e) = load_world(&state, &args.world_from) {
+                eprintln!("error: {e}");
+                return EXIT_INPUT;
+            }
+            None
+        };
         let listener = match tokio::net::TcpListener::bind(args.http_addr).await {
             Ok(l) => l,
             Err(e) => {
@@ -153,7 +188,7 @@ pub fn run_both(args: &RunArgs) -> u8 {
         let config = webhook_config(&args.serving);
         let state = ctx.state.clone();
         let webhook = tokio::spawn(async move {
-            match webhook::start(client, config, state, webhook_metrics).await {
+            match webhook::start(Some(client), config, state, webhook_metrics).await {
                 Ok(running) => {
                     std::future::pending::<()>().await;
                     drop(running);

@@ -62,6 +62,8 @@ pub enum Error {
     Tls(#[from] tls::TlsError),
     #[error(transparent)]
     Rotation(#[from] rotation::RotationError),
+    #[error("self-managed certificates need a cluster; give --tls-cert-file and --tls-key-file")]
+    NoCluster,
 }
 
 /// What the request handler needs.
@@ -109,9 +111,9 @@ fn read_pair(cert: &PathBuf, key: &PathBuf) -> Result<PemPair, Error> {
 
 /// Gets the first certificate, binds, and serves until [`Running`] is stopped or dropped. The
 /// webhook judges against `state`, which the caller keeps current (the controller's watches,
-/// or [`crate::live::watch::spawn_all`]).
+/// or [`crate::live::watch::spawn_all`]). Self-managed certificates need a `client`.
 pub async fn start(
-    client: Client,
+    client: Option<Client>,
     config: Config,
     state: Arc<LiveState>,
     metrics: WebhookMetrics,
@@ -132,11 +134,12 @@ pub async fn start(
             store
         }
         Certificates::SelfManaged(cfg) => {
+            let client = client.ok_or(Error::NoCluster)?;
             let (ca, serving) = first_certificate(&client, cfg).await;
             let store = CertStore::new(&serving.pair, "the serving certificate Secret")?;
             rotation::install(&store, &metrics, &ca, &serving)?;
             tasks.push(tokio::spawn(rotation::run(
-                client.clone(),
+                client,
                 cfg.clone(),
                 store.clone(),
                 metrics.clone(),

@@ -1,0 +1,262 @@
+//! The offline audit against the tools users would pick instead, on the same corpus, and
+//! against this machine's floor (reading and parsing the corpus without judging it).
+//!
+//!   scripts/bench.sh audit            (installs the peers, then runs this)
+//!   cargo bench --bench audit_peers -- --peers DIR [--workloads 1000,10000] [--runs 5]
+//!
+//! Each tool runs as its own process with JSON output to a file; wall time is the median of the
+//! runs, peak RSS the largest resident set of the process (from wait4). A peer that is not
+//! installed is left out of the table, with a note.
+
+mod corpus;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use serde::Deserialize;
+
+struct Run {
+    seconds: f64,
+    peak_rss_kib: u64,
+    exit: i32,
+}
+
+/// Runs `cmd` to its end with stdout to `out`, measuring wall time and peak RSS.
+fn measure(cmd: &mut Command, out: &Path) -> Run {
+    let file = std::fs::File::create(out).expect("output file");
+    let start = Instant::now();
+    let child = cmd
+        .stdout(file)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value for wait4 to fill in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waits for our own child; `child` is not waited on again.
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(waited, pid, "wait4 failed for {cmd:?}");
+    let seconds = start.elapsed().as_secs_f64();
+    drop(child);
+    Run {
+        seconds,
+        peak_rss_kib: usage.ru_maxrss as u64,
+        exit: if libc::WIFEXITED(status) {
+            libc::WEXITSTATUS(status)
+        } else {
+            -1
+        },
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+/// The floor: read the file and parse every YAML document into a generic value, nothing more.
+fn parse_floor(path: &Path, runs: usize) -> f64 {
+    let mut times = Vec::new();
+    for _ in 0..runs {
+        let start = Instant::now();
+        let text = std::fs::read_to_string(path).expect("corpus");
+        let mut documents = 0usize;
+        for doc in serde_yaml_ng::Deserializer::from_str(&text) {
+            let value = serde_json::Value::deserialize(doc).expect("the corpus parses");
+            documents += usize::from(!value.is_null());
+        }
+        std::hint::black_box(documents);
+        times.push(start.elapsed().as_secs_f64());
+    }
+    median(times)
+}
+
+struct Tool {
+    name: &'static str,
+    version: String,
+    command: Box<dyn Fn(&Path) -> Command>,
+    runs: usize,
+}
+
+fn version_of(program: &Path, args: &[&str]) -> String {
+    Command::new(program)
+        .args(args)
+        .output()
+        .ok()
+        .map(|o| {
+            let text = String::from_utf8_lossy(&o.stdout).into_owned()
+                + &String::from_utf8_lossy(&o.stderr);
+            text.lines().next().unwrap_or("").trim().to_string()
+        })
+        .unwrap_or_default()
+}
+
+fn peers(dir: &Path, runs: usize, work: &Path) -> (Vec<Tool>, Vec<String>) {
+    let mut tools = Vec::new();
+    let mut missing = Vec::new();
+    let kube_score = dir.join("bin/kube-score");
+    if kube_score.exists() {
+        let bin = kube_score.clone();
+        tools.push(Tool {
+            name: "kube-score",
+            version: version_of(&kube_score, &["version"]),
+            command: Box::new(move |corpus| {
+                let mut c = Command::new(&bin);
+                c.args(["score", "--output-format", "json"]).arg(corpus);
+                c
+            }),
+            runs,
+        });
+    } else {
+        missing.push(format!("kube-score (not at {})", kube_score.display()));
+    }
+    let trivy = dir.join("bin/trivy");
+    if trivy.exists() {
+        let bin = trivy.clone();
+        let cache = work.join("trivy-cache");
+        tools.push(Tool {
+            name: "trivy config",
+            version: version_of(&trivy, &["--version"]),
+            command: Box::new(move |corpus| {
+                let mut c = Command::new(&bin);
+                c.args([
+                    "config",
+                    "--format",
+                    "json",
+                    "--quiet",
+                    "--skip-check-update",
+                ])
+                .arg("--cache-dir")
+                .arg(&cache)
+                .arg(corpus);
+                c
+            }),
+            runs,
+        });
+    } else {
+        missing.push(format!("trivy (not at {})", trivy.display()));
+    }
+    let checkov = dir.join("checkov/bin/checkov");
+    if checkov.exists() {
+        let bin = checkov.clone();
+        tools.push(Tool {
+            name: "checkov",
+            version: version_of(&checkov, &["--version"]),
+            command: Box::new(move |corpus| {
+                let mut c = Command::new(&bin);
+                c.args([
+                    "--framework",
+                    "kubernetes",
+                    "-o",
+                    "json",
+                    "--quiet",
+                    "--compact",
+                ])
+                .arg("-f")
+                .arg(corpus);
+                c
+            }),
+            // Minutes per run at 10,000 workloads: one run is the figure.
+            runs: 1,
+        });
+    } else {
+        missing.push(format!("checkov (not at {})", checkov.display()));
+    }
+    (tools, missing)
+}
+
+fn arg<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .map(String::as_str)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if !args.iter().any(|a| a == "--bench") {
+        // `cargo test --all-targets` runs this too: the peers and minutes of runs are for
+        // `cargo bench` only.
+        println!("audit_peers: run with `cargo bench --bench audit_peers` (or scripts/bench.sh)");
+        return;
+    }
+    let workloads: Vec<usize> = arg(&args, "--workloads")
+        .unwrap_or("1000,10000")
+        .split(',')
+        .map(|n| n.trim().parse().expect("--workloads takes numbers"))
+        .collect();
+    let runs: usize = arg(&args, "--runs").map_or(5, |r| r.parse().expect("--runs N"));
+    let peers_dir = arg(&args, "--peers").map(PathBuf::from).unwrap_or_default();
+    let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join("audit-peers");
+    std::fs::create_dir_all(&work).expect("work dir");
+    let prodready = Path::new(env!("CARGO_BIN_EXE_prodready")).to_path_buf();
+    let (mut tools, missing) = peers(&peers_dir, runs.min(3), &work);
+    let bin = prodready.clone();
+    tools.insert(
+        0,
+        Tool {
+            name: "prodready audit",
+            version: version_of(&prodready, &["version"]),
+            command: Box::new(move |corpus| {
+                let mut c = Command::new(&bin);
+                c.args(["audit", "--format", "json"]).arg(corpus);
+                c
+            }),
+            runs,
+        },
+    );
+    for t in &tools {
+        println!("- {}: {}", t.name, t.version);
+    }
+    for m in &missing {
+        println!("- left out: {m}");
+    }
+    for &n in &workloads {
+        let corpus_path = work.join(format!("corpus-{n}.yaml"));
+        let text = corpus::corpus(n);
+        std::fs::write(&corpus_path, &text).expect("writing the corpus");
+        let mib = text.len() as f64 / (1024.0 * 1024.0);
+        drop(text);
+        let floor = parse_floor(&corpus_path, runs);
+        println!(
+            "\n### Offline audit: {n} workloads ({mib:.1} MiB of YAML, with their related objects)\n"
+        );
+        println!("| tool | median wall | workloads/s | peak RSS | vs prodready | runs | exit |");
+        println!("|---|---|---|---|---|---|---|");
+        println!(
+            "| floor: read + parse YAML, no judging (in-process) | {floor:.2} s | {:.0} | - | - | {runs} | - |",
+            n as f64 / floor
+        );
+        let mut reference = None;
+        for tool in &tools {
+            let out = work.join(format!("{}-{n}.json", tool.name.replace(' ', "-")));
+            let mut times = Vec::new();
+            let mut rss = 0;
+            let mut exit = 0;
+            for _ in 0..tool.runs {
+                let run = measure(&mut (tool.command)(&corpus_path), &out);
+                times.push(run.seconds);
+                rss = rss.max(run.peak_rss_kib);
+                exit = run.exit;
+            }
+            let wall = median(times);
+            let base = *reference.get_or_insert(wall);
+            let output = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
+            println!(
+                "| {} | {wall:.2} s | {:.0} | {:.0} MiB | {:.1}x | {} | {exit} ({:.1} MiB of JSON) |",
+                tool.name,
+                n as f64 / wall,
+                rss as f64 / 1024.0,
+                wall / base,
+                tool.runs,
+                output as f64 / (1024.0 * 1024.0)
+            );
+        }
+        println!(
+            "\nprodready / floor: {:.2}x",
+            reference.unwrap_or(0.0) / floor
+        );
+    }
+}

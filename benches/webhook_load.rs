@@ -1,0 +1,423 @@
+//! The admission webhook under load: real AdmissionReviews over TLS on loopback at fixed rates,
+//! against `prodready webhook` (a process of its own, judging against a corpus World) and
+//! against the floor, a TLS endpoint that only echoes the body back.
+//!
+//!   scripts/bench.sh webhook
+//!   cargo bench --bench webhook_load -- [--rates 100,500,1000] [--seconds 20] [--workloads 1000]
+//!
+//! The load is open-loop, as the apiserver's is: requests leave on schedule whether or not the
+//! previous ones were answered, over a pool of kept-alive connections (a new one is opened when
+//! all are busy), and latency is measured from the moment each request leaves.
+
+mod corpus;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
+use prodready::webhook::certs::{Lifetimes, issue_serving, new_ca};
+use prodready::webhook::{CertStore, PemPair};
+use rustls::pki_types::pem::PemObject;
+use serde::Deserialize;
+
+const ECHO_ENV: &str = "PRODREADY_BENCH_ECHO";
+
+fn arg<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .map(String::as_str)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// AdmissionReview bodies, one per workload of the corpus (CREATE, as `kubectl apply` sends).
+fn reviews(corpus: &str) -> Vec<Bytes> {
+    let mut out = Vec::new();
+    for (i, doc) in serde_yaml_ng::Deserializer::from_str(corpus).enumerate() {
+        let object = serde_json::Value::deserialize(doc).expect("the corpus parses");
+        let kind = object["kind"].as_str().unwrap_or_default().to_string();
+        let resource = match kind.as_str() {
+            "Deployment" => "deployments",
+            "StatefulSet" => "statefulsets",
+            _ => continue,
+        };
+        let review = serde_json::json!({
+            "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+            "request": {
+                "uid": format!("bench-{i}"),
+                "kind": {"group": "apps", "version": "v1", "kind": kind},
+                "resource": {"group": "apps", "version": "v1", "resource": resource},
+                "name": object["metadata"]["name"], "namespace": object["metadata"]["namespace"],
+                "operation": "CREATE", "userInfo": {"username": "bench"}, "dryRun": false,
+                "object": object
+            }
+        });
+        out.push(Bytes::from(serde_json::to_vec(&review).unwrap()));
+    }
+    out
+}
+
+/// The floor: answers every request with its own body, over the same TLS stack.
+async fn echo(addr: SocketAddr, pair: PemPair) {
+    let store = CertStore::new(&pair, "bench").expect("certificate");
+    let tls = Arc::new(store.server_config().expect("TLS config"));
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let acceptor = acceptor.clone();
+        tokio::spawn(async move {
+            let Ok(tls) = acceptor.accept(stream).await else {
+                return;
+            };
+            let service = hyper::service::service_fn(
+                |request: hyper::Request<hyper::body::Incoming>| async move {
+                    let body = request.into_body().collect().await?.to_bytes();
+                    Ok::<_, hyper::Error>(hyper::Response::new(Full::new(body)))
+                },
+            );
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(tls), service)
+                .await;
+        });
+    }
+}
+
+struct Target {
+    name: &'static str,
+    addr: SocketAddr,
+    process: Child,
+}
+
+impl Drop for Target {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+/// CPU seconds (user + system) the process has used.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields
+        .get(11..13)
+        .map(|f| f.iter().filter_map(|v| v.parse::<f64>().ok()).sum())
+        .unwrap_or(0.0);
+    // SAFETY: sysconf has no preconditions.
+    ticks / unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64
+}
+
+/// A `/proc/<pid>/status` figure in KiB (VmRSS, VmHWM).
+fn status_kib(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(field)?
+                .trim()
+                .strip_suffix("kB")?
+                .trim()
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0)
+}
+
+struct Client {
+    addr: SocketAddr,
+    connector: tokio_rustls::TlsConnector,
+    idle: Mutex<Vec<SendRequest<Full<Bytes>>>>,
+}
+
+impl Client {
+    async fn connect(&self) -> Result<SendRequest<Full<Bytes>>, String> {
+        let tcp = tokio::net::TcpStream::connect(self.addr)
+            .await
+            .map_err(|e| e.to_string())?;
+        let _ = tcp.set_nodelay(true);
+        let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+        let tls = self
+            .connector
+            .connect(name, tcp)
+            .await
+            .map_err(|e| e.to_string())?;
+        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+            .await
+            .map_err(|e| e.to_string())?;
+        tokio::spawn(connection);
+        Ok(sender)
+    }
+
+    /// One review on an idle kept-alive connection (or a new one); `Ok` when it was answered
+    /// 200 with a body.
+    async fn send(&self, body: Bytes) -> Result<(), String> {
+        let idle = self.idle.lock().unwrap().pop();
+        let mut sender = match idle {
+            Some(s) if !s.is_closed() => s,
+            _ => self.connect().await?,
+        };
+        sender.ready().await.map_err(|e| e.to_string())?;
+        let request = hyper::Request::post("/validate")
+            .header("host", "127.0.0.1")
+            .header("content-type", "application/json")
+            .body(Full::new(body))
+            .unwrap();
+        let response = sender
+            .send_request(request)
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = response.status();
+        let answer = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| e.to_string())?
+            .to_bytes();
+        self.idle.lock().unwrap().push(sender);
+        if status != 200 || answer.is_empty() {
+            return Err(format!("HTTP {status}"));
+        }
+        Ok(())
+    }
+}
+
+struct Figures {
+    sent: usize,
+    errors: usize,
+    latencies: Vec<Duration>,
+    cpu: f64,
+}
+
+async fn load(client: Arc<Client>, bodies: &[Bytes], rate: u32, seconds: u64) -> Figures {
+    let total = rate as usize * seconds as usize;
+    let interval = Duration::from_secs_f64(1.0 / f64::from(rate));
+    let start = tokio::time::Instant::now() + Duration::from_millis(50);
+    let mut tasks = Vec::with_capacity(total);
+    for i in 0..total {
+        tokio::time::sleep_until(start + interval * i as u32).await;
+        let client = client.clone();
+        let body = bodies[i % bodies.len()].clone();
+        tasks.push(tokio::spawn(async move {
+            // From the moment the request leaves: the generator never waits for answers, so
+            // a slow answer cannot delay later requests (no coordinated omission), and timer
+            // lateness of this process is not the server's.
+            let sent = tokio::time::Instant::now();
+            let result = client.send(body).await;
+            (result, sent.elapsed())
+        }));
+    }
+    let mut latencies = Vec::with_capacity(total);
+    let mut errors = 0;
+    for task in tasks {
+        let (result, latency) = task.await.expect("request task");
+        if result.is_err() {
+            errors += 1;
+        }
+        latencies.push(latency);
+    }
+    latencies.sort();
+    Figures {
+        sent: total,
+        errors,
+        latencies,
+        cpu: 0.0,
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[i]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+async fn wait_tls(addr: SocketAddr) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while tokio::net::TcpStream::connect(addr).await.is_err() {
+        assert!(Instant::now() < deadline, "{addr} never listened");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// What one review costs the webhook's code alone: the body read, the judgement and the
+/// encoded answer, in this process, against the same World.
+fn in_process(corpus: &str, bodies: &[Bytes]) -> Duration {
+    let state = prodready::live::LiveState::new();
+    let mut inventory = prodready::input::Inventory::new();
+    inventory.add_text("corpus.yaml", corpus);
+    *prodready::live::write(&state.world) = inventory.world;
+    state.sync.expect(["corpus".to_string()]);
+    state.sync.mark_synced("corpus");
+    let webhook = prodready::webhook::Webhook {
+        state,
+        exclusions: prodready::webhook::Exclusions::new(None),
+        metrics: prodready::webhook::WebhookMetrics::register(&prometheus::Registry::new()),
+    };
+    let rounds = 3;
+    let start = Instant::now();
+    for _ in 0..rounds {
+        for body in bodies {
+            let answer = prodready::webhook::server::answer(&webhook, body, Instant::now());
+            std::hint::black_box(answer.expect("a review"));
+        }
+    }
+    start.elapsed() / (rounds * bodies.len()).max(1) as u32
+}
+
+fn main() {
+    if let Ok(addr) = std::env::var(ECHO_ENV) {
+        let dir = std::env::var("PRODREADY_BENCH_CERTS").expect("certificate dir");
+        let pair = PemPair {
+            cert: std::fs::read_to_string(Path::new(&dir).join("tls.crt")).unwrap(),
+            key: std::fs::read_to_string(Path::new(&dir).join("tls.key")).unwrap(),
+        };
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        runtime.block_on(echo(addr.parse().expect("echo address"), pair));
+        return;
+    }
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if !args.iter().any(|a| a == "--bench") {
+        println!("webhook_load: run with `cargo bench --bench webhook_load` (or scripts/bench.sh)");
+        return;
+    }
+    let rates: Vec<u32> = arg(&args, "--rates")
+        .unwrap_or("100,500,1000")
+        .split(',')
+        .map(|r| r.trim().parse().expect("--rates takes numbers"))
+        .collect();
+    let seconds: u64 = arg(&args, "--seconds").map_or(20, |s| s.parse().expect("--seconds N"));
+    let workloads: usize = arg(&args, "--workloads").map_or(1000, |n| n.parse().expect("N"));
+
+    let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join("webhook-load");
+    std::fs::create_dir_all(&work).unwrap();
+    let now = jiff::Timestamp::now().as_second();
+    let lifetimes = Lifetimes::default();
+    let ca = new_ca(now, &lifetimes, None).unwrap();
+    let serving = issue_serving(&ca, &["127.0.0.1".to_string()], now, &lifetimes).unwrap();
+    std::fs::write(work.join("tls.crt"), &serving.pair.cert).unwrap();
+    std::fs::write(work.join("tls.key"), &serving.pair.key).unwrap();
+    let text = corpus::corpus(workloads);
+    let corpus_path = work.join("corpus.yaml");
+    std::fs::write(&corpus_path, &text).unwrap();
+    let bodies = reviews(&text);
+    let mean_body = bodies.iter().map(Bytes::len).sum::<usize>() / bodies.len().max(1);
+
+    let webhook_addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let http_port = free_port();
+    let webhook = Command::new(env!("CARGO_BIN_EXE_prodready"))
+        .args(["webhook", "--log-level", "warn", "--world-from"])
+        .arg(&corpus_path)
+        .arg("--tls-cert-file")
+        .arg(work.join("tls.crt"))
+        .arg("--tls-key-file")
+        .arg(work.join("tls.key"))
+        .args(["--webhook-addr", &webhook_addr.to_string()])
+        .args(["--http-addr", &format!("127.0.0.1:{http_port}")])
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("prodready webhook starts");
+    let echo_addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let echo = Command::new(std::env::current_exe().unwrap())
+        .env(ECHO_ENV, echo_addr.to_string())
+        .env("PRODREADY_BENCH_CERTS", &work)
+        .spawn()
+        .expect("the echo server starts");
+    let targets = [
+        Target {
+            name: "prodready webhook",
+            addr: webhook_addr,
+            process: webhook,
+        },
+        Target {
+            name: "floor: TLS echo",
+            addr: echo_addr,
+            process: echo,
+        },
+    ];
+
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls::pki_types::CertificateDer::from_pem_slice(ca.pair.cert.as_bytes()).unwrap())
+        .unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let per_review = in_process(&text, &bodies);
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    println!(
+        "\n### Webhook: {} AdmissionReviews (mean {:.1} KiB) against a World of {workloads} \
+         workloads, {seconds} s per rate\n",
+        bodies.len(),
+        mean_body as f64 / 1024.0
+    );
+    println!(
+        "In-process, without TLS or HTTP (read the review, judge, encode the answer): {:.0} µs \
+         per review.\n",
+        per_review.as_secs_f64() * 1e6
+    );
+    println!(
+        "| target | rate | sent | errors | p50 | p90 | p99 | max | CPU | RSS (peak) | connections |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    runtime.block_on(async {
+        for target in &targets {
+            wait_tls(target.addr).await;
+            let pid = target.process.id();
+            for &rate in &rates {
+                let client = Arc::new(Client {
+                    addr: target.addr,
+                    connector: connector.clone(),
+                    idle: Mutex::new(Vec::new()),
+                });
+                // Warm up the connections and the caches, outside the figures.
+                let _ = load(client.clone(), &bodies, rate, 1).await;
+                let cpu_before = cpu_seconds(pid);
+                let mut figures = load(client.clone(), &bodies, rate, seconds).await;
+                figures.cpu = cpu_seconds(pid) - cpu_before;
+                let connections = client.idle.lock().unwrap().len();
+                let l = &figures.latencies;
+                println!(
+                    "| {} | {rate}/s | {} | {} | {} | {} | {} | {} | {:.0}% | {:.0} MiB ({:.0} MiB) | {connections} |",
+                    target.name,
+                    figures.sent,
+                    figures.errors,
+                    ms(percentile(l, 0.50)),
+                    ms(percentile(l, 0.90)),
+                    ms(percentile(l, 0.99)),
+                    ms(*l.last().unwrap_or(&Duration::ZERO)),
+                    100.0 * figures.cpu / seconds as f64,
+                    status_kib(pid, "VmRSS:") as f64 / 1024.0,
+                    status_kib(pid, "VmHWM:") as f64 / 1024.0,
+                );
+            }
+        }
+    });
+}
