@@ -836,7 +836,12 @@ async fn post_raw(harness: &Harness, body: &[u8]) -> (u16, String) {
     let ca = secrets.get("prodready-webhook-ca").await.unwrap();
     let bundle = ca.data.unwrap()["bundle.crt"].0.clone();
     let addr = harness.running.as_ref().unwrap().local_addr;
-    let mut tls = connect(addr, &bundle).await.expect("TLS handshake");
+    post_to(addr, &bundle, body).await
+}
+
+/// One raw HTTP/1.1 POST to `/validate` at `addr`, trusting the CAs in `bundle`.
+async fn post_to(addr: std::net::SocketAddr, bundle: &[u8], body: &[u8]) -> (u16, String) {
+    let mut tls = connect(addr, bundle).await.expect("TLS handshake");
     let head = format!(
         "POST /validate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
          Content-Length: {}\r\nConnection: close\r\n\r\n",
@@ -949,4 +954,107 @@ async fn a_mounted_certificate_is_served_and_reloaded_when_its_files_change() {
         started.elapsed().as_secs_f64()
     );
     await_webhook(cp, &ns);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_webhook_command_judges_against_manifests_without_a_cluster() {
+    // `prodready webhook` as a process, with a mounted certificate and its World read from the
+    // fixed example application: no control plane involved.
+    let dir = tempfile::tempdir().unwrap();
+    let lifetimes = Lifetimes::default();
+    let now = jiff::Timestamp::now().as_second();
+    let ca = certs::new_ca(now, &lifetimes, None).unwrap();
+    let serving = certs::issue_serving(&ca, &["127.0.0.1".to_string()], now, &lifetimes).unwrap();
+    std::fs::write(dir.path().join("tls.crt"), &serving.pair.cert).unwrap();
+    std::fs::write(dir.path().join("tls.key"), &serving.pair.key).unwrap();
+    let port = support::controlplane::free_port().unwrap();
+    let http = support::controlplane::free_port().unwrap();
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/fixed");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_prodready"))
+        .args(["webhook", "--world-from"])
+        .arg(&examples)
+        .arg("--tls-cert-file")
+        .arg(dir.path().join("tls.crt"))
+        .arg("--tls-key-file")
+        .arg(dir.path().join("tls.key"))
+        .args(["--webhook-addr", &format!("127.0.0.1:{port}")])
+        .args(["--http-addr", &format!("127.0.0.1:{http}")])
+        .env_remove("POD_NAMESPACE")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("prodready webhook starts");
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let started = Instant::now();
+    while tokio::net::TcpStream::connect(addr).await.is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "listening within 20s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The fixed api Deployment, as kubectl would send it, is production-ready: no warning.
+    let text = std::fs::read_to_string(examples.join("api.yaml")).unwrap();
+    let api = serde_yaml_ng::Deserializer::from_str(&text)
+        .map(|d| <serde_json::Value as serde::Deserialize>::deserialize(d).unwrap())
+        .find(|d| d["kind"] == "Deployment")
+        .unwrap();
+    let review = |object: &serde_json::Value| {
+        serde_json::to_vec(&json!({
+            "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+            "request": {"uid": "u-1", "kind": {"group": "apps", "version": "v1", "kind": "Deployment"},
+                "resource": {"group": "apps", "version": "v1", "resource": "deployments"},
+                "name": object["metadata"]["name"], "namespace": object["metadata"]["namespace"],
+                "operation": "CREATE", "userInfo": {"username": "ci"}, "object": object}
+        }))
+        .unwrap()
+    };
+    let (status, body) = post_to(addr, ca.pair.cert.as_bytes(), &review(&api)).await;
+    assert_eq!(status, 200, "{body}");
+    let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(answer["response"]["uid"], "u-1");
+    assert_eq!(answer["response"]["allowed"], true);
+    assert!(answer["response"]["warnings"].is_null(), "{body}");
+    // Made privileged, it is warned about (the default policy warns).
+    let mut worse = api.clone();
+    worse["spec"]["template"]["spec"]["containers"][0]["securityContext"]["privileged"] =
+        json!(true);
+    let (_, body) = post_to(addr, ca.pair.cert.as_bytes(), &review(&worse)).await;
+    let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let warnings: Vec<&str> = answer["response"]["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        warnings,
+        [
+            "prodready security-privileged: container \"api\" is privileged: it has every \
+             capability and the node's devices, so a compromised process owns the node",
+            "prodready security-privilege-escalation: container \"api\" can escalate \
+             privileges whatever allowPrivilegeEscalation says: it is privileged"
+        ]
+    );
+    let metrics = http_get(&format!("127.0.0.1:{http}"), "/metrics").await;
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert!(
+        metrics.contains(
+            r#"prodready_webhook_reviews_total{decision="warn",kind="Deployment",operation="CREATE"} 1"#
+        ),
+        "{metrics}"
+    );
+}
+
+/// A plain HTTP/1.1 GET, for /metrics.
+async fn http_get(addr: &str, path: &str) -> String {
+    let mut stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("connects");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    String::from_utf8_lossy(&response).into_owned()
 }
