@@ -3,6 +3,7 @@
 //!
 //!   scripts/bench.sh audit            (installs the peers, then runs this)
 //!   cargo bench --bench audit_peers -- --peers DIR [--workloads 1000,10000] [--runs 5]
+//!                                          [--only kube-score,trivy,checkov]
 //!
 //! Each tool runs as its own process with JSON output to a file; wall time is the median of the
 //! runs, peak RSS the largest resident set of the process (from wait4). A peer that is not
@@ -240,6 +241,11 @@ fn main() {
             runs,
         },
     );
+    // `--only kube-score,checkov` keeps prodready and those peers (a long peer can be left out).
+    if let Some(only) = arg(&args, "--only") {
+        let keep: Vec<&str> = only.split(',').map(str::trim).collect();
+        tools.retain(|t| t.name == "prodready audit" || keep.iter().any(|k| t.name.starts_with(k)));
+    }
     for t in &tools {
         println!("- {}: {}", t.name, t.version);
     }

@@ -4,6 +4,9 @@
 #
 #   scripts/bench.sh [audit] [webhook] [controller] [engine]     (default: all of them)
 #
+# BENCH_WORKLOADS=1000,10000 sets the corpus sizes, BENCH_PEERS=kube-score,trivy the peers in the
+# audit table (checkov takes minutes per run at 10,000), BENCH_RATES=100,500,1000 the webhook rates.
+#
 # The peers are installed at pinned versions under the cache directory, through the Go module
 # proxy and PyPI, and reused on later runs. Set PRODREADY_BENCH_DIR to put them elsewhere.
 set -euo pipefail
@@ -73,7 +76,8 @@ for step in "${steps[@]}"; do
 	engine) cargo bench --quiet --bench engine_figures -- --bench ;;
 	audit)
 		install_peers
-		cargo bench --quiet --bench audit_peers -- --peers "$dir" ${BENCH_WORKLOADS:+--workloads "$BENCH_WORKLOADS"}
+		cargo bench --quiet --bench audit_peers -- --peers "$dir" \
+			${BENCH_WORKLOADS:+--workloads "$BENCH_WORKLOADS"} ${BENCH_PEERS:+--only "$BENCH_PEERS"}
 		;;
 	webhook) cargo bench --quiet --bench webhook_load -- ${BENCH_RATES:+--rates "$BENCH_RATES"} ;;
 	controller)

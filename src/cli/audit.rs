@@ -115,6 +115,9 @@ pub fn run(args: &AuditArgs) -> u8 {
             .collect(),
     };
     audit.errors.extend(spec_errors);
+    // The objects read are not needed any more: free them on another core while the report is
+    // written (freeing 10,000 workloads one by one costs as much as a tenth of the audit).
+    std::thread::spawn(move || drop(inventory));
     for e in &audit.errors {
         eprintln!("error: {e}");
     }
@@ -126,7 +129,10 @@ pub fn run(args: &AuditArgs) -> u8 {
     let code = exit_code(&audit, args.fail_on.threshold());
     output::retain_shown(&mut audit.reports, args.min_severity.into());
 
-    match write_output(&audit, args) {
+    let result = write_output(&audit, args);
+    // The process ends with this command: let it hand the memory back in one piece.
+    std::mem::forget(audit);
+    match result {
         Ok(()) => code,
         Err(e) => {
             eprintln!("error: {e}");

@@ -108,6 +108,10 @@ pub type Reason = String;
 const MAX_YAML11_FIXES: usize = 32;
 
 fn typed<T: DeserializeOwned>(mut value: Value) -> Result<T, Reason> {
+    // Nearly every document decodes as is: only a failure pays for tracking the path.
+    if let Ok(v) = T::deserialize(&value) {
+        return Ok(v);
+    }
     let mut fixes = 0;
     loop {
         let err = match serde_path_to_error::deserialize::<_, T>(&value) {
