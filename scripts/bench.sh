@@ -16,23 +16,22 @@ log() { printf '[bench] %s\n' "$*" >&2; }
 
 KUBE_SCORE_VERSION=v1.20.0
 TRIVY_VERSION=v0.74.0
-# Trivy at this version needs a newer Go than most machines have; the go command fetches this
-# toolchain through the module proxy.
-TRIVY_GO_TOOLCHAIN=go1.27.3
+# Trivy at this version builds on encoding/json/v2, still an experiment in Go 1.26.
+TRIVY_GOEXPERIMENT=jsonv2
 CHECKOV_VERSION=3.2.400
 
 dir="${PRODREADY_BENCH_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/prodready/bench}"
 mkdir -p "$dir/bin"
 
-# go_tool NAME MODULE VERSION [TOOLCHAIN]: installs a Go command once per version.
+# go_tool NAME MODULE VERSION [GOEXPERIMENT]: installs a Go command once per version.
 go_tool() {
-	local name="$1" module="$2" version="$3" toolchain="${4:-local}"
+	local name="$1" module="$2" version="$3" experiment="${4:-}"
 	local stamp="$dir/bin/.$name.version"
 	if [[ -x "$dir/bin/$name" && "$(cat "$stamp" 2>/dev/null)" == "$version" ]]; then
 		return 0
 	fi
 	log "installing $name $version (first run only)"
-	if GOTOOLCHAIN="$toolchain" GOBIN="$dir/bin" go install "$module@$version" >&2; then
+	if GOEXPERIMENT="$experiment" GOTOOLCHAIN=local GOBIN="$dir/bin" go install "$module@$version" >&2; then
 		echo "$version" >"$stamp"
 	else
 		log "could not build $name $version: it is left out of the tables"
@@ -42,7 +41,7 @@ go_tool() {
 install_peers() {
 	command -v go >/dev/null || { log "Go is needed to install the peers"; exit 1; }
 	go_tool kube-score github.com/zegl/kube-score/cmd/kube-score "$KUBE_SCORE_VERSION"
-	go_tool trivy github.com/aquasecurity/trivy/cmd/trivy "$TRIVY_VERSION" "$TRIVY_GO_TOOLCHAIN"
+	go_tool trivy github.com/aquasecurity/trivy/cmd/trivy "$TRIVY_VERSION" "$TRIVY_GOEXPERIMENT"
 	if [[ ! -x "$dir/checkov/bin/checkov" || "$(cat "$dir/checkov/.version" 2>/dev/null)" != "$CHECKOV_VERSION" ]]; then
 		log "installing checkov $CHECKOV_VERSION (first run only)"
 		python3 -m venv "$dir/checkov" >&2
