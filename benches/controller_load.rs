@@ -292,7 +292,8 @@ impl Figures {
         row(
             &format!("steady state, {:.0} s without changes", self.steady_secs),
             format!(
-                "**{} report writes**, {} evaluations, {:.2} s CPU; RSS after: {:.1} MiB",
+                "**{} report writes**, {} evaluations, {:.2} s CPU; RSS after it and a second \
+                 scrape: {:.1} MiB",
                 self.steady_writes,
                 self.steady_evaluations,
                 self.steady_cpu,
@@ -333,7 +334,7 @@ impl Figures {
             ),
         );
         row(
-            "RSS at the end",
+            "RSS at the end (after the reaction and a third scrape)",
             format!("{:.1} MiB", self.rss_end.rss_kib as f64 / 1024.0),
         );
         row("SIGTERM → exit", format!("{:.2} s", self.stop_secs));
