@@ -364,12 +364,17 @@ fn run_operator_as_installed(
         return;
     }
     let http_port = free_port();
+    let webhook_port = free_port();
     for arg in args.iter_mut() {
         if arg.starts_with("--http-addr=") {
             *arg = format!("--http-addr=127.0.0.1:{http_port}");
         } else if arg.starts_with("--webhook-addr=") {
-            *arg = format!("--webhook-addr=127.0.0.1:{}", free_port());
+            *arg = format!("--webhook-addr=127.0.0.1:{webhook_port}");
         }
+    }
+    // Reached on loopback here, not through its Service: the certificate must name it.
+    if args.iter().any(|a| a.starts_with("--webhook-addr=")) {
+        args.push("--webhook-host=127.0.0.1".into());
     }
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = dir.path().join("kubeconfig");
@@ -408,6 +413,7 @@ fn run_operator_as_installed(
     let mut last = String::new();
     let self_managed = args.iter().any(|a| a.starts_with("--webhook-config-name"));
     let mut done = false;
+    let mut last_bundle = String::new();
     while std::time::Instant::now() < deadline {
         if let Ok(Some(status)) = guard.0.try_wait() {
             panic!(
@@ -450,6 +456,7 @@ fn run_operator_as_installed(
             "n/a".into()
         };
         let has_report = report.status.success() && !report.stdout.is_empty();
+        last_bundle = ca_bundle.clone();
         last = format!(
             "readyz: {ready:?}; own report: {}; caBundle: {} bytes",
             String::from_utf8_lossy(&report.stdout),
@@ -472,6 +479,46 @@ fn run_operator_as_installed(
          and certificates within 90 s: {last}; log in {}",
         cp.log_dir().display()
     );
+    if self_managed && args.iter().any(|a| a.starts_with("--webhook-addr=")) {
+        // The webhook serves with the certificate it made, trusted through the bundle it put
+        // in the webhook configuration: a privileged Pod is warned about.
+        use base64::Engine;
+        let bundle = base64::engine::general_purpose::STANDARD
+            .decode(last_bundle.trim())
+            .expect("the caBundle is base64");
+        let review = serde_json::to_vec(&serde_json::json!({
+            "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+            "request": {"uid": "chart-1", "kind": {"group": "", "version": "v1", "kind": "Pod"},
+                "resource": {"group": "", "version": "v1", "resource": "pods"},
+                "name": "debug", "namespace": "default", "operation": "CREATE",
+                "userInfo": {"username": "test"},
+                "object": {"apiVersion": "v1", "kind": "Pod",
+                    "metadata": {"name": "debug", "namespace": "default"},
+                    "spec": {"containers": [{"name": "sh", "image": "busybox:1.36",
+                        "securityContext": {"privileged": true}}]}}}
+        }))
+        .unwrap();
+        let addr: std::net::SocketAddr = format!("127.0.0.1:{webhook_port}").parse().unwrap();
+        // This test is synchronous; the client is async: give it a runtime of its own.
+        let (status, body) = std::thread::spawn(move || {
+            tokio::runtime::Runtime::new()
+                .unwrap()
+                .block_on(support::https::post_to(addr, &bundle, &review))
+        })
+        .join()
+        .expect("the review thread");
+        assert_eq!(status, 200, "{name}: {body}");
+        let answer: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(answer["response"]["allowed"], true, "{name}: {body}");
+        assert!(
+            answer["response"]["warnings"]
+                .as_array()
+                .is_some_and(|w| w.iter().any(|w| w
+                    .as_str()
+                    .is_some_and(|w| w.starts_with("prodready security-privileged")))),
+            "{name}: {body}"
+        );
+    }
     let metrics = http_get(http_port, "/metrics").unwrap_or_default();
     assert!(metrics.contains("prodready_leader 1"), "{name}: {metrics}");
     // Every family the live operator exports is one the alerts and dashboard may use.

@@ -5,5 +5,6 @@
 
 pub mod controlplane;
 pub mod golden;
+pub mod https;
 
 pub use controlplane::{ControlPlane, controlplane, dedicated_controlplane};
