@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::{Client, CustomResourceExt};
 use prodready::api::{CheckResult, ReadinessPolicy, ReadinessReport, Verdict};
@@ -79,25 +78,6 @@ fn kubectl_apply(cp: &ControlPlane, yaml: &str) {
     run(cp.kubectl().args(["apply", "-f", "-"]), Some(yaml));
 }
 
-/// A CRD that keeps whatever it is given: enough for objects of the prometheus-operator kinds.
-fn open_crd(group: &str, kind: &str, plural: &str) -> CustomResourceDefinition {
-    serde_json::from_value(json!({
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": format!("{plural}.{group}")},
-        "spec": {
-            "group": group,
-            "scope": "Namespaced",
-            "names": {"kind": kind, "plural": plural, "singular": kind.to_lowercase(),
-                      "listKind": format!("{kind}List")},
-            "versions": [{"name": "v1", "served": true, "storage": true,
-                "schema": {"openAPIV3Schema": {"type": "object",
-                    "x-kubernetes-preserve-unknown-fields": true}}}]
-        }
-    }))
-    .unwrap()
-}
-
 /// CRDs every controller of this test binary sees the same way (discovery runs at start-up).
 async fn install_crds(cp: &ControlPlane) {
     cp.apply_crd(&ReadinessReport::crd()).await;
@@ -107,7 +87,7 @@ async fn install_crds(cp: &ControlPlane) {
         ("PodMonitor", "podmonitors"),
         ("PrometheusRule", "prometheusrules"),
     ] {
-        cp.apply_crd(&open_crd("monitoring.coreos.com", kind, plural))
+        cp.apply_crd(&support::open_crd("monitoring.coreos.com", kind, plural))
             .await;
     }
 }

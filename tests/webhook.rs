@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::admissionregistration::v1::ValidatingWebhookConfiguration;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Secret;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::{Client, ResourceExt};
 use prodready::api::ReadinessPolicy;
@@ -98,24 +97,6 @@ fn deployment(
 const PRIVILEGED: &str = "        securityContext: {privileged: true}\n";
 const HOST_NETWORK: &str = "      hostNetwork: true\n";
 
-fn open_crd(group: &str, kind: &str, plural: &str) -> CustomResourceDefinition {
-    serde_json::from_value(json!({
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": format!("{plural}.{group}")},
-        "spec": {
-            "group": group,
-            "scope": "Namespaced",
-            "names": {"kind": kind, "plural": plural, "singular": kind.to_lowercase(),
-                      "listKind": format!("{kind}List")},
-            "versions": [{"name": "v1", "served": true, "storage": true,
-                "schema": {"openAPIV3Schema": {"type": "object",
-                    "x-kubernetes-preserve-unknown-fields": true}}}]
-        }
-    }))
-    .unwrap()
-}
-
 /// The monitoring kinds the example application uses; installed before any webhook starts,
 /// since the webhook discovers optional kinds once at start-up.
 async fn install_monitoring_crds(cp: &ControlPlane) {
@@ -124,7 +105,7 @@ async fn install_monitoring_crds(cp: &ControlPlane) {
         ("PodMonitor", "podmonitors"),
         ("PrometheusRule", "prometheusrules"),
     ] {
-        cp.apply_crd(&open_crd("monitoring.coreos.com", kind, plural))
+        cp.apply_crd(&support::open_crd("monitoring.coreos.com", kind, plural))
             .await;
     }
 }
