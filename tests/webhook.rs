@@ -898,7 +898,15 @@ async fn the_webhook_command_judges_against_manifests_without_a_cluster() {
     let port = support::controlplane::free_port().unwrap();
     let http = support::controlplane::free_port().unwrap();
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/fixed");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_prodready"))
+    /// Stops the process however the test ends, a failed assertion included.
+    struct Stop(std::process::Child);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let child = Command::new(env!("CARGO_BIN_EXE_prodready"))
         .args(["webhook", "--world-from"])
         .arg(&examples)
         .arg("--tls-cert-file")
@@ -909,9 +917,10 @@ async fn the_webhook_command_judges_against_manifests_without_a_cluster() {
         .args(["--http-addr", &format!("127.0.0.1:{http}")])
         .env_remove("POD_NAMESPACE")
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::null())
         .spawn()
         .expect("prodready webhook starts");
+    let child = Stop(child);
     let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let started = Instant::now();
     while tokio::net::TcpStream::connect(addr).await.is_err() {
@@ -965,8 +974,7 @@ async fn the_webhook_command_judges_against_manifests_without_a_cluster() {
         ]
     );
     let metrics = http_get(&format!("127.0.0.1:{http}"), "/metrics").await;
-    child.kill().unwrap();
-    let _ = child.wait();
+    drop(child);
     assert!(
         metrics.contains(
             r#"prodready_webhook_reviews_total{decision="warn",kind="Deployment",operation="CREATE"} 1"#
