@@ -318,6 +318,16 @@ async fn await_policy(harness: &Harness, name: &str, mode: &str) {
     }
 }
 
+/// Puts `ns` under a ReadinessPolicy `enforce-<ns>` in Enforce mode (with `extra` spec fields)
+/// and waits until the webhook has it.
+async fn enforce(cp: &ControlPlane, harness: &Harness, ns: &str, extra: serde_json::Value) {
+    let name = format!("enforce-{ns}");
+    let mut spec = extra;
+    spec["webhook"] = json!({"mode": "Enforce"});
+    policy(cp, &name, &[ns], spec).await;
+    await_policy(harness, &name, "Enforce").await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn warn_mode_applies_and_kubectl_shows_the_warnings() {
     let Some(cp) = support::controlplane().await else {
@@ -389,14 +399,7 @@ async fn enforce_refuses_with_the_findings_and_their_fixes() {
     };
     let ns = cp.namespace("enforce").await;
     let harness = start(cp, &[&ns], "Fail").await;
-    policy(
-        cp,
-        &format!("enforce-{ns}"),
-        &[&ns],
-        json!({"webhook": {"mode": "Enforce"}}),
-    )
-    .await;
-    await_policy(&harness, &format!("enforce-{ns}"), "Enforce").await;
+    enforce(cp, &harness, &ns, json!({})).await;
     await_webhook(cp, &ns);
 
     let out = apply(cp, &deployment(&ns, "api", 2, PRIVILEGED, ""), &[]);
@@ -473,14 +476,7 @@ async fn an_update_is_refused_only_for_what_it_makes_worse() {
     let out = apply(cp, &legacy, &[]);
     assert!(out.ok, "{}", out.stderr);
     let harness = start(cp, &[&ns], "Fail").await;
-    policy(
-        cp,
-        &format!("ratchet-{ns}"),
-        &[&ns],
-        json!({"webhook": {"mode": "Enforce"}}),
-    )
-    .await;
-    await_policy(&harness, &format!("ratchet-{ns}"), "Enforce").await;
+    enforce(cp, &harness, &ns, json!({})).await;
     await_webhook(cp, &ns);
 
     // Scaling it changes nothing it is judged on: allowed, still warned about.
@@ -540,16 +536,13 @@ async fn an_ingress_without_tls_refuses_its_deployment_until_it_gains_tls() {
     let ns = cp.namespace("ingress").await;
     let harness = start(cp, &[&ns], "Fail").await;
     // Plain-text ingress made critical for this namespace.
-    let name = format!("ingress-{ns}");
-    policy(
+    enforce(
         cp,
-        &name,
-        &[&ns],
-        json!({"webhook": {"mode": "Enforce"},
-               "checks": [{"id": "exposure-ingress-no-tls", "severity": "critical"}]}),
+        &harness,
+        &ns,
+        json!({"checks": [{"id": "exposure-ingress-no-tls", "severity": "critical"}]}),
     )
     .await;
-    await_policy(&harness, &name, "Enforce").await;
     let ingress = |tls: &str| {
         format!(
             "apiVersion: v1\nkind: Service\nmetadata: {{name: shop, namespace: {ns}}}\nspec:\n  \
@@ -684,14 +677,7 @@ async fn a_stopped_webhook_with_failure_policy_ignore_never_blocks_a_deploy() {
     };
     let ns = cp.namespace("down").await;
     let mut harness = start(cp, &[&ns], "Ignore").await;
-    policy(
-        cp,
-        &format!("down-{ns}"),
-        &[&ns],
-        json!({"webhook": {"mode": "Enforce"}}),
-    )
-    .await;
-    await_policy(&harness, &format!("down-{ns}"), "Enforce").await;
+    enforce(cp, &harness, &ns, json!({})).await;
     await_webhook(cp, &ns);
     let out = apply(cp, &deployment(&ns, "api", 2, PRIVILEGED, ""), &[]);
     assert!(!out.ok, "refused while the webhook runs");
