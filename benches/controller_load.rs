@@ -841,18 +841,6 @@ fn reaction_policy(open: bool) -> Value {
     })
 }
 
-fn result_of(report: &ReadinessReport, check: &str) -> Option<CheckResult> {
-    let status = report.status.as_ref()?;
-    if status.passed_checks.iter().any(|c| c == check) {
-        return Some(CheckResult::Pass);
-    }
-    status
-        .findings
-        .iter()
-        .find(|f| f.check_id == check)
-        .map(|f| f.result)
-}
-
 /// Opens and closes the reaction policy `rounds` times; after each change, the time until each
 /// of the `group` reports in `ns` shows the new result, in seconds.
 async fn reaction(client: &Client, ns: &str, group: usize, rounds: usize) -> Vec<f64> {
@@ -866,7 +854,7 @@ async fn reaction(client: &Client, ns: &str, group: usize, rounds: usize) -> Vec
     loop {
         match next(&mut stream, Duration::from_secs(60)).await {
             Event::InitApply(r) | Event::Apply(r) => {
-                let result = result_of(&r, REACTION_CHECK);
+                let result = support::result_of(&r, REACTION_CHECK);
                 results.insert(r.metadata.name.clone().unwrap_or_default(), result);
             }
             Event::InitDone => break,
@@ -904,7 +892,9 @@ async fn reaction(client: &Client, ns: &str, group: usize, rounds: usize) -> Vec
         while !pending.is_empty() {
             if let Event::Apply(r) = next(&mut stream, Duration::from_secs(60)).await {
                 let name = r.metadata.name.clone().unwrap_or_default();
-                if result_of(&r, REACTION_CHECK) == Some(want) && pending.remove(name.as_str()) {
+                if support::result_of(&r, REACTION_CHECK) == Some(want)
+                    && pending.remove(name.as_str())
+                {
                     samples.push(changed.elapsed().as_secs_f64());
                 }
             }

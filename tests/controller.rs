@@ -192,24 +192,6 @@ where
     }
 }
 
-fn result_of(report: &ReadinessReport, check: &str) -> Option<CheckResult> {
-    let status = report.status.as_ref()?;
-    if status.passed_checks.iter().any(|c| c == check) {
-        return Some(CheckResult::Pass);
-    }
-    status
-        .findings
-        .iter()
-        .filter(|f| f.check_id == check)
-        .map(|f| f.result)
-        .min_by_key(|r| match r {
-            CheckResult::Fail => 0,
-            CheckResult::Warn => 1,
-            CheckResult::Skip => 2,
-            CheckResult::Pass => 3,
-        })
-}
-
 /// Waits until the report of `name` (a Deployment unless prefixed) says `want` for `check`;
 /// returns how long it took.
 async fn wait_result(
@@ -227,7 +209,7 @@ async fn wait_result(
         timeout,
         || async {
             let r = api.get_opt(report).await.ok()??;
-            result_of(&r, check)
+            support::result_of(&r, check)
                 .filter(|got| want.contains(got))
                 .map(|_| ())
         },
@@ -335,7 +317,7 @@ async fn examples_get_reports_with_the_findings_of_the_offline_audit() {
         assert_eq!(status.verdict, Verdict::NotReady, "{name}");
         for check in expected {
             assert_eq!(
-                result_of(report, check),
+                support::result_of(report, check),
                 Some(CheckResult::Fail),
                 "{name}: {check} fails offline and must fail in the cluster"
             );
@@ -362,7 +344,7 @@ async fn examples_get_reports_with_the_findings_of_the_offline_audit() {
     }
     // The Helm release Secrets (revision 2 failed) are read through the field-selected watch.
     assert_eq!(
-        result_of(
+        support::result_of(
             reports
                 .iter()
                 .find(|r| r.metadata.name.as_deref() == Some("deployment-api"))

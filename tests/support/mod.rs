@@ -9,6 +9,8 @@ pub mod https;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 
+use prodready::api::{CheckResult, ReadinessReport};
+
 pub use controlplane::{ControlPlane, controlplane, dedicated_controlplane};
 
 /// A CRD that keeps whatever it is given: enough for objects of the prometheus-operator kinds.
@@ -28,4 +30,18 @@ pub fn open_crd(group: &str, kind: &str, plural: &str) -> CustomResourceDefiniti
         }
     }))
     .unwrap()
+}
+
+/// A check's result on a report: `Pass` when it is among the passed checks, else the result of
+/// its finding; `None` when the report does not mention it.
+pub fn result_of(report: &ReadinessReport, check: &str) -> Option<CheckResult> {
+    let status = report.status.as_ref()?;
+    if status.passed_checks.iter().any(|c| c == check) {
+        return Some(CheckResult::Pass);
+    }
+    status
+        .findings
+        .iter()
+        .find(|f| f.check_id == check)
+        .map(|f| f.result)
 }
