@@ -2,12 +2,14 @@
 //! reports the cluster holds, so a deleted workload leaves no stale series behind; counters and
 //! histograms of the operator's own work live in a registry for the process's lifetime.
 
+use std::fmt::Write;
+
 use prometheus::{
-    Encoder, GaugeVec, Histogram, HistogramOpts, IntCounter, IntCounterVec, Opts, Registry,
-    TextEncoder,
+    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, Opts, Registry, TextEncoder,
 };
 
-use crate::api::{CheckResult, Needs, ReadinessReport, Severity, Verdict};
+use crate::api::{Severity, Verdict, WorkloadRef};
+use crate::controller::reports::CachedReport;
 use crate::live::watch::WatchObserver;
 
 /// Counters of what the controller did.
@@ -92,148 +94,190 @@ impl Metrics {
     /// The text exposition: the counters, plus per-workload gauges from `reports`.
     /// `finding_metrics` adds one info series per failing or warning finding. `leader` is
     /// whether this replica holds the Lease.
+    ///
+    /// The per-workload families are written straight as text: built as prometheus gauges they
+    /// would be tens of thousands of series with owned label sets, allocated and freed on every
+    /// scrape, and the allocator keeps what a scrape frees.
     pub fn render<'a>(
         &self,
-        reports: impl IntoIterator<Item = &'a ReadinessReport>,
+        reports: impl IntoIterator<Item = &'a CachedReport> + Clone,
         finding_metrics: bool,
         leader: Option<bool>,
     ) -> String {
-        let scrape = Registry::new();
-        let labels = &["namespace", "kind", "workload"];
-        let score = GaugeVec::new(
-            Opts::new("prodready_workload_score", "Readiness score, 0-100"),
-            labels,
-        )
-        .expect("valid metric");
-        let ready = GaugeVec::new(
-            Opts::new(
-                "prodready_workload_ready",
-                "1 when the workload's verdict is Ready",
-            ),
-            labels,
-        )
-        .expect("valid metric");
-        let findings = GaugeVec::new(
-            Opts::new(
-                "prodready_workload_findings",
-                "Failing findings by severity",
-            ),
-            &["namespace", "kind", "workload", "severity"],
-        )
-        .expect("valid metric");
-        let finding_info = GaugeVec::new(
-            Opts::new(
-                "prodready_finding_info",
-                "One series per failing or warning finding",
-            ),
-            &[
-                "namespace",
-                "kind",
-                "workload",
-                "check",
-                "severity",
-                "result",
-            ],
-        )
-        .expect("valid metric");
+        let mut out = Vec::new();
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut out)
+            .expect("text encoding into memory cannot fail");
+        let mut out = String::from_utf8(out).expect("the text format is UTF-8");
+        let statuses = || {
+            reports
+                .clone()
+                .into_iter()
+                .filter_map(|r| Some((&r.spec.workload_ref, r.status.as_ref()?)))
+        };
+        let mut score = Family::new(
+            &mut out,
+            "prodready_workload_score",
+            "Readiness score, 0-100",
+        );
+        for (w, status) in statuses() {
+            score.sample(&workload_labels(w), i64::from(status.score));
+        }
+        let mut ready = Family::new(
+            &mut out,
+            "prodready_workload_ready",
+            "1 when the workload's verdict is Ready",
+        );
+        for (w, status) in statuses() {
+            ready.sample(
+                &workload_labels(w),
+                i64::from(status.verdict == Verdict::Ready),
+            );
+        }
+        let mut findings = Family::new(
+            &mut out,
+            "prodready_workload_findings",
+            "Failing findings by severity",
+        );
+        for (w, status) in statuses() {
+            for severity in Severity::ALL {
+                findings.sample(
+                    &[
+                        ("kind", &w.kind),
+                        ("namespace", &w.namespace),
+                        ("severity", severity.as_str()),
+                        ("workload", &w.name),
+                    ],
+                    i64::from(status.summary.failing(severity)),
+                );
+            }
+        }
         // Live failures get a series of their own, always: they are what production alerts
         // page on, and there are few of them.
-        let live_failures = GaugeVec::new(
-            Opts::new(
-                "prodready_workload_live_failures",
-                "1 per failing live check (crash loops, OOM kills, unavailable replicas...)",
-            ),
-            &["namespace", "kind", "workload", "check"],
-        )
-        .expect("valid metric");
-        let last_evaluated = GaugeVec::new(
-            Opts::new(
-                "prodready_workload_last_evaluated_timestamp_seconds",
-                "When the workload's report was last evaluated, in Unix seconds",
-            ),
-            labels,
-        )
-        .expect("valid metric");
-        for report in reports {
-            let Some(status) = &report.status else {
-                continue;
-            };
-            let w = &report.spec.workload_ref;
-            let l = [w.namespace.as_str(), w.kind.as_str(), w.name.as_str()];
-            score.with_label_values(&l).set(f64::from(status.score));
+        let mut live = Family::new(
+            &mut out,
+            "prodready_workload_live_failures",
+            "1 per failing live check (crash loops, OOM kills, unavailable replicas...)",
+        );
+        for (w, status) in statuses() {
+            for f in status.findings.iter().filter(|f| f.is_live_failure()) {
+                live.sample(
+                    &[
+                        ("check", &f.check_id),
+                        ("kind", &w.kind),
+                        ("namespace", &w.namespace),
+                        ("workload", &w.name),
+                    ],
+                    1,
+                );
+            }
+        }
+        let mut evaluated = Family::new(
+            &mut out,
+            "prodready_workload_last_evaluated_timestamp_seconds",
+            "When the workload's report was last evaluated, in Unix seconds",
+        );
+        for (w, status) in statuses() {
             if let Some(t) = &status.last_evaluated {
-                last_evaluated
-                    .with_label_values(&l)
-                    .set(t.0.as_second() as f64);
+                evaluated.sample(&workload_labels(w), t.0.as_second());
             }
-            for f in status.findings.iter().filter(|f| {
-                f.result == CheckResult::Fail
-                    && crate::checks::by_id(&f.check_id).is_some_and(|c| c.needs == Needs::Live)
-            }) {
-                live_failures
-                    .with_label_values(&[l[0], l[1], l[2], f.check_id.as_ref()])
-                    .set(1.0);
-            }
-            ready
-                .with_label_values(&l)
-                .set(if status.verdict == Verdict::Ready {
-                    1.0
-                } else {
-                    0.0
-                });
-            for severity in Severity::ALL {
-                findings
-                    .with_label_values(&[l[0], l[1], l[2], severity.as_str()])
-                    .set(f64::from(status.summary.failing(severity)));
-            }
-            if finding_metrics {
-                for f in status
-                    .findings
-                    .iter()
-                    .filter(|f| matches!(f.result, CheckResult::Fail | CheckResult::Warn))
-                {
-                    finding_info
-                        .with_label_values(&[
-                            l[0],
-                            l[1],
-                            l[2],
-                            f.check_id.as_ref(),
-                            f.severity.as_str(),
-                            f.result.as_str(),
-                        ])
-                        .set(1.0);
+        }
+        if finding_metrics {
+            let mut info = Family::new(
+                &mut out,
+                "prodready_finding_info",
+                "One series per failing or warning finding",
+            );
+            for (w, status) in statuses() {
+                for f in &status.findings {
+                    info.sample(
+                        &[
+                            ("check", &f.check_id),
+                            ("kind", &w.kind),
+                            ("namespace", &w.namespace),
+                            ("result", f.result.as_str()),
+                            ("severity", f.severity.as_str()),
+                            ("workload", &w.name),
+                        ],
+                        1,
+                    );
                 }
             }
         }
-        let mut collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
-            Box::new(score),
-            Box::new(ready),
-            Box::new(findings),
-            Box::new(live_failures),
-            Box::new(last_evaluated),
-        ];
         if let Some(leading) = leader {
-            let gauge = prometheus::Gauge::new(
+            Family::new(
+                &mut out,
                 "prodready_leader",
                 "1 on the replica that holds the Lease and writes reports",
             )
-            .expect("valid metric");
-            gauge.set(if leading { 1.0 } else { 0.0 });
-            collectors.push(Box::new(gauge));
+            .sample(&[], i64::from(leading));
         }
-        if finding_metrics {
-            collectors.push(Box::new(finding_info));
+        out
+    }
+}
+
+fn workload_labels(w: &WorkloadRef) -> [(&'static str, &str); 3] {
+    [
+        ("kind", &w.kind),
+        ("namespace", &w.namespace),
+        ("workload", &w.name),
+    ]
+}
+
+/// A gauge family written as text: its `# HELP` and `# TYPE` lines come before its first
+/// sample, and a family without samples writes nothing.
+struct Family<'o> {
+    out: &'o mut String,
+    name: &'static str,
+    help: &'static str,
+    started: bool,
+}
+
+impl<'o> Family<'o> {
+    fn new(out: &'o mut String, name: &'static str, help: &'static str) -> Family<'o> {
+        Family {
+            out,
+            name,
+            help,
+            started: false,
         }
-        for c in collectors {
-            scrape.register(c).expect("metric names are unique");
+    }
+
+    /// One sample; labels are given sorted by name, as the prometheus crate writes them.
+    fn sample(&mut self, labels: &[(&str, &str)], value: i64) {
+        let out = &mut *self.out;
+        if !self.started {
+            self.started = true;
+            let _ = writeln!(out, "# HELP {} {}", self.name, self.help);
+            let _ = writeln!(out, "# TYPE {} gauge", self.name);
         }
-        let mut families = self.registry.gather();
-        families.extend(scrape.gather());
-        let mut out = Vec::new();
-        TextEncoder::new()
-            .encode(&families, &mut out)
-            .expect("text encoding into memory cannot fail");
-        String::from_utf8(out).expect("the text format is UTF-8")
+        out.push_str(self.name);
+        if !labels.is_empty() {
+            out.push('{');
+            for (i, (label, text)) in labels.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(label);
+                out.push_str("=\"");
+                escape_label(out, text);
+                out.push('"');
+            }
+            out.push('}');
+        }
+        let _ = writeln!(out, " {value}");
+    }
+}
+
+/// Label values escape backslash, double quote and line feed (the text format's rules).
+fn escape_label(out: &mut String, value: &str) {
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
     }
 }
 
@@ -250,9 +294,9 @@ impl WatchObserver for Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::{ReadinessReportSpec, Report, Summary, WorkloadRef};
+    use crate::api::{CheckResult, ReadinessReport, ReadinessReportSpec, Report, Summary};
 
-    fn report(name: &str, score: u8, verdict: Verdict) -> ReadinessReport {
+    fn report(name: &str, score: u8, verdict: Verdict) -> CachedReport {
         let mut r = ReadinessReport::new(
             &format!("deployment-{name}"),
             ReadinessReportSpec {
@@ -289,7 +333,7 @@ mod tests {
             )),
             ..Report::default()
         });
-        r
+        CachedReport::of(r)
     }
 
     #[test]
@@ -321,5 +365,27 @@ mod tests {
         // A workload gone from the reports is gone from the next scrape.
         let text = metrics.render(&reports[1..], false, Some(true));
         assert!(!text.contains(r#"workload="api""#));
+    }
+
+    #[test]
+    fn label_values_are_escaped_and_empty_families_left_out() {
+        let metrics = Metrics::new();
+        let mut odd = report("api", 50, Verdict::NotReady);
+        odd.spec.workload_ref.name = "a\"b\\c\nd".into();
+        let text = metrics.render([&odd], true, None);
+        assert!(
+            text.contains(r#"prodready_workload_score{kind="Deployment",namespace="shop",workload="a\"b\\c\nd"} 50"#),
+            "{text}"
+        );
+        assert!(text.contains(r#"prodready_finding_info{check="live-crashloop",kind="Deployment",namespace="shop",result="fail",severity="high",workload="a\"b\\c\nd"} 1"#), "{text}");
+        assert_eq!(
+            text.matches("# TYPE prodready_workload_score gauge")
+                .count(),
+            1
+        );
+        // The webhook process alone has no reports: no empty workload families.
+        let text = metrics.render([], false, None);
+        assert!(!text.contains("prodready_workload"), "{text}");
+        assert!(!text.contains("prodready_leader"));
     }
 }

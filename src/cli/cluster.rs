@@ -31,7 +31,7 @@ pub async fn snapshot(client: Client, namespace: Option<String>) -> Result<Snaps
     let lists = watch::watches(&client, &scope, &optional)
         .into_iter()
         .map(|spec| watch::list_once(spec, &state));
-    let warnings: Vec<String> = futures::future::join_all(lists)
+    let mut warnings: Vec<String> = futures::future::join_all(lists)
         .await
         .into_iter()
         .filter_map(|r| r.err())
@@ -41,9 +41,15 @@ pub async fn snapshot(client: Client, namespace: Option<String>) -> Result<Snaps
         let store = read(&state.workloads);
         let mut keys: Vec<_> = store.keys().cloned().collect();
         keys.sort();
-        keys.iter()
-            .filter_map(|k| store.get(k).map(|w| w.as_ref().clone()))
-            .collect()
+        let mut workloads = Vec::with_capacity(keys.len());
+        for key in &keys {
+            match store.get(key).map(|w| w.object()) {
+                Some(Ok(object)) => workloads.push(object),
+                Some(Err(e)) => warnings.push(format!("{key}: {e}")),
+                None => {}
+            }
+        }
+        workloads
     };
     let world = std::mem::take(&mut *write(&state.world));
     let policies = read(&state.policies).clone();

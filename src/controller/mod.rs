@@ -365,7 +365,7 @@ pub(crate) fn orphans(ctx: &Context) -> Vec<WorkloadKey> {
     ctx.reports
         .all()
         .iter()
-        .filter_map(|r| reports::workload_of(r))
+        .filter_map(|r| r.workload())
         .filter(|k| !store.contains(k))
         .collect()
 }

@@ -13,6 +13,7 @@ use kube::api::{
 use kube::runtime::events::{Event, EventType};
 
 use super::report::{self, Desired};
+use super::reports::CachedReport;
 use super::{Context, Error};
 use crate::api::{ReadinessReport, Report};
 use crate::live::{WorkloadKey, read};
@@ -69,14 +70,17 @@ fn evaluate(ctx: &Context, workload: &WorkloadObject) -> Result<Report, Error> {
 }
 
 pub async fn reconcile(ctx: &Context, key: &WorkloadKey) -> Result<Outcome, Error> {
-    let workload = read(&ctx.state.workloads).get(key).cloned();
+    let stored = read(&ctx.state.workloads).get(key).cloned();
     let name = report::report_name(key.kind.as_str(), &key.name);
     let existing = ctx.reports.get(&key.namespace, &name);
-    let Some(workload) = workload else {
+    let Some(stored) = stored else {
         return remove_orphan(ctx, key, &name, existing).await;
     };
+    let workload = stored.object().map_err(Error::Unjudgeable)?;
+    drop(stored);
     let judged = evaluate(ctx, &workload)?;
-    let desired = report::desired(&workload, judged, existing.as_deref(), Timestamp::now());
+    let previous = existing.as_ref().and_then(|r| r.status.as_ref());
+    let desired = report::desired(&workload, judged, previous, Timestamp::now());
     let writes = report::writes_needed(&desired, existing.as_deref());
     if !writes.any() {
         return Ok(Outcome::Unchanged);
@@ -85,7 +89,6 @@ pub async fn reconcile(ctx: &Context, key: &WorkloadKey) -> Result<Outcome, Erro
         return Ok(Outcome::NotLeader);
     }
     write(ctx, &desired, writes, existing.is_none()).await?;
-    let previous = existing.as_ref().and_then(|r| r.status.as_ref());
     if let Some(change) = report::verdict_change(previous, &desired.status) {
         record_event(ctx, &workload, change).await;
     }
@@ -145,7 +148,7 @@ async fn remove_orphan(
     ctx: &Context,
     key: &WorkloadKey,
     name: &str,
-    existing: Option<Arc<ReadinessReport>>,
+    existing: Option<Arc<CachedReport>>,
 ) -> Result<Outcome, Error> {
     let Some(existing) = existing else {
         return Ok(Outcome::Unchanged);
@@ -165,13 +168,7 @@ async fn remove_orphan(
     let workloads: Api<DynamicObject> =
         Api::namespaced_with(ctx.client.clone(), &key.namespace, &resource);
     if let Some(live) = workloads.get_opt(&key.name).await? {
-        let owner_uid = existing
-            .metadata
-            .owner_references
-            .iter()
-            .flatten()
-            .map(|o| o.uid.as_str())
-            .next();
+        let owner_uid = existing.owner_uids.first().map(String::as_str);
         // Still there: the watch has not delivered it yet. Judged when it does.
         if owner_uid.is_none() || live.metadata.uid.as_deref() == owner_uid {
             return Ok(Outcome::Unchanged);

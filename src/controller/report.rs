@@ -8,13 +8,16 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, OwnerReference, 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::api::{ReadinessReport, ReadinessReportSpec, Report, Verdict, WorkloadRef};
+use super::reports::{CachedReport, CachedStatus};
+use crate::api::{ReadinessReportSpec, Report, Verdict, WorkloadRef};
 use crate::workload::WorkloadObject;
 
 pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "prodready");
 pub const KIND_LABEL: &str = "prodready.dev/workload-kind";
 pub const NAME_LABEL: &str = "prodready.dev/workload-name";
 pub const RELEASE_LABEL: &str = "prodready.dev/release";
+/// The labels prodready sets on its reports.
+pub const OWN_LABELS: [&str; 4] = [MANAGED_BY.0, KIND_LABEL, NAME_LABEL, RELEASE_LABEL];
 /// The summary condition: `kubectl wait --for=condition=ProductionReady` works on it.
 pub const CONDITION: &str = "ProductionReady";
 
@@ -85,6 +88,32 @@ pub fn content_hash(report: &Report) -> String {
     digest[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A hash of a status without what moves on every evaluation (when it ran, when the condition
+/// last moved): equal digests need no write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StatusDigest([u8; 16]);
+
+/// Hashes a status as [`StatusDigest`] says. The times are taken out for the hashing and put
+/// back, rather than hashing a copy: a copy of a status is every finding's message again.
+pub fn status_digest(status: &mut Report) -> StatusDigest {
+    let evaluated = status.last_evaluated.take();
+    let moved: Vec<Time> = status
+        .conditions
+        .iter_mut()
+        .map(|c| std::mem::replace(&mut c.last_transition_time, Time(Timestamp::UNIX_EPOCH)))
+        .collect();
+    let mut hasher = Sha256::new();
+    serde_json::to_writer(&mut hasher, &*status).expect("a report serializes");
+    status.last_evaluated = evaluated;
+    for (c, time) in status.conditions.iter_mut().zip(moved) {
+        c.last_transition_time = time;
+    }
+    let digest = hasher.finalize();
+    let mut out = [0; 16];
+    out.copy_from_slice(&digest[..16]);
+    StatusDigest(out)
+}
+
 /// The report the controller wants.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Desired {
@@ -94,6 +123,7 @@ pub struct Desired {
     pub owner: Option<OwnerReference>,
     pub spec: ReadinessReportSpec,
     pub status: Report,
+    pub digest: StatusDigest,
 }
 
 fn summary_message(report: &Report) -> String {
@@ -104,12 +134,12 @@ fn summary_message(report: &Report) -> String {
     )
 }
 
-/// Builds the desired report from an evaluation. `previous` is the report the cluster holds:
+/// Builds the desired report from an evaluation. `previous` is the status the cluster holds:
 /// the condition keeps its `lastTransitionTime` while its status stays the same.
 pub fn desired(
     workload: &WorkloadObject,
     mut report: Report,
-    previous: Option<&ReadinessReport>,
+    previous: Option<&CachedStatus>,
     now: Timestamp,
 ) -> Desired {
     let meta = workload.meta();
@@ -144,11 +174,8 @@ pub fn desired(
     } else {
         "False"
     };
-    let old_condition = previous
-        .and_then(|p| p.status.as_ref())
-        .and_then(|s| s.conditions.iter().find(|c| c.type_ == CONDITION));
-    let last_transition_time = match old_condition {
-        Some(c) if c.status == status => c.last_transition_time.clone(),
+    let last_transition_time = match previous.and_then(|p| p.condition.as_ref()) {
+        Some((held, since)) if held == status => since.clone(),
         _ => Time(now),
     };
     report.conditions = vec![Condition {
@@ -159,6 +186,7 @@ pub fn desired(
         observed_generation: meta.generation,
         last_transition_time,
     }];
+    let digest = status_digest(&mut report);
     Desired {
         name: report_name(kind.as_str(), &reference.name),
         namespace: reference.namespace.clone(),
@@ -168,6 +196,7 @@ pub fn desired(
             workload_ref: reference,
         },
         status: report,
+        digest,
     }
 }
 
@@ -184,43 +213,27 @@ impl Writes {
     }
 }
 
-/// The status without what moves on every evaluation (when it ran, when the condition last
-/// moved): equal statuses need no write.
-fn comparable(report: &Report) -> Report {
-    let mut r = report.clone();
-    r.last_evaluated = None;
-    for c in &mut r.conditions {
-        c.last_transition_time = Time(Timestamp::UNIX_EPOCH);
-    }
-    r
-}
-
-pub fn writes_needed(desired: &Desired, existing: Option<&ReadinessReport>) -> Writes {
+pub fn writes_needed(desired: &Desired, existing: Option<&CachedReport>) -> Writes {
     let Some(existing) = existing else {
         return Writes {
             object: true,
             status: true,
         };
     };
-    let labels = existing.metadata.labels.clone().unwrap_or_default();
+    let labels = &existing.labels;
     let labels_ok = desired.labels.iter().all(|(k, v)| labels.get(k) == Some(v))
         && labels
             .get(RELEASE_LABEL)
             .is_none_or(|_| desired.labels.contains_key(RELEASE_LABEL));
     let owner_ok = match &desired.owner {
-        Some(owner) => existing
-            .metadata
-            .owner_references
-            .iter()
-            .flatten()
-            .any(|o| o.uid == owner.uid),
+        Some(owner) => existing.owner_uids.contains(&owner.uid),
         None => true,
     };
     let object = !labels_ok || !owner_ok || existing.spec != desired.spec;
     let status = existing
         .status
         .as_ref()
-        .is_none_or(|s| comparable(s) != comparable(&desired.status));
+        .is_none_or(|s| s.digest != desired.digest);
     Writes { object, status }
 }
 
@@ -270,7 +283,7 @@ fn rank(v: Verdict) -> u8 {
 
 /// `ReadinessDegraded` when the verdict gets worse (naming the checks that newly fail),
 /// `ReadinessRestored` when it comes back to Ready; nothing for a first report.
-pub fn verdict_change(previous: Option<&Report>, current: &Report) -> Option<VerdictChange> {
+pub fn verdict_change(previous: Option<&CachedStatus>, current: &Report) -> Option<VerdictChange> {
     let previous = previous?;
     if previous.verdict == current.verdict {
         return None;
@@ -289,10 +302,7 @@ pub fn verdict_change(previous: Option<&Report>, current: &Report) -> Option<Ver
     if rank(current.verdict) < rank(previous.verdict) {
         return None;
     }
-    let failing_before: Vec<&str> = previous
-        .failing_at_or_above(crate::api::Severity::Info)
-        .map(|f| f.check_id.as_ref())
-        .collect();
+    let failing_before: Vec<&str> = previous.failing().collect();
     let mut new_failures: Vec<&str> = current
         .failing_at_or_above(crate::api::Severity::Info)
         .map(|f| f.check_id.as_ref())
@@ -317,7 +327,7 @@ pub fn verdict_change(previous: Option<&Report>, current: &Report) -> Option<Ver
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::{Category, CheckResult, Finding, Severity};
+    use crate::api::{Category, CheckResult, Finding, ReadinessReport, Severity};
 
     fn workload() -> WorkloadObject {
         WorkloadObject::Deployment(
@@ -391,11 +401,11 @@ mod tests {
         assert_eq!(first.name, "deployment-api");
         assert_eq!(first.labels[RELEASE_LABEL], "shop");
         assert_eq!(first.status.observed_generation, Some(3));
-        let cluster = stored(&first);
+        let cluster = CachedReport::of(stored(&first));
         let later = desired(
             &workload(),
             report(Verdict::NeedsAttention, &["a"]),
-            Some(&cluster),
+            cluster.status.as_ref(),
             at(5000),
         );
         assert!(!writes_needed(&later, Some(&cluster)).any());
@@ -417,11 +427,12 @@ mod tests {
                 status: true
             }
         );
-        let cluster = stored(&first);
+        let stored_first = stored(&first);
+        let cluster = CachedReport::of(stored_first.clone());
         let worse = desired(
             &workload(),
             report(Verdict::NotReady, &["x"]),
-            Some(&cluster),
+            cluster.status.as_ref(),
             at(2000),
         );
         assert_eq!(
@@ -436,11 +447,22 @@ mod tests {
             worse.status.conditions[0].last_transition_time,
             Time(at(2000))
         );
-        let mut edited = cluster.clone();
+        // A user's edit of one finding's message is restored too: the digest covers it.
+        let mut reworded = stored(&worse);
+        reworded.status.as_mut().unwrap().findings[0].message = "edited".into();
+        assert_eq!(
+            writes_needed(&worse, Some(&CachedReport::of(reworded))),
+            Writes {
+                object: false,
+                status: true
+            }
+        );
+        assert!(!writes_needed(&worse, Some(&CachedReport::of(stored(&worse)))).any());
+        let mut edited = stored_first.clone();
         edited.status.as_mut().unwrap().score = 100;
         edited.metadata.labels.as_mut().unwrap().remove(NAME_LABEL);
         assert_eq!(
-            writes_needed(&first, Some(&edited)),
+            writes_needed(&first, Some(&CachedReport::of(edited))),
             Writes {
                 object: true,
                 status: true
@@ -453,7 +475,8 @@ mod tests {
         let ready = report(Verdict::Ready, &[]);
         let bad = report(Verdict::NotReady, &["network-no-policy", "probe-inverted"]);
         assert_eq!(verdict_change(None, &bad), None);
-        let degraded = verdict_change(Some(&ready), &bad).unwrap();
+        let cached = |r: &Report| CachedStatus::of(r.clone());
+        let degraded = verdict_change(Some(&cached(&ready)), &bad).unwrap();
         assert!(degraded.warning);
         assert_eq!(degraded.reason, "ReadinessDegraded");
         assert!(
@@ -463,9 +486,9 @@ mod tests {
             "{}",
             degraded.note
         );
-        let restored = verdict_change(Some(&bad), &ready).unwrap();
+        let restored = verdict_change(Some(&cached(&bad)), &ready).unwrap();
         assert_eq!(restored.reason, "ReadinessRestored");
         assert!(!restored.warning);
-        assert_eq!(verdict_change(Some(&bad), &bad), None);
+        assert_eq!(verdict_change(Some(&cached(&bad)), &bad), None);
     }
 }

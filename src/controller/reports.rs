@@ -1,25 +1,162 @@
 //! The controller's cache of its own ReadinessReports, fed by a watch and by the answers to its
 //! own writes. A watch event older than a write's answer never replaces it, so the controller
 //! does not mistake its own earlier version for a user's edit and write again.
+//!
+//! It keeps a digest of each report, not the report: what reconcile compares, what events and
+//! /metrics read. A full report holds every finding's message and remediation (about 12 KiB
+//! decoded), which at ten thousand workloads would be most of the operator's memory.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, RwLock};
 
 use futures::StreamExt;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::Api;
 use kube::runtime::watcher::{self, Event};
 use kube::runtime::{WatchStreamExt, watcher as watch_stream};
 
-use super::report::MANAGED_BY;
-use crate::api::ReadinessReport;
+use super::report::{self, CONDITION, MANAGED_BY, StatusDigest};
+use crate::api::{
+    CheckResult, Needs, ReadinessReport, ReadinessReportSpec, Report, Severity, Summary, Verdict,
+};
 use crate::live::watch::{Sink, WatchObserver};
-use crate::live::{LiveState, WorkloadKey, read, strip_metadata, write};
+use crate::live::{LiveState, WorkloadKey, read, write};
 use crate::workload::WorkloadKind;
+
+/// A finding as the cache keeps it: which check, how bad, and the outcome.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CachedFinding {
+    /// Borrowed from the catalogue for every known check: no allocation per finding.
+    pub check_id: Cow<'static, str>,
+    pub severity: Severity,
+    pub result: CheckResult,
+}
+
+impl CachedFinding {
+    /// A failing finding of a check that judges the running workload (crash loops, OOM kills).
+    pub fn is_live_failure(&self) -> bool {
+        self.result == CheckResult::Fail
+            && crate::checks::by_id(&self.check_id).is_some_and(|c| c.needs == Needs::Live)
+    }
+}
+
+/// What the cache keeps of a report's status.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CachedStatus {
+    /// Of everything but the evaluation and transition times: equal digests need no write.
+    pub digest: StatusDigest,
+    pub score: u8,
+    pub verdict: Verdict,
+    pub summary: Summary,
+    pub last_evaluated: Option<Time>,
+    /// The summary condition's status (`True`/`False`) and when it last moved.
+    pub condition: Option<(String, Time)>,
+    /// Failing and warning findings, in the report's order.
+    pub findings: Vec<CachedFinding>,
+}
+
+impl CachedStatus {
+    /// Reads a status, hashing it whole before its messages are dropped.
+    pub fn of(mut status: Report) -> CachedStatus {
+        let digest = report::status_digest(&mut status);
+        let condition = status
+            .conditions
+            .iter()
+            .find(|c| c.type_ == CONDITION)
+            .map(|c| (c.status.clone(), c.last_transition_time.clone()));
+        let findings = status
+            .findings
+            .iter()
+            .filter(|f| matches!(f.result, CheckResult::Fail | CheckResult::Warn))
+            .map(|f| CachedFinding {
+                check_id: match crate::checks::by_id(&f.check_id) {
+                    Some(check) => Cow::Borrowed(check.id),
+                    None => Cow::Owned(f.check_id.to_string()),
+                },
+                severity: f.severity,
+                result: f.result,
+            })
+            .collect();
+        CachedStatus {
+            digest,
+            score: status.score,
+            verdict: status.verdict,
+            summary: status.summary,
+            last_evaluated: status.last_evaluated,
+            condition,
+            findings,
+        }
+    }
+
+    /// IDs of the failing checks, worst first.
+    pub fn failing(&self) -> impl Iterator<Item = &str> {
+        self.findings
+            .iter()
+            .filter(|f| f.result == CheckResult::Fail)
+            .map(|f| f.check_id.as_ref())
+    }
+}
+
+/// What the cache keeps of a report.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CachedReport {
+    pub namespace: String,
+    pub name: String,
+    resource_version: Option<u64>,
+    pub spec: ReadinessReportSpec,
+    /// The labels prodready sets, as the cluster holds them; other labels are not its business.
+    pub labels: BTreeMap<String, String>,
+    /// UIDs of the report's owners.
+    pub owner_uids: Vec<String>,
+    pub status: Option<CachedStatus>,
+}
+
+impl CachedReport {
+    pub fn of(report: ReadinessReport) -> CachedReport {
+        let meta = report.metadata;
+        let labels = meta
+            .labels
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(k, _)| report::OWN_LABELS.contains(&k.as_str()))
+            .collect();
+        CachedReport {
+            namespace: meta.namespace.unwrap_or_default(),
+            name: meta.name.unwrap_or_default(),
+            resource_version: meta
+                .resource_version
+                .as_deref()
+                .and_then(|v| v.parse().ok()),
+            spec: report.spec,
+            labels,
+            owner_uids: meta
+                .owner_references
+                .unwrap_or_default()
+                .into_iter()
+                .map(|o| o.uid)
+                .collect(),
+            status: report.status.map(CachedStatus::of),
+        }
+    }
+
+    /// The workload the report judges.
+    pub fn workload(&self) -> Option<WorkloadKey> {
+        let r = &self.spec.workload_ref;
+        let kind = WorkloadKind::from_kind(&r.kind)?;
+        let namespace = if self.namespace.is_empty() {
+            &r.namespace
+        } else {
+            &self.namespace
+        };
+        Some(WorkloadKey::new(kind, namespace, &r.name))
+    }
+}
 
 /// Reports by (namespace, name).
 #[derive(Debug, Default)]
 pub struct ReportCache {
-    reports: RwLock<BTreeMap<(String, String), Arc<ReadinessReport>>>,
+    reports: RwLock<BTreeMap<(String, String), Arc<CachedReport>>>,
 }
 
 fn key_of(report: &ReadinessReport) -> (String, String) {
@@ -27,10 +164,6 @@ fn key_of(report: &ReadinessReport) -> (String, String) {
         report.metadata.namespace.clone().unwrap_or_default(),
         report.metadata.name.clone().unwrap_or_default(),
     )
-}
-
-fn version(report: &ReadinessReport) -> Option<u64> {
-    report.metadata.resource_version.as_deref()?.parse().ok()
 }
 
 /// The workload a report judges.
@@ -42,19 +175,19 @@ pub fn workload_of(report: &ReadinessReport) -> Option<WorkloadKey> {
 }
 
 impl ReportCache {
-    pub fn get(&self, namespace: &str, name: &str) -> Option<Arc<ReadinessReport>> {
+    pub fn get(&self, namespace: &str, name: &str) -> Option<Arc<CachedReport>> {
         read(&self.reports)
             .get(&(namespace.to_string(), name.to_string()))
             .cloned()
     }
 
     /// Stores a report unless the cache already holds a newer version of it.
-    pub fn upsert(&self, mut report: ReadinessReport) {
-        strip_metadata(&mut report.metadata);
-        let key = key_of(&report);
+    pub fn upsert(&self, report: ReadinessReport) {
+        let report = CachedReport::of(report);
+        let key = (report.namespace.clone(), report.name.clone());
         let mut reports = write(&self.reports);
         if let Some(held) = reports.get(&key)
-            && let (Some(held), Some(new)) = (version(held), version(&report))
+            && let (Some(held), Some(new)) = (held.resource_version, report.resource_version)
             && held > new
         {
             return;
@@ -66,11 +199,19 @@ impl ReportCache {
         write(&self.reports).remove(&(namespace.to_string(), name.to_string()));
     }
 
-    pub fn all(&self) -> Vec<Arc<ReadinessReport>> {
+    pub fn all(&self) -> Vec<Arc<CachedReport>> {
         read(&self.reports).values().cloned().collect()
     }
 
-    fn retain(&self, keep: &HashSet<(String, String)>) -> Vec<Arc<ReadinessReport>> {
+    pub fn len(&self) -> usize {
+        read(&self.reports).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        read(&self.reports).is_empty()
+    }
+
+    fn retain(&self, keep: &HashSet<(String, String)>) -> Vec<Arc<CachedReport>> {
         let mut reports = write(&self.reports);
         let gone: Vec<(String, String)> = reports
             .keys()
@@ -125,7 +266,7 @@ pub async fn run(
             Event::InitDone => {
                 if let Some(seen) = relisted.take() {
                     for gone in cache.retain(&seen) {
-                        touched.extend(workload_of(&gone));
+                        touched.extend(gone.workload());
                     }
                 }
                 state.sync.mark_synced(WATCH_NAME);
@@ -192,9 +333,50 @@ mod tests {
                 .score,
             60
         );
+        assert_eq!(held.workload().unwrap().to_string(), "Deployment/shop/api");
+    }
+
+    #[test]
+    fn the_cache_keeps_a_digest_not_the_report() {
+        let mut full = report("7", 40);
+        full.metadata.labels = Some(
+            [
+                (MANAGED_BY.0.to_string(), MANAGED_BY.1.to_string()),
+                ("team".to_string(), "shop".to_string()),
+            ]
+            .into(),
+        );
+        let finding = |id: &str, result| crate::api::Finding {
+            check_id: Cow::Owned(id.to_string()),
+            severity: Severity::High,
+            result,
+            category: crate::api::Category::Probes,
+            message: "a long message".into(),
+            remediation: "a long remediation".into(),
+            container: None,
+            object: None,
+        };
+        full.status.as_mut().unwrap().findings = vec![
+            finding("probe-readiness-missing", CheckResult::Fail),
+            finding("not-a-check", CheckResult::Warn),
+            finding("probe-liveness-missing", CheckResult::Skip),
+        ];
+        let cached = CachedReport::of(full);
+        assert_eq!(cached.labels.len(), 1, "only prodready's own labels");
+        let status = cached.status.as_ref().unwrap();
+        let ids: Vec<&str> = status
+            .findings
+            .iter()
+            .map(|f| f.check_id.as_ref())
+            .collect();
+        assert_eq!(ids, ["probe-readiness-missing", "not-a-check"]);
+        assert!(
+            matches!(status.findings[0].check_id, Cow::Borrowed(_)),
+            "a known check's ID is the catalogue's"
+        );
         assert_eq!(
-            workload_of(&held).unwrap().to_string(),
-            "Deployment/shop/api"
+            status.failing().collect::<Vec<_>>(),
+            ["probe-readiness-missing"]
         );
     }
 }

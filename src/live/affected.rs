@@ -6,10 +6,10 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 
-use crate::workload::{Workload, WorkloadKind, WorkloadObject};
+use crate::workload::{WorkloadKind, WorkloadObject};
 use crate::world::{RelatedKind, RelatedObject, Selector, World, helm, ingest};
 
-use super::WorkloadStore;
+use super::{Links, WorkloadStore};
 
 /// One top-level workload.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -362,8 +362,8 @@ fn subject(s: &k8s_openapi::api::rbac::v1::Subject, binding_ns: Option<&str>) ->
 
 /// What a workload's own change can affect: itself, and for a CronJob (a possible backup of
 /// the namespace's datastores) the whole namespace.
-pub fn workload_footprint(object: &WorkloadObject) -> Footprint {
-    let key = WorkloadKey::of(object);
+pub fn workload_footprint(key: &WorkloadKey) -> Footprint {
+    let key = key.clone();
     let own = Footprint::Owner {
         namespace: key.namespace.clone(),
         kind: key.kind.as_str().to_string(),
@@ -374,102 +374,6 @@ pub fn workload_footprint(object: &WorkloadObject) -> Footprint {
     } else {
         own
     }
-}
-
-/// Whether a workload references an object by name.
-pub fn references(workload: &Workload<'_>, reference: Reference, name: &str) -> bool {
-    let spec = workload.pod_spec;
-    match reference {
-        Reference::ServiceAccount => workload.service_account() == name,
-        Reference::Claim => {
-            let direct = spec
-                .volumes
-                .iter()
-                .flatten()
-                .filter_map(|v| v.persistent_volume_claim.as_ref())
-                .any(|c| c.claim_name == name);
-            direct || statefulset_claims(workload, name)
-        }
-        Reference::ConfigMap | Reference::Secret => {
-            let secret = reference == Reference::Secret;
-            let env = workload.all_containers().any(|c| {
-                let by_env = c.env.iter().flatten().any(|e| {
-                    e.value_from.as_ref().is_some_and(|src| {
-                        if secret {
-                            src.secret_key_ref.as_ref().is_some_and(|r| r.name == name)
-                        } else {
-                            src.config_map_key_ref
-                                .as_ref()
-                                .is_some_and(|r| r.name == name)
-                        }
-                    })
-                });
-                let by_env_from = c.env_from.iter().flatten().any(|e| {
-                    if secret {
-                        e.secret_ref.as_ref().is_some_and(|r| r.name == name)
-                    } else {
-                        e.config_map_ref.as_ref().is_some_and(|r| r.name == name)
-                    }
-                });
-                by_env || by_env_from
-            });
-            let volumes = spec.volumes.iter().flatten().any(|v| {
-                let direct = if secret {
-                    v.secret
-                        .as_ref()
-                        .is_some_and(|s| s.secret_name.as_deref() == Some(name))
-                } else {
-                    v.config_map.as_ref().is_some_and(|m| m.name == name)
-                };
-                let projected = v
-                    .projected
-                    .iter()
-                    .flat_map(|p| p.sources.iter().flatten())
-                    .any(|src| {
-                        if secret {
-                            src.secret.as_ref().is_some_and(|s| s.name == name)
-                        } else {
-                            src.config_map.as_ref().is_some_and(|m| m.name == name)
-                        }
-                    });
-                direct || projected
-            });
-            let pull = secret
-                && spec
-                    .image_pull_secrets
-                    .iter()
-                    .flatten()
-                    .any(|r| r.name == name);
-            env || volumes || pull
-        }
-    }
-}
-
-/// Claims a StatefulSet's volumeClaimTemplates create are named `<template>-<set>-<ordinal>`.
-fn statefulset_claims(workload: &Workload<'_>, claim: &str) -> bool {
-    let WorkloadObject::StatefulSet(sts) = workload.object else {
-        return false;
-    };
-    let templates = sts
-        .spec
-        .iter()
-        .flat_map(|s| s.volume_claim_templates.iter().flatten());
-    for t in templates {
-        let Some(template) = t.metadata.name.as_deref() else {
-            continue;
-        };
-        if let Some(ordinal) = claim
-            .strip_prefix(template)
-            .and_then(|r| r.strip_prefix('-'))
-            .and_then(|r| r.strip_prefix(workload.name))
-            .and_then(|r| r.strip_prefix('-'))
-            && !ordinal.is_empty()
-            && ordinal.bytes().all(|b| b.is_ascii_digit())
-        {
-            return true;
-        }
-    }
-    false
 }
 
 /// What the resolution reads besides the footprints themselves.
@@ -484,11 +388,10 @@ impl Lookup<'_> {
     fn in_namespace<'s>(
         &'s self,
         namespace: &'s str,
-    ) -> impl Iterator<Item = (&'s WorkloadKey, Workload<'s>)> + 's {
-        self.store.in_namespace(namespace).filter_map(|k| {
-            let object = self.store.get(k)?;
-            Some((k, object.view()?))
-        })
+    ) -> impl Iterator<Item = (&'s WorkloadKey, &'s Links)> + 's {
+        self.store
+            .in_namespace(namespace)
+            .filter_map(|k| Some((k, &self.store.get(k)?.links)))
     }
 
     /// The workloads a footprint reaches, added to `out`.
@@ -512,7 +415,7 @@ impl Lookup<'_> {
                     return;
                 }
                 for (key, w) in self.in_namespace(namespace) {
-                    if selector.matches(w.pod_labels()) {
+                    if selector.matches(&w.pod_labels) {
                         out.insert(key.clone());
                     }
                 }
@@ -547,14 +450,14 @@ impl Lookup<'_> {
                 name,
             } => {
                 for (key, w) in self.in_namespace(namespace) {
-                    if references(&w, *reference, name) {
+                    if w.references(*reference, name) {
                         out.insert(key.clone());
                     }
                 }
             }
             Footprint::Release { namespace, release } => {
                 for (key, w) in self.in_namespace(namespace) {
-                    if w.helm_release() == Some(release.as_str()) {
+                    if w.helm_release.as_deref() == Some(release.as_str()) {
                         out.insert(key.clone());
                     }
                 }

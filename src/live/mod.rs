@@ -3,6 +3,7 @@
 //! webhook); it holds no reconcile logic, so it is tested without a cluster.
 
 pub mod affected;
+pub mod stored;
 pub mod watch;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -13,6 +14,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 pub use affected::{Footprint, WorkloadKey};
+pub use stored::{Links, StoredWorkload};
 
 use crate::engine::PolicySet;
 use crate::workload::WorkloadObject;
@@ -33,26 +35,29 @@ pub fn strip_metadata(meta: &mut ObjectMeta) {
     }
 }
 
-/// The judged top-level workloads, by key and by namespace.
+/// The judged top-level workloads, by key and by namespace, each kept as a [`StoredWorkload`].
 #[derive(Debug, Default)]
 pub struct WorkloadStore {
-    objects: HashMap<WorkloadKey, Arc<WorkloadObject>>,
+    objects: HashMap<WorkloadKey, Arc<StoredWorkload>>,
     by_namespace: BTreeMap<String, BTreeSet<WorkloadKey>>,
 }
 
 impl WorkloadStore {
     /// Adds or replaces a workload; returns the previous version.
-    pub fn insert(&mut self, mut object: WorkloadObject) -> Option<Arc<WorkloadObject>> {
+    pub fn insert(&mut self, mut object: WorkloadObject) -> Option<Arc<StoredWorkload>> {
         strip_metadata(object.meta_mut());
         let key = WorkloadKey::of(&object);
+        let stored = StoredWorkload::new(&object);
+        // Freed before the next object arrives: a list of thousands never holds two copies.
+        drop(object);
         self.by_namespace
             .entry(key.namespace.clone())
             .or_default()
             .insert(key.clone());
-        self.objects.insert(key, Arc::new(object))
+        self.objects.insert(key, Arc::new(stored))
     }
 
-    pub fn remove(&mut self, key: &WorkloadKey) -> Option<Arc<WorkloadObject>> {
+    pub fn remove(&mut self, key: &WorkloadKey) -> Option<Arc<StoredWorkload>> {
         let old = self.objects.remove(key)?;
         if let Some(keys) = self.by_namespace.get_mut(&key.namespace) {
             keys.remove(key);
@@ -63,7 +68,7 @@ impl WorkloadStore {
         Some(old)
     }
 
-    pub fn get(&self, key: &WorkloadKey) -> Option<&Arc<WorkloadObject>> {
+    pub fn get(&self, key: &WorkloadKey) -> Option<&Arc<StoredWorkload>> {
         self.objects.get(key)
     }
 
@@ -193,7 +198,8 @@ mod tests {
         store.insert(deployment("a", "api"));
         store.insert(deployment("b", "web"));
         let key = WorkloadKey::new(crate::workload::WorkloadKind::Deployment, "a", "web");
-        let meta = store.get(&key).unwrap().meta().clone();
+        let object = store.get(&key).unwrap().object().unwrap();
+        let meta = object.meta().clone();
         assert!(meta.managed_fields.is_none());
         let annotations = meta.annotations.unwrap();
         assert!(!annotations.contains_key(LAST_APPLIED));

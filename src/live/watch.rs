@@ -74,7 +74,7 @@ impl LiveState {
     pub fn apply_item(&self, item: Item) -> BTreeSet<WorkloadKey> {
         match item {
             Item::Workload(object) => {
-                let footprint = affected::workload_footprint(&object);
+                let footprint = affected::workload_footprint(&WorkloadKey::of(&object));
                 {
                     let mut world = write(&self.world);
                     world.apply_workload(&object);
@@ -111,9 +111,9 @@ impl LiveState {
                 let old = write(&self.workloads).remove(key);
                 write(&self.world).remove_workload(key.kind, &key.namespace, &key.name);
                 let mut out = BTreeSet::from([key.clone()]);
-                if let Some(old) = old {
+                if old.is_some() {
                     // Whatever the workload reached (a CronJob's namespace) changes too.
-                    out.extend(self.resolve(None, Some(&affected::workload_footprint(&old))));
+                    out.extend(self.resolve(None, Some(&affected::workload_footprint(key))));
                 }
                 out
             }
