@@ -80,6 +80,9 @@ for step in "${steps[@]}"; do
 		;;
 	webhook) cargo bench --quiet --bench webhook_load -- ${BENCH_RATES:+--rates "$BENCH_RATES"} ;;
 	controller)
+		# What the caches hold per object, counted exactly in-process, then the whole process
+		# against a real control plane.
+		cargo bench --quiet --bench live_memory -- --bench
 		BIN="$(tests/controlplane/build.sh | tail -1)"
 		PRODREADY_CONTROLPLANE_BIN="$BIN" cargo bench --quiet --bench controller_load -- ${BENCH_WORKLOADS:+--workloads "$BENCH_WORKLOADS"}
 		;;

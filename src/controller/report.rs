@@ -2,6 +2,7 @@
 //! it. Pure: the reconciler decides from this what to write.
 
 use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
 
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, OwnerReference, Time};
@@ -88,6 +89,21 @@ pub fn content_hash(report: &Report) -> String {
     digest[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A hash of a set of labels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LabelsDigest(u64);
+
+/// Hashes labels given in key order (as a `BTreeMap` iterates).
+pub fn labels_digest<'a>(
+    labels: impl IntoIterator<Item = (&'a String, &'a String)>,
+) -> LabelsDigest {
+    let mut hasher = std::hash::DefaultHasher::new();
+    for (key, value) in labels {
+        (key, value).hash(&mut hasher);
+    }
+    LabelsDigest(hasher.finish())
+}
+
 /// A hash of a status without what moves on every evaluation (when it ran, when the condition
 /// last moved): equal digests need no write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -124,6 +140,7 @@ pub struct Desired {
     pub spec: ReadinessReportSpec,
     pub status: Report,
     pub digest: StatusDigest,
+    pub labels_digest: LabelsDigest,
 }
 
 fn summary_message(report: &Report) -> String {
@@ -187,6 +204,7 @@ pub fn desired(
         last_transition_time,
     }];
     let digest = status_digest(&mut report);
+    let labels_digest = labels_digest(&labels);
     Desired {
         name: report_name(kind.as_str(), &reference.name),
         namespace: reference.namespace.clone(),
@@ -197,6 +215,7 @@ pub fn desired(
         },
         status: report,
         digest,
+        labels_digest,
     }
 }
 
@@ -220,11 +239,8 @@ pub fn writes_needed(desired: &Desired, existing: Option<&CachedReport>) -> Writ
             status: true,
         };
     };
-    let labels = &existing.labels;
-    let labels_ok = desired.labels.iter().all(|(k, v)| labels.get(k) == Some(v))
-        && labels
-            .get(RELEASE_LABEL)
-            .is_none_or(|_| desired.labels.contains_key(RELEASE_LABEL));
+    // The desired labels are exactly prodready's own, which are all the cache keeps.
+    let labels_ok = existing.labels == desired.labels_digest;
     let owner_ok = match &desired.owner {
         Some(owner) => existing.owner_uids.contains(&owner.uid),
         None => true,
@@ -409,6 +425,22 @@ mod tests {
             at(5000),
         );
         assert!(!writes_needed(&later, Some(&cluster)).any());
+        // Labels of someone else's are not prodready's business.
+        let mut labelled = stored(&first);
+        let labels = labelled.metadata.labels.as_mut().unwrap();
+        labels.insert("team".into(), "shop".into());
+        assert!(!writes_needed(&later, Some(&CachedReport::of(labelled.clone()))).any());
+        // A release label the workload no longer has is removed.
+        let unreleased = desired(
+            &workload(),
+            Report {
+                release: None,
+                ..report(Verdict::NeedsAttention, &["a"])
+            },
+            cluster.status.as_ref(),
+            at(5000),
+        );
+        assert!(writes_needed(&unreleased, Some(&CachedReport::of(labelled))).object);
         // The condition keeps its transition time while its status holds.
         assert_eq!(
             later.status.conditions[0].last_transition_time,

@@ -16,7 +16,7 @@ use kube::Api;
 use kube::runtime::watcher::{self, Event};
 use kube::runtime::{WatchStreamExt, watcher as watch_stream};
 
-use super::report::{self, CONDITION, MANAGED_BY, StatusDigest};
+use super::report::{self, CONDITION, LabelsDigest, MANAGED_BY, StatusDigest};
 use crate::api::{
     CheckResult, Needs, ReadinessReport, ReadinessReportSpec, Report, Severity, Summary, Verdict,
 };
@@ -105,8 +105,9 @@ pub struct CachedReport {
     pub name: String,
     resource_version: Option<u64>,
     pub spec: ReadinessReportSpec,
-    /// The labels prodready sets, as the cluster holds them; other labels are not its business.
-    pub labels: BTreeMap<String, String>,
+    /// The labels prodready sets, as the cluster holds them (other labels are not its
+    /// business), hashed: they are only ever compared with the labels wanted.
+    pub labels: LabelsDigest,
     /// UIDs of the report's owners.
     pub owner_uids: Vec<String>,
     pub status: Option<CachedStatus>,
@@ -115,12 +116,12 @@ pub struct CachedReport {
 impl CachedReport {
     pub fn of(report: ReadinessReport) -> CachedReport {
         let meta = report.metadata;
-        let labels = meta
-            .labels
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|(k, _)| report::OWN_LABELS.contains(&k.as_str()))
-            .collect();
+        let labels = report::labels_digest(
+            meta.labels
+                .iter()
+                .flatten()
+                .filter(|(k, _)| report::OWN_LABELS.contains(&k.as_str())),
+        );
         CachedReport {
             namespace: meta.namespace.unwrap_or_default(),
             name: meta.name.unwrap_or_default(),
@@ -362,7 +363,11 @@ mod tests {
             finding("probe-liveness-missing", CheckResult::Skip),
         ];
         let cached = CachedReport::of(full);
-        assert_eq!(cached.labels.len(), 1, "only prodready's own labels");
+        assert_eq!(
+            cached.labels,
+            report::labels_digest([(&MANAGED_BY.0.to_string(), &MANAGED_BY.1.to_string())]),
+            "only prodready's own labels"
+        );
         let status = cached.status.as_ref().unwrap();
         let ids: Vec<&str> = status
             .findings

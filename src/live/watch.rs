@@ -50,17 +50,28 @@ pub enum Item {
 }
 
 /// How a watched object was filed, to undo it on deletion (a Pod can move from workload to
-/// related object when it gains an owner).
+/// related object when it gains an owner). A related object's namespace and name are those of
+/// the key it is filed under (`Kind/namespace/name`, also its footprint's key): not kept twice
+/// for each of tens of thousands of objects.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Filed {
     Workload(WorkloadKey),
-    Related {
-        kind: RelatedKind,
-        namespace: String,
-        name: String,
-        footprint_key: String,
-    },
+    Related(RelatedKind),
     Policy(String),
+}
+
+/// The namespace and name in a key made by [`object_key`]: neither holds a `/`.
+fn namespace_and_name(key: &str) -> (&str, &str) {
+    let mut parts = key.splitn(3, '/').skip(1);
+    (parts.next().unwrap_or(""), parts.next().unwrap_or(""))
+}
+
+/// A resourceVersion, hashed: only ever compared for equality, and a hash is no allocation.
+fn version_digest(version: Option<&String>) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::hash::DefaultHasher::new();
+    version?.hash(&mut hasher);
+    Some(hasher.finish())
 }
 
 fn owned(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> bool {
@@ -105,7 +116,7 @@ impl LiveState {
         }
     }
 
-    fn delete_filed(&self, filed: &Filed) -> BTreeSet<WorkloadKey> {
+    fn delete_filed(&self, key: &str, filed: &Filed) -> BTreeSet<WorkloadKey> {
         match filed {
             Filed::Workload(key) => {
                 let old = write(&self.workloads).remove(key);
@@ -117,13 +128,9 @@ impl LiveState {
                 }
                 out
             }
-            Filed::Related {
-                kind,
-                namespace,
-                name,
-                footprint_key,
-            } => {
-                let old = write(&self.footprints).remove(footprint_key);
+            Filed::Related(kind) => {
+                let old = write(&self.footprints).remove(key);
+                let (namespace, name) = namespace_and_name(key);
                 write(&self.world).remove(*kind, namespace, name);
                 self.resolve(old.as_ref(), None)
             }
@@ -196,8 +203,8 @@ fn strip_related(object: &mut RelatedObject) {
 /// Applies one watch's events, remembering what it filed so relists and deletions undo it.
 pub struct WatchState {
     name: String,
-    filed: HashMap<String, (Filed, Option<String>)>,
-    relisted: Option<HashMap<String, (Filed, Option<String>)>>,
+    filed: HashMap<String, (Filed, Option<u64>)>,
+    relisted: Option<HashMap<String, (Filed, Option<u64>)>>,
     /// The watch's kinds were known when the current list started.
     known_before_list: bool,
 }
@@ -221,20 +228,10 @@ impl WatchState {
                     Filed::Workload(key),
                 )
             }
-            Item::Related(r) => {
-                let (kind, meta) = affected::related_meta(r);
-                let namespace = meta.namespace.clone().unwrap_or_default();
-                let name = meta.name.clone().unwrap_or_default();
-                (
-                    object_key(kind, &namespace, &name),
-                    Filed::Related {
-                        kind: affected::related_kind(r),
-                        namespace,
-                        name,
-                        footprint_key: affected::related_key(r),
-                    },
-                )
-            }
+            Item::Related(r) => (
+                affected::related_key(r),
+                Filed::Related(affected::related_kind(r)),
+            ),
             Item::Policy(p) => {
                 let name = p.metadata.name.clone().unwrap_or_default();
                 (
@@ -287,7 +284,7 @@ impl WatchState {
                         .collect();
                     for key in gone {
                         if let Some((filed, _)) = self.filed.remove(&key) {
-                            out.extend(state.delete_filed(&filed));
+                            out.extend(state.delete_filed(&key, &filed));
                         }
                     }
                     self.filed = relisted;
@@ -316,7 +313,7 @@ impl WatchState {
             Event::Delete(item) => {
                 let (key, filed) = Self::identity(&item);
                 let filed = self.filed.remove(&key).map(|(f, _)| f).unwrap_or(filed);
-                out.extend(state.delete_filed(&filed));
+                out.extend(state.delete_filed(&key, &filed));
             }
         }
         out
@@ -334,19 +331,19 @@ impl WatchState {
         if let Some((old, _)) = self.filed.get(&key)
             && *old != filed
         {
-            out.extend(state.delete_filed(&old.clone()));
+            out.extend(state.delete_filed(&key, &old.clone()));
         }
         out.extend(state.apply_item(item));
         out
     }
 }
 
-fn version_of(item: &Item) -> Option<String> {
-    match item {
-        Item::Workload(w) => w.meta().resource_version.clone(),
-        Item::Related(r) => affected::related_meta(r).1.resource_version.clone(),
-        Item::Policy(p) => p.metadata.resource_version.clone(),
-    }
+fn version_of(item: &Item) -> Option<u64> {
+    version_digest(match item {
+        Item::Workload(w) => w.meta().resource_version.as_ref(),
+        Item::Related(r) => affected::related_meta(r).1.resource_version.as_ref(),
+        Item::Policy(p) => p.metadata.resource_version.as_ref(),
+    })
 }
 
 /// Where workload keys to judge again are sent.
@@ -485,6 +482,9 @@ pub async fn discover_optional(client: &Client) -> Vec<(ApiResource, RelatedKind
     out
 }
 
+/// Objects per list request.
+const LIST_PAGE_SIZE: u32 = 100;
+
 /// Every watch the World needs, plus the workloads and the policies.
 pub fn watches(
     client: &Client,
@@ -492,7 +492,10 @@ pub fn watches(
     optional: &[(ApiResource, RelatedKind)],
 ) -> Vec<WatchSpec> {
     use RelatedKind as R;
-    let cfg = watcher::Config::default;
+    // Lists come in pages of 100 rather than kube's 500: every watch lists at once at start-up,
+    // and a page is held decoded (a Deployment is about 10 KiB typed) until it is filed, so the
+    // page size sets the start-up peak, which the allocator then keeps.
+    let cfg = || watcher::Config::default().page_size(LIST_PAGE_SIZE);
     let mut out = vec![
         spec(
             "Deployment",

@@ -117,8 +117,9 @@ impl Selector {
 #[derive(Debug)]
 pub struct SelectorIndex<T> {
     entries: BTreeMap<String, (Selector, T)>,
-    /// key -> value -> names of entries anchored there.
-    anchored: HashMap<String, HashMap<String, BTreeSet<String>>>,
+    /// key -> value -> names of entries anchored there. Usually one name: a Vec, as a set
+    /// would allocate a whole tree node for it.
+    anchored: HashMap<String, HashMap<String, Vec<String>>>,
     /// Entries with no equality to anchor on (select-all, expressions only).
     unanchored: BTreeSet<String>,
 }
@@ -144,7 +145,7 @@ impl<T> SelectorIndex<T> {
                 .or_default()
                 .entry(v.clone())
                 .or_default()
-                .insert(name.clone());
+                .push(name.clone());
         } else {
             self.unanchored.insert(name.clone());
         }
@@ -156,7 +157,7 @@ impl<T> SelectorIndex<T> {
         if let Some((k, v)) = selector.anchor() {
             if let Some(values) = self.anchored.get_mut(k) {
                 if let Some(names) = values.get_mut(v) {
-                    names.remove(name);
+                    names.retain(|n| n != name);
                     if names.is_empty() {
                         values.remove(v);
                     }
