@@ -4,10 +4,13 @@
 //! others are still judged.
 
 pub mod classify;
+mod direct;
 mod split;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
 
 use serde_json::Value;
 
@@ -73,29 +76,68 @@ type Decoded = Result<Vec<Result<Parsed, String>>, serde_yaml_ng::Error>;
 /// save on a handful of manifests.
 const PARALLEL_FROM: usize = 64;
 
-fn decode_all(docs: &[RawDocument<'_>]) -> Vec<Decoded> {
+/// Documents handed to a decoding thread at a time: enough to make the hand-over negligible,
+/// few enough that indexing follows decoding closely and decoded objects do not pile up.
+const BLOCK: usize = 32;
+
+/// Decodes every document and hands each outcome, in input order, to `take`. Parsing is the
+/// bulk of the work and each document parses on its own: the documents are spread over the
+/// cores in blocks, and the calling thread indexes each block as soon as it and every block
+/// before it are decoded, so indexing overlaps parsing instead of following it.
+fn decode_all<'a>(docs: &'a [RawDocument<'a>], mut take: impl FnMut(&'a RawDocument<'a>, Decoded)) {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     if threads < 2 || docs.len() < PARALLEL_FROM {
-        return docs.iter().map(decode).collect();
+        for doc in docs {
+            take(doc, decode(doc));
+        }
+        return;
     }
-    let chunk = docs.len().div_ceil(threads);
+    let blocks: Vec<&[RawDocument<'_>]> = docs.chunks(BLOCK).collect();
+    let claimed = AtomicUsize::new(0);
     std::thread::scope(|scope| {
-        let workers: Vec<_> = docs
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(decode).collect::<Vec<_>>()))
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| match w.join() {
-                Ok(decoded) => decoded,
-                // A decoder that panicked is a bug; re-raise it where it can be seen.
-                Err(panic) => std::panic::resume_unwind(panic),
+        let (done, decoded) = mpsc::channel::<(usize, Vec<Decoded>)>();
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                let done = done.clone();
+                let (blocks, claimed) = (&blocks, &claimed);
+                scope.spawn(move || {
+                    loop {
+                        let b = claimed.fetch_add(1, Ordering::Relaxed);
+                        let Some(block) = blocks.get(b) else { break };
+                        // The receiver only goes away if the indexing thread panicked.
+                        if done.send((b, block.iter().map(decode).collect())).is_err() {
+                            break;
+                        }
+                    }
+                })
             })
-            .collect()
-    })
+            .collect();
+        drop(done);
+        // Blocks finish out of order; each waits here until those before it are indexed.
+        let mut waiting: Vec<Option<Vec<Decoded>>> = (0..blocks.len()).map(|_| None).collect();
+        let mut next = 0;
+        for (b, outcomes) in decoded {
+            waiting[b] = Some(outcomes);
+            while let Some(outcomes) = waiting.get_mut(next).and_then(Option::take) {
+                for (doc, outcome) in blocks[next].iter().zip(outcomes) {
+                    take(doc, outcome);
+                }
+                next += 1;
+            }
+        }
+        for w in workers {
+            // A decoder that panicked is a bug; re-raise it where it can be seen.
+            if let Err(panic) = w.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+    });
 }
 
 fn decode(doc: &RawDocument<'_>) -> Decoded {
+    if let Some(parsed) = direct::decode(doc.text) {
+        return Ok(vec![Ok(parsed)]);
+    }
     let mut objects = Vec::new();
     match serde_yaml_ng::from_str::<Value>(doc.text)? {
         Value::Null => {}
@@ -151,44 +193,45 @@ impl Inventory {
         } else {
             split_documents(text)
         };
-        // Parsing is the bulk of the work and each document parses on its own: spread the
-        // documents over the cores, then index them in input order.
-        let decoded = decode_all(&docs);
-        for (doc, outcome) in docs.iter().zip(decoded) {
-            let source = SourceLocation {
-                file: file.to_string(),
-                document: doc.index,
-                line: doc.line,
-            };
-            match outcome {
-                Ok(objects) => {
-                    for object in objects {
-                        match object {
-                            Ok(parsed) => {
-                                self.objects += 1;
-                                self.add_parsed(parsed, &source);
-                            }
-                            Err(reason) => self.error(&source, reason),
+        decode_all(&docs, |doc, outcome| self.take(file, doc, outcome));
+    }
+
+    /// Indexes one decoded document: its objects, or why it could not be read.
+    fn take(&mut self, file: &str, doc: &RawDocument<'_>, outcome: Decoded) {
+        // Only workloads, policies and errors keep where they came from.
+        let source = || SourceLocation {
+            file: file.to_string(),
+            document: doc.index,
+            line: doc.line,
+        };
+        match outcome {
+            Ok(objects) => {
+                for object in objects {
+                    match object {
+                        Ok(parsed) => {
+                            self.objects += 1;
+                            self.add_parsed(parsed, source);
                         }
+                        Err(reason) => self.error(&source(), reason),
                     }
                 }
-                Err(e) => self.errors.push(InputError {
-                    file: file.to_string(),
-                    document: Some(doc.index),
-                    line: Some(
-                        e.location()
-                            .map_or(doc.line, |l| doc.line + l.line().saturating_sub(1)),
-                    ),
-                    reason: format!(
-                        "not valid YAML or JSON: {}",
-                        absolute_lines(&e.to_string(), doc.line - 1)
-                    ),
-                }),
             }
+            Err(e) => self.errors.push(InputError {
+                file: file.to_string(),
+                document: Some(doc.index),
+                line: Some(
+                    e.location()
+                        .map_or(doc.line, |l| doc.line + l.line().saturating_sub(1)),
+                ),
+                reason: format!(
+                    "not valid YAML or JSON: {}",
+                    absolute_lines(&e.to_string(), doc.line - 1)
+                ),
+            }),
         }
     }
 
-    fn add_parsed(&mut self, parsed: Parsed, source: &SourceLocation) {
+    fn add_parsed(&mut self, parsed: Parsed, source: impl FnOnce() -> SourceLocation) {
         match parsed {
             Parsed::Workload(object) => {
                 // Workloads are the input itself: once any is read, the absence of a backup
@@ -202,11 +245,11 @@ impl Inventory {
                 }
                 self.workloads.push(SourcedWorkload {
                     object: *object,
-                    source: source.clone(),
+                    source: source(),
                 });
             }
             Parsed::Related(object) => self.world.apply(*object),
-            Parsed::Policy(p) => self.policies.push((*p, source.clone())),
+            Parsed::Policy(p) => self.policies.push((*p, source())),
             Parsed::Ignored => {}
         }
     }

@@ -41,7 +41,9 @@ pub fn split_documents(text: &str) -> Vec<RawDocument<'_>> {
         }
     }
     for (line_no, line) in (1usize..).zip(text.split_inclusive('\n')) {
-        if is_separator(line.trim_end_matches(['\n', '\r'])) {
+        // Nearly every line is content: a separator starts with `---` or `...`, so the first
+        // byte settles most lines without trimming them.
+        if line.starts_with(['-', '.']) && is_separator(line.trim_end_matches(['\n', '\r'])) {
             push(&text[start..offset], start_line, &mut docs);
             let marker_end = if line.starts_with("--- ") || line.starts_with("---\t") {
                 offset + 4

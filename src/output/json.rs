@@ -2,8 +2,11 @@
 //! the `Report` type serialised as is, the same object a ReadinessReport's status holds.
 
 use std::io::{self, Write};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, PoisonError, mpsc};
 
 use serde::Serialize;
+use serde_json::ser::Formatter;
 
 use super::{Audit, Totals};
 use crate::api::Report;
@@ -74,9 +77,16 @@ struct Tail<'a> {
 
 /// Reports below this count are rendered on the calling thread.
 const PARALLEL_FROM: usize = 256;
+/// Reports rendered together by one thread: a few hundred KiB of JSON, enough to make handing
+/// them over negligible.
+const BLOCK: usize = 16;
+/// Rendered blocks allowed ahead of the writer, per thread: keeps the memory in flight to a
+/// few MiB (and reused) instead of the whole 100 MiB document.
+const AHEAD_PER_THREAD: usize = 4;
 
 /// The same text as `serde_json::to_writer_pretty` of the whole document, but with the reports
-/// (nearly all of it) rendered on every core: a 10,000-workload audit writes over 100 MiB.
+/// (nearly all of it) rendered on every core and written as they come: a 10,000-workload audit
+/// writes over 100 MiB.
 pub fn write_json(audit: &Audit, out: &mut dyn Write) -> io::Result<()> {
     let doc = document(audit);
     out.write_all(b"{\n  \"reports\": ")?;
@@ -84,13 +94,7 @@ pub fn write_json(audit: &Audit, out: &mut dyn Write) -> io::Result<()> {
         out.write_all(b"[]")?;
     } else {
         out.write_all(b"[\n")?;
-        let rendered = render_all(doc.reports)?;
-        for (i, report) in rendered.iter().enumerate() {
-            if i > 0 {
-                out.write_all(b",\n")?;
-            }
-            out.write_all(report)?;
-        }
+        write_reports(doc.reports, out)?;
         out.write_all(b"\n  ]")?;
     }
     let tail = serde_json::to_vec_pretty(&Tail {
@@ -103,43 +107,226 @@ pub fn write_json(audit: &Audit, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out)
 }
 
-fn render_all(reports: &[Report]) -> io::Result<Vec<Vec<u8>>> {
+fn write_reports(reports: &[Report], out: &mut dyn Write) -> io::Result<()> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     if threads < 2 || reports.len() < PARALLEL_FROM {
-        return reports.iter().map(render).collect();
+        let mut text = Vec::new();
+        render_block(reports, true, &mut text)?;
+        return out.write_all(&text);
     }
-    let chunk = reports.len().div_ceil(threads);
+    let blocks: Vec<&[Report]> = reports.chunks(BLOCK).collect();
+    let ahead = AHEAD_PER_THREAD * threads;
+    let claimed = AtomicUsize::new(0);
+    let writer = Writer::default();
     std::thread::scope(|scope| {
-        let workers: Vec<_> = reports
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || part.iter().map(render).collect::<io::Result<Vec<_>>>())
+        let (done, rendered) = mpsc::channel::<(usize, io::Result<Vec<u8>>)>();
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                let done = done.clone();
+                let (blocks, claimed, writer) = (&blocks, &claimed, &writer);
+                scope.spawn(move || {
+                    let _stop = StopOthersOnPanic(writer);
+                    loop {
+                        let b = claimed.fetch_add(1, Ordering::Relaxed);
+                        let Some(block) = blocks.get(b) else { break };
+                        let Some(mut text) = writer.buffer_for(b, ahead) else {
+                            break;
+                        };
+                        let result = render_block(block, b == 0, &mut text).map(|()| text);
+                        // The receiver only goes away if writing failed.
+                        if done.send((b, result)).is_err() {
+                            break;
+                        }
+                    }
+                })
             })
             .collect();
-        let mut all = Vec::with_capacity(reports.len());
+        drop(done);
+        let result = write_in_order(&blocks, rendered, &writer, out);
+        if result.is_err() {
+            writer.stop();
+        }
         for w in workers {
-            match w.join() {
-                Ok(part) => all.extend(part?),
-                Err(panic) => std::panic::resume_unwind(panic),
+            // A renderer that panicked is a bug; re-raise it where it can be seen.
+            if let Err(panic) = w.join() {
+                std::panic::resume_unwind(panic);
             }
         }
-        Ok(all)
+        result
     })
 }
 
-/// One report pretty-printed at its depth in the document (inside `reports`, four spaces).
-/// Strings escape their newlines, so every raw newline is structure and takes the indent.
-fn render(report: &Report) -> io::Result<Vec<u8>> {
-    let text = serde_json::to_vec_pretty(report)?;
-    let mut out = Vec::with_capacity(text.len() + text.len() / 8);
-    out.extend_from_slice(b"    ");
-    for &b in &text {
-        out.push(b);
-        if b == b'\n' {
-            out.extend_from_slice(b"    ");
+/// Writes the blocks in order as they arrive, handing each buffer back for reuse.
+fn write_in_order(
+    blocks: &[&[Report]],
+    rendered: mpsc::Receiver<(usize, io::Result<Vec<u8>>)>,
+    writer: &Writer,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let mut waiting: Vec<Option<io::Result<Vec<u8>>>> = (0..blocks.len()).map(|_| None).collect();
+    let mut next = 0;
+    for (b, result) in rendered {
+        waiting[b] = Some(result);
+        while let Some(result) = waiting.get_mut(next).and_then(Option::take) {
+            let text = result?;
+            out.write_all(&text)?;
+            next += 1;
+            writer.written(next, text);
         }
     }
-    Ok(out)
+    // Every block arrives unless a renderer panicked, which the caller re-raises.
+    Ok(())
+}
+
+/// What the writing thread shares with the rendering threads: how far it has written, and
+/// the buffers it has finished with.
+#[derive(Default)]
+struct Writer {
+    state: Mutex<WriterState>,
+    progress: Condvar,
+}
+
+#[derive(Default)]
+struct WriterState {
+    written: usize,
+    stopped: bool,
+    free: Vec<Vec<u8>>,
+}
+
+impl Writer {
+    /// A buffer to render block `b` into, once the writer is less than `ahead` blocks behind
+    /// it; `None` when rendering must stop.
+    fn buffer_for(&self, b: usize, ahead: usize) -> Option<Vec<u8>> {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        while !state.stopped && b >= state.written + ahead {
+            state = self
+                .progress
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        (!state.stopped).then(|| state.free.pop().unwrap_or_default())
+    }
+
+    fn written(&self, blocks: usize, mut text: Vec<u8>) {
+        text.clear();
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.written = blocks;
+        state.free.push(text);
+        self.progress.notify_all();
+    }
+
+    fn stop(&self) {
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .stopped = true;
+        self.progress.notify_all();
+    }
+}
+
+/// Stops the other renderers when one panics, so that none waits for a writer that waits for
+/// the block that will never come.
+struct StopOthersOnPanic<'a>(&'a Writer);
+
+impl Drop for StopOthersOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.stop();
+        }
+    }
+}
+
+/// Reports as they sit inside the document's `reports` array, separated by commas; `first`
+/// when the block opens the array.
+fn render_block(reports: &[Report], first: bool, out: &mut Vec<u8>) -> io::Result<()> {
+    for (i, report) in reports.iter().enumerate() {
+        if i > 0 || !first {
+            out.extend_from_slice(b",\n");
+        }
+        out.extend_from_slice(b"    ");
+        let mut ser = serde_json::Serializer::with_formatter(&mut *out, Nested::new(2));
+        report.serialize(&mut ser)?;
+    }
+    Ok(())
+}
+
+/// serde_json's pretty printer (two-space indent), starting `depth` levels deep: a report is
+/// written in place inside the document rather than printed alone and re-indented.
+struct Nested {
+    depth: usize,
+    has_value: bool,
+}
+
+impl Nested {
+    fn new(depth: usize) -> Nested {
+        Nested {
+            depth,
+            has_value: false,
+        }
+    }
+
+    fn indent<W: ?Sized + Write>(&self, out: &mut W) -> io::Result<()> {
+        for _ in 0..self.depth {
+            out.write_all(b"  ")?;
+        }
+        Ok(())
+    }
+}
+
+impl Formatter for Nested {
+    fn begin_array<W: ?Sized + Write>(&mut self, out: &mut W) -> io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        out.write_all(b"[")
+    }
+
+    fn end_array<W: ?Sized + Write>(&mut self, out: &mut W) -> io::Result<()> {
+        self.depth -= 1;
+        if self.has_value {
+            out.write_all(b"\n")?;
+            self.indent(out)?;
+        }
+        out.write_all(b"]")
+    }
+
+    fn begin_array_value<W: ?Sized + Write>(&mut self, out: &mut W, first: bool) -> io::Result<()> {
+        out.write_all(if first { b"\n" } else { b",\n" })?;
+        self.indent(out)
+    }
+
+    fn end_array_value<W: ?Sized + Write>(&mut self, _out: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+
+    fn begin_object<W: ?Sized + Write>(&mut self, out: &mut W) -> io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        out.write_all(b"{")
+    }
+
+    fn end_object<W: ?Sized + Write>(&mut self, out: &mut W) -> io::Result<()> {
+        self.depth -= 1;
+        if self.has_value {
+            out.write_all(b"\n")?;
+            self.indent(out)?;
+        }
+        out.write_all(b"}")
+    }
+
+    fn begin_object_key<W: ?Sized + Write>(&mut self, out: &mut W, first: bool) -> io::Result<()> {
+        out.write_all(if first { b"\n" } else { b",\n" })?;
+        self.indent(out)
+    }
+
+    fn begin_object_value<W: ?Sized + Write>(&mut self, out: &mut W) -> io::Result<()> {
+        out.write_all(b": ")
+    }
+
+    fn end_object_value<W: ?Sized + Write>(&mut self, _out: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
 }
 
 pub fn write_yaml(audit: &Audit, out: &mut dyn Write) -> io::Result<()> {
