@@ -4,10 +4,16 @@
 //!
 //!   scripts/bench.sh webhook
 //!   cargo bench --bench webhook_load -- [--rates 100,500,1000] [--seconds 20] [--workloads 1000]
+//!   cargo bench --bench webhook_load -- --in-process-only [--rounds 3]
+//!
+//! `--in-process-only` measures the webhook's code alone and starts no server: small enough to
+//! run under a profiler or an instruction counter (`answer` is the function to look at).
 //!
 //! The load is open-loop, as the apiserver's is: requests leave on schedule whether or not the
 //! previous ones were answered, over a pool of kept-alive connections (a new one is opened when
-//! all are busy), and latency is measured from the moment each request leaves.
+//! all are busy), and latency is measured from the moment each request leaves. "In handler" is
+//! the webhook's own mean, from its duration histogram: the rest of the latency is TLS, HTTP,
+//! the runtime and the kernel.
 
 mod corpus;
 
@@ -101,6 +107,8 @@ async fn echo(addr: SocketAddr, pair: PemPair) {
 struct Target {
     name: &'static str,
     addr: SocketAddr,
+    /// Where the target serves its metrics, if it does.
+    metrics: Option<SocketAddr>,
     process: Child,
 }
 
@@ -254,6 +262,31 @@ fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
+/// The webhook's own account of its reviews, from its duration histogram on `/metrics`: how
+/// many, and the seconds its handler spent on them in all.
+async fn handler_seconds(metrics: SocketAddr) -> Option<(f64, f64)> {
+    let tcp = tokio::net::TcpStream::connect(metrics).await.ok()?;
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
+        .await
+        .ok()?;
+    tokio::spawn(connection);
+    let request = hyper::Request::get("/metrics")
+        .header("host", metrics.to_string())
+        .body(Full::new(Bytes::new()))
+        .ok()?;
+    let body = sender.send_request(request).await.ok()?.into_body();
+    let text = body.collect().await.ok()?.to_bytes();
+    let text = std::str::from_utf8(&text).ok()?;
+    let value = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok())
+    };
+    Some((
+        value("prodready_webhook_review_duration_seconds_count")?,
+        value("prodready_webhook_review_duration_seconds_sum")?,
+    ))
+}
+
 async fn wait_tls(addr: SocketAddr) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while tokio::net::TcpStream::connect(addr).await.is_err() {
@@ -264,7 +297,7 @@ async fn wait_tls(addr: SocketAddr) {
 
 /// What one review costs the webhook's code alone: the body read, the judgement and the
 /// encoded answer, in this process, against the same World.
-fn in_process(corpus: &str, bodies: &[Bytes]) -> Duration {
+fn in_process(corpus: &str, bodies: &[Bytes], rounds: usize) -> Duration {
     let state = prodready::live::LiveState::new();
     let mut inventory = prodready::input::Inventory::new();
     inventory.add_text("corpus.yaml", corpus);
@@ -276,7 +309,6 @@ fn in_process(corpus: &str, bodies: &[Bytes]) -> Duration {
         exclusions: prodready::webhook::Exclusions::new(None),
         metrics: prodready::webhook::WebhookMetrics::register(&prometheus::Registry::new()),
     };
-    let rounds = 3;
     let start = Instant::now();
     for _ in 0..rounds {
         for body in bodies {
@@ -310,6 +342,18 @@ fn main() {
         .collect();
     let seconds: u64 = arg(&args, "--seconds").map_or(20, |s| s.parse().expect("--seconds N"));
     let workloads: usize = arg(&args, "--workloads").map_or(1000, |n| n.parse().expect("N"));
+    let rounds: usize = arg(&args, "--rounds").map_or(3, |n| n.parse().expect("--rounds N"));
+    if args.iter().any(|a| a == "--in-process-only") {
+        let text = corpus::corpus(workloads);
+        let bodies = reviews(&text);
+        let per_review = in_process(&text, &bodies, rounds);
+        println!(
+            "{} reviews x {rounds} rounds in-process: {:.1} µs per review",
+            bodies.len(),
+            per_review.as_secs_f64() * 1e6
+        );
+        return;
+    }
 
     let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join("webhook-load");
     std::fs::create_dir_all(&work).unwrap();
@@ -349,11 +393,13 @@ fn main() {
         Target {
             name: "prodready webhook",
             addr: webhook_addr,
+            metrics: Some(SocketAddr::from(([127, 0, 0, 1], http_port))),
             process: webhook,
         },
         Target {
             name: "floor: TLS echo",
             addr: echo_addr,
+            metrics: None,
             process: echo,
         },
     ];
@@ -370,7 +416,7 @@ fn main() {
     .with_root_certificates(roots)
     .with_no_client_auth();
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-    let per_review = in_process(&text, &bodies);
+    let per_review = in_process(&text, &bodies, rounds);
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     println!(
         "\n### Webhook: {} AdmissionReviews (mean {:.1} KiB) against a World of {workloads} \
@@ -384,9 +430,9 @@ fn main() {
         per_review.as_secs_f64() * 1e6
     );
     println!(
-        "| target | rate | sent | errors | p50 | p90 | p99 | max | CPU | RSS (peak) | connections |"
+        "| target | rate | sent | errors | p50 | p90 | p99 | max | in handler (mean) | CPU | RSS (peak) | connections |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     runtime.block_on(async {
         for target in &targets {
             wait_tls(target.addr).await;
@@ -400,12 +446,26 @@ fn main() {
                 // Warm up the connections and the caches, outside the figures.
                 let _ = load(client.clone(), &bodies, rate, 1).await;
                 let cpu_before = cpu_seconds(pid);
+                let handled_before = match target.metrics {
+                    Some(m) => handler_seconds(m).await,
+                    None => None,
+                };
                 let mut figures = load(client.clone(), &bodies, rate, seconds).await;
                 figures.cpu = cpu_seconds(pid) - cpu_before;
+                let handled_after = match target.metrics {
+                    Some(m) => handler_seconds(m).await,
+                    None => None,
+                };
+                let in_handler = match (handled_before, handled_after) {
+                    (Some((n0, s0)), Some((n1, s1))) if n1 > n0 => {
+                        format!("{:.0} µs", (s1 - s0) / (n1 - n0) * 1e6)
+                    }
+                    _ => "–".to_string(),
+                };
                 let connections = client.idle.lock().unwrap().len();
                 let l = &figures.latencies;
                 println!(
-                    "| {} | {rate}/s | {} | {} | {} | {} | {} | {} | {:.0}% | {:.0} MiB ({:.0} MiB) | {connections} |",
+                    "| {} | {rate}/s | {} | {} | {} | {} | {} | {} | {in_handler} | {:.0}% | {:.0} MiB ({:.0} MiB) | {connections} |",
                     target.name,
                     figures.sent,
                     figures.errors,

@@ -12,6 +12,7 @@ pub mod review;
 pub mod rotation;
 pub mod server;
 pub mod tls;
+pub mod wire;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -14,12 +14,12 @@ use axum::routing::{get, post};
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use kube::core::DynamicObject;
-use kube::core::admission::{AdmissionRequest, AdmissionResponse, AdmissionReview, Operation};
+use kube::core::admission::{AdmissionRequest, AdmissionReview, Operation};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
-use super::Webhook;
-use super::review::{Decision, decide};
+use super::review::{Admission, Admitted, Decision, decide_on};
+use super::{Webhook, wire};
 
 /// The largest body read. An AdmissionReview carries the object and its old version; etcd
 /// refuses objects over 1.5 MiB, so anything far beyond that is not a review.
@@ -119,40 +119,74 @@ async fn validate(State(webhook): State<Arc<Webhook>>, request: Request) -> Resp
 /// The answer to one AdmissionReview body, as JSON; `Err` with the reason for a body that is
 /// not a review (answered 400). Records the review in the metrics.
 pub fn answer(webhook: &Webhook, body: &[u8], started: Instant) -> Result<Vec<u8>, String> {
+    // The reviews the apiserver sends take the fast path; anything else, including every body
+    // that is wrong, is read the general way, which says what is wrong.
+    match wire::read(body) {
+        Some(review) => {
+            let request = &review.request;
+            let head = Head {
+                api_version: &review.api_version,
+                kind: &review.kind,
+                uid: &request.uid,
+                dry_run: request.dry_run,
+            };
+            Ok(respond(webhook, &head, &request.admission(), started))
+        }
+        None => answer_general(webhook, body, started),
+    }
+}
+
+/// [`answer`], reading the body into kube's generic AdmissionReview.
+fn answer_general(webhook: &Webhook, body: &[u8], started: Instant) -> Result<Vec<u8>, String> {
     let review: AdmissionReview<DynamicObject> = serde_json::from_slice(body)
         .map_err(|e| format!("the body is not an admission.k8s.io/v1 AdmissionReview: {e}"))?;
     let request: AdmissionRequest<DynamicObject> = review
         .try_into()
         .map_err(|e| format!("the AdmissionReview has no request: {e}"))?;
-    let decision = judge(webhook, &request);
-    let mut response = AdmissionResponse::from(&request);
-    if !decision.warnings.is_empty() {
-        response.warnings = Some(decision.warnings.clone());
-    }
-    if let Some(denial) = &decision.denial {
-        response = response.deny(denial);
-        response.result.code = 403;
-        response.result.reason = "Forbidden".into();
-    }
+    let head = Head {
+        api_version: &request.types.api_version,
+        kind: &request.types.kind,
+        uid: &request.uid,
+        dry_run: request.dry_run,
+    };
+    Ok(respond(webhook, &head, &Admission::from(&request), started))
+}
+
+/// What the answer and the log take from a review besides the request proper.
+struct Head<'a> {
+    /// The review's own `apiVersion` and `kind`, which the answer repeats.
+    api_version: &'a str,
+    kind: &'a str,
+    uid: &'a str,
+    dry_run: bool,
+}
+
+/// Judges a request, records it, and writes the answer.
+fn respond<O: Admitted>(
+    webhook: &Webhook,
+    head: &Head<'_>,
+    request: &Admission<'_, O>,
+    started: Instant,
+) -> Vec<u8> {
+    let decision = judge(webhook, request);
     let kind = request.kind.kind.as_str();
-    let operation = operation_name(&request.operation);
+    let operation = operation_name(request.operation);
     webhook
         .metrics
         .record(kind, operation, &decision, started.elapsed().as_secs_f64());
     if decision.judged {
-        tracing::info!(kind, namespace = request.namespace.as_deref().unwrap_or(""),
+        tracing::info!(kind, namespace = request.namespace.unwrap_or(""),
             name = %request.name, operation, decision = decision.label(),
-            dry_run = request.dry_run, warnings = decision.warnings.len(), "admission review");
+            dry_run = head.dry_run, warnings = decision.warnings.len(), "admission review");
     }
-    serde_json::to_vec(&response.into_review())
-        .map_err(|e| format!("cannot encode the answer: {e}"))
+    wire::encode(head.api_version, head.kind, head.uid, &decision)
 }
 
 /// Decides, and allows when deciding panicked: a bug in a check must never block a deploy.
-fn judge(webhook: &Webhook, request: &AdmissionRequest<DynamicObject>) -> Decision {
+fn judge<O: Admitted>(webhook: &Webhook, request: &Admission<'_, O>) -> Decision {
     let now = jiff::Timestamp::now();
     match std::panic::catch_unwind(AssertUnwindSafe(|| {
-        decide(request, &webhook.state, &webhook.exclusions, now)
+        decide_on(request, &webhook.state, &webhook.exclusions, now)
     })) {
         Ok(d) => d,
         Err(_) => {
@@ -182,6 +216,8 @@ fn operation_name(op: &Operation) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::{ReadinessPolicy, ReadinessPolicySpec, Severity, WebhookMode, WebhookPolicy};
+    use crate::engine::{CompiledPolicy, PolicySet};
     use crate::live::LiveState;
     use crate::webhook::{Exclusions, WebhookMetrics};
 
@@ -202,6 +238,131 @@ mod tests {
             state,
             exclusions: Exclusions::new(None),
             metrics: WebhookMetrics::register(&prometheus::Registry::new()),
+        }
+    }
+
+    /// Under an Enforce policy refusing critical failures: answers carry refusals too.
+    fn enforcing() -> Webhook {
+        let webhook = webhook();
+        let policy = ReadinessPolicy::new(
+            "strict",
+            ReadinessPolicySpec {
+                webhook: WebhookPolicy {
+                    mode: WebhookMode::Enforce,
+                    deny_severity: Severity::Critical,
+                },
+                ..ReadinessPolicySpec::default()
+            },
+        );
+        *crate::live::write(&webhook.state.policies) =
+            PolicySet::new(vec![CompiledPolicy::from_resource(&policy).unwrap()]);
+        webhook
+    }
+
+    /// REVIEW with its object replaced, written as the apiserver writes objects: `kind` and
+    /// `apiVersion` first, then metadata with server-set fields, spec and an empty status.
+    fn review_of(operation: &str, object: &str, old: &str) -> String {
+        REVIEW
+            .replace("\"CREATE\"", &format!("\"{operation}\""))
+            .replace(
+                &REVIEW[REVIEW.find("\"object\"").unwrap()..REVIEW.len() - 2],
+                &format!("\"object\":{object},\"oldObject\":{old}"),
+            )
+    }
+
+    fn deployment(container: &str, extra_spec: &str) -> String {
+        format!(
+            r#"{{"kind":"Deployment","apiVersion":"apps/v1","metadata":{{"name":"api",
+"uid":"1c0e","resourceVersion":"81","generation":1,"creationTimestamp":"2025-01-02T03:04:05Z",
+"labels":{{"app":"api"}},"managedFields":[{{"manager":"kubectl","operation":"Update",
+"apiVersion":"apps/v1","fieldsType":"FieldsV1","fieldsV1":{{"f:spec":{{}}}}}}]}},
+"spec":{{"replicas":3,"selector":{{"matchLabels":{{"app":"api"}}}},"template":{{"metadata":
+{{"creationTimestamp":null,"labels":{{"app":"api"}}}},"spec":{{{extra_spec}"containers":[{container}],
+"restartPolicy":"Always"}}}},"strategy":{{"type":"RollingUpdate"}}}},"status":{{}}}}"#
+        )
+    }
+
+    const PLAIN: &str =
+        r#"{"name":"app","image":"registry.example.com/api:1.0","ports":[{"containerPort":8080}]}"#;
+    const PRIVILEGED: &str = r#"{"name":"app","image":"registry.example.com/api:1.0","securityContext":{"privileged":true}}"#;
+
+    #[test]
+    fn the_apiserver_s_reviews_take_the_fast_path_and_get_the_general_answer() {
+        let pod = r#"{"kind":"Pod","apiVersion":"v1","metadata":{"name":"api-7d9f-x2","namespace":"shop",
+"ownerReferences":[{"apiVersion":"apps/v1","kind":"ReplicaSet","name":"api-7d9f","uid":"9",
+"controller":true}]},"spec":{"containers":[{"name":"app","image":"i","securityContext":{"privileged":true}}]}}"#;
+        let bodies = [
+            REVIEW.to_string(),
+            review_of("CREATE", &deployment(PRIVILEGED, ""), "null"),
+            review_of("CREATE", &deployment(PLAIN, ""), "null"),
+            // Scaling a legacy violator passes; adding a violation is refused.
+            review_of(
+                "UPDATE",
+                &deployment(PRIVILEGED, ""),
+                &deployment(PRIVILEGED, ""),
+            ),
+            review_of(
+                "UPDATE",
+                &deployment(PRIVILEGED, r#""hostNetwork":true,"#),
+                &deployment(PRIVILEGED, ""),
+            ),
+            review_of("DELETE", "null", &deployment(PRIVILEGED, "")),
+            review_of("CREATE", pod, "null"),
+        ];
+        for body in &bodies {
+            assert!(wire::read(body.as_bytes()).is_some(), "{body}");
+            for webhook in [webhook(), enforcing()] {
+                let fast = answer(&webhook, body.as_bytes(), Instant::now()).unwrap();
+                let general = answer_general(&webhook, body.as_bytes(), Instant::now()).unwrap();
+                assert_eq!(
+                    String::from_utf8(fast).unwrap(),
+                    String::from_utf8(general).unwrap()
+                );
+            }
+        }
+        let refused = |body: &str| {
+            let answer = answer(&enforcing(), body.as_bytes(), Instant::now()).unwrap();
+            let answer: serde_json::Value = serde_json::from_slice(&answer).unwrap();
+            (
+                answer["response"]["allowed"] == false,
+                answer["response"]["status"]["code"].clone(),
+            )
+        };
+        assert_eq!(refused(&bodies[1]), (true, serde_json::json!(403)));
+        assert_eq!(refused(&bodies[3]), (false, serde_json::Value::Null));
+        assert_eq!(refused(&bodies[4]), (true, serde_json::json!(403)));
+    }
+
+    #[test]
+    fn other_bodies_are_read_the_general_way() {
+        let object = deployment(PRIVILEGED, "");
+        let bodies = [
+            // A field before the object's type, the type given twice, a kind the fast path
+            // does not decode, a nameless object, a review that already carries an answer.
+            review_of("CREATE", &object.replacen('{', r#"{"x":1,"#, 1), "null"),
+            review_of(
+                "CREATE",
+                &object.replace(
+                    r#""spec":{"replicas""#,
+                    r#""kind":"Deployment","spec":{"replicas""#,
+                ),
+                "null",
+            ),
+            review_of(
+                "CREATE",
+                r#"{"kind":"Service","apiVersion":"v1","metadata":{"name":"api"}}"#,
+                "null",
+            ),
+            review_of("CREATE", &object.replace(r#""name":"api","#, ""), "null"),
+            REVIEW.replacen(
+                '{',
+                r#"{"response":{"uid":"1","allowed":true,"status":{}},"#,
+                1,
+            ),
+        ];
+        for body in &bodies {
+            assert!(wire::read(body.as_bytes()).is_none(), "{body}");
+            answer(&enforcing(), body.as_bytes(), Instant::now()).unwrap();
         }
     }
 
@@ -236,21 +397,25 @@ mod tests {
         let body = REVIEW.as_bytes();
         let mut answered = 0;
         let mut refused = 0;
-        let mut tally = |r: Result<Vec<u8>, String>| match r {
-            Ok(_) => answered += 1,
+        // Whichever way a body is read, its answer is the same.
+        let mut tally = |body: &[u8]| match answer(&webhook, body, Instant::now()) {
+            Ok(a) => {
+                assert_eq!(Ok(a), answer_general(&webhook, body, Instant::now()));
+                answered += 1;
+            }
             Err(message) => {
                 assert!(!message.is_empty());
                 refused += 1;
             }
         };
         for end in 0..body.len() {
-            tally(answer(&webhook, &body[..end], Instant::now()));
+            tally(&body[..end]);
         }
         for i in 0..body.len() {
             for b in [b'"', b'{', b'0', b'x', 0xff, b'-'] {
                 let mut corrupt = body.to_vec();
                 corrupt[i] = b;
-                tally(answer(&webhook, &corrupt, Instant::now()));
+                tally(&corrupt);
             }
         }
         assert!(

@@ -1,0 +1,536 @@
+//! The AdmissionReview as it travels: the body read in one pass, its object decoded straight
+//! into the typed workload, and the answer written straight to bytes.
+//!
+//! Reading is a fast path for the reviews the apiserver sends, nothing more: it takes a body
+//! only in the shape the apiserver writes it (a workload object whose `apiVersion` and `kind`
+//! come first, no field given twice) and gives up on anything else, which the caller then reads
+//! the general way. What this path accepts, the general way accepts too and reads to the same
+//! request, so the answer never depends on which one read the body.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::authentication::v1::UserInfo;
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::core::admission::Operation;
+use kube::core::{GroupVersionKind, GroupVersionResource};
+use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+
+use super::review::{Admission, Admitted, Decision};
+use crate::workload::{WorkloadKind, WorkloadObject};
+
+/// An AdmissionReview read by the fast path.
+pub struct Review {
+    /// The review's own `apiVersion` and `kind`, which the answer repeats.
+    pub api_version: String,
+    pub kind: String,
+    pub request: Request,
+}
+
+/// The parts of an AdmissionRequest the webhook uses; the others are read (so a body the
+/// general way refuses is refused here too) and dropped.
+pub struct Request {
+    pub uid: String,
+    pub kind: GroupVersionKind,
+    pub sub_resource: Option<String>,
+    pub name: String,
+    pub namespace: Option<String>,
+    pub operation: Operation,
+    pub dry_run: bool,
+    pub object: Option<TypedObject>,
+    pub old_object: Option<TypedObject>,
+}
+
+impl Request {
+    pub fn admission(&self) -> Admission<'_, TypedObject> {
+        Admission {
+            operation: &self.operation,
+            sub_resource: self.sub_resource.as_deref(),
+            kind: &self.kind,
+            name: &self.name,
+            namespace: self.namespace.as_deref(),
+            object: self.object.as_ref(),
+            old_object: self.old_object.as_ref(),
+        }
+    }
+}
+
+/// An admitted workload, decoded once, into its k8s-openapi type.
+pub struct TypedObject(WorkloadObject);
+
+impl Admitted for TypedObject {
+    /// Its namespace was filled in when it was read.
+    fn workload(&self, _namespace: &str) -> Result<Option<Cow<'_, WorkloadObject>>, String> {
+        Ok(self.0.is_top_level().then_some(Cow::Borrowed(&self.0)))
+    }
+}
+
+/// Reads `body` on the fast path; `None` when it is not in the shape that path takes (the
+/// caller then reads it the general way, which also explains what is wrong with it).
+pub fn read(body: &[u8]) -> Option<Review> {
+    let mut review: Review = serde_json::from_slice(body).ok()?;
+    // Objects are judged in the request's namespace when they do not name one, as the
+    // apiserver stores them.
+    let request = &mut review.request;
+    let namespace = request.namespace.as_deref().unwrap_or("default");
+    for object in [&mut request.object, &mut request.old_object]
+        .into_iter()
+        .flatten()
+    {
+        let meta = object.0.meta_mut();
+        if meta.namespace.is_none() {
+            meta.namespace = Some(namespace.to_string());
+        }
+    }
+    Some(review)
+}
+
+/// Any reason to leave the fast path: the general way reads the body again and words the
+/// error itself, so this one is never shown.
+fn leave<E: de::Error>() -> E {
+    E::custom("not in the shape of the fast path")
+}
+
+/// A map key among `names`: its position, or `None` for a key not listed. Borrowed from the
+/// body, so reading a key allocates nothing.
+struct Key(&'static [&'static str]);
+
+impl<'de> DeserializeSeed<'de> for Key {
+    type Value = Option<usize>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for Key {
+    type Value = Option<usize>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a field name")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(self.0.iter().position(|name| *name == v))
+    }
+}
+
+/// Marks field `i` as read; a field given twice leaves the fast path (the general way refuses
+/// some duplicates and keeps the last of others).
+fn once<E: de::Error>(seen: &mut u32, i: usize) -> Result<(), E> {
+    let bit = 1 << i;
+    if *seen & bit != 0 {
+        return Err(leave());
+    }
+    *seen |= bit;
+    Ok(())
+}
+
+impl<'de> Deserialize<'de> for Review {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(ReviewVisitor)
+    }
+}
+
+struct ReviewVisitor;
+
+impl<'de> Visitor<'de> for ReviewVisitor {
+    type Value = Review;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an AdmissionReview")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Review, A::Error> {
+        const FIELDS: &[&str] = &["apiVersion", "kind", "request", "response"];
+        let mut seen = 0;
+        let (mut api_version, mut kind, mut request) = (None, None, None);
+        while let Some(key) = map.next_key_seed(Key(FIELDS))? {
+            let Some(i) = key else {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            };
+            once(&mut seen, i)?;
+            match i {
+                0 => api_version = Some(map.next_value()?),
+                1 => kind = Some(map.next_value()?),
+                2 => request = map.next_value::<Option<Request>>()?,
+                // A review that carries an answer is for the general way to read.
+                _ => return Err(leave()),
+            }
+        }
+        Ok(Review {
+            api_version: api_version.ok_or_else(leave)?,
+            kind: kind.ok_or_else(leave)?,
+            request: request.ok_or_else(leave)?,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for Request {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(RequestVisitor)
+    }
+}
+
+struct RequestVisitor;
+
+impl<'de> Visitor<'de> for RequestVisitor {
+    type Value = Request;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an AdmissionRequest")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Request, A::Error> {
+        const FIELDS: &[&str] = &[
+            "uid",
+            "kind",
+            "resource",
+            "subResource",
+            "requestKind",
+            "requestResource",
+            "requestSubResource",
+            "name",
+            "namespace",
+            "operation",
+            "userInfo",
+            "object",
+            "oldObject",
+            "dryRun",
+            "options",
+        ];
+        let mut seen = 0;
+        let mut uid = None;
+        let mut kind = None;
+        let mut resource = false;
+        let mut sub_resource = None;
+        let mut name = None;
+        let mut namespace = None;
+        let mut operation = None;
+        let mut user_info = false;
+        let mut object = None;
+        let mut old_object = None;
+        let mut dry_run = None;
+        while let Some(key) = map.next_key_seed(Key(FIELDS))? {
+            let Some(i) = key else {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            };
+            once(&mut seen, i)?;
+            match i {
+                0 => uid = Some(map.next_value::<String>()?),
+                1 => kind = Some(map.next_value::<GroupVersionKind>()?),
+                2 => {
+                    map.next_value::<GroupVersionResource>()?;
+                    resource = true;
+                }
+                3 => sub_resource = map.next_value::<Option<String>>()?,
+                4 => drop(map.next_value::<Option<GroupVersionKind>>()?),
+                5 => drop(map.next_value::<Option<GroupVersionResource>>()?),
+                6 => drop(map.next_value::<Option<String>>()?),
+                7 => name = Some(map.next_value::<String>()?),
+                8 => namespace = map.next_value::<Option<String>>()?,
+                9 => operation = Some(map.next_value::<Operation>()?),
+                10 => {
+                    map.next_value::<UserInfo>()?;
+                    user_info = true;
+                }
+                11 => object = map.next_value::<Option<TypedObject>>()?,
+                12 => old_object = map.next_value::<Option<TypedObject>>()?,
+                13 => dry_run = Some(map.next_value::<bool>()?),
+                // Any JSON at all, as the general way reads it.
+                _ => drop(map.next_value::<IgnoredAny>()?),
+            }
+        }
+        if !resource || !user_info {
+            return Err(leave());
+        }
+        Ok(Request {
+            uid: uid.ok_or_else(leave)?,
+            kind: kind.ok_or_else(leave)?,
+            sub_resource,
+            name: name.unwrap_or_default(),
+            namespace,
+            operation: operation.ok_or_else(leave)?,
+            dry_run: dry_run.unwrap_or_default(),
+            object,
+            old_object,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for TypedObject {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(ObjectVisitor)
+    }
+}
+
+struct ObjectVisitor;
+
+impl<'de> Visitor<'de> for ObjectVisitor {
+    type Value = TypedObject;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a Kubernetes object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<TypedObject, A::Error> {
+        // The apiserver writes `kind` and `apiVersion` first: knowing them before the rest is
+        // what lets the rest be decoded typed, in the same pass.
+        const TYPE: &[&str] = &["apiVersion", "kind"];
+        let (mut api_version, mut kind): (Option<String>, Option<String>) = (None, None);
+        while api_version.is_none() || kind.is_none() {
+            match map.next_key_seed(Key(TYPE))? {
+                Some(Some(0)) if api_version.is_none() => api_version = Some(map.next_value()?),
+                Some(Some(1)) if kind.is_none() => kind = Some(map.next_value()?),
+                _ => return Err(leave()),
+            }
+        }
+        let (api_version, kind) = (api_version.unwrap_or_default(), kind.unwrap_or_default());
+        // The kinds and versions the input reader takes as workloads; any other object is for
+        // the general way.
+        let kind = WorkloadKind::from_kind(&kind)
+            .filter(|k| k.api_version() == api_version)
+            .ok_or_else(leave)?;
+        // Each kind's type has the same three fields, and its variant the kind's name.
+        macro_rules! typed {
+            ($kind:ident) => {{
+                let (metadata, spec, status) = rest(&mut map)?;
+                WorkloadObject::$kind($kind {
+                    metadata,
+                    spec,
+                    status,
+                })
+            }};
+        }
+        let object = match kind {
+            WorkloadKind::Deployment => typed!(Deployment),
+            WorkloadKind::StatefulSet => typed!(StatefulSet),
+            WorkloadKind::DaemonSet => typed!(DaemonSet),
+            WorkloadKind::ReplicaSet => typed!(ReplicaSet),
+            WorkloadKind::CronJob => typed!(CronJob),
+            WorkloadKind::Job => typed!(Job),
+            WorkloadKind::Pod => typed!(Pod),
+        };
+        // An object without a name is refused by the input reader, with its reason.
+        let meta = object.meta();
+        let named = |n: &Option<String>| n.as_deref().is_some_and(|n| !n.is_empty());
+        if !named(&meta.name) && !named(&meta.generate_name) {
+            return Err(leave());
+        }
+        Ok(TypedObject(object))
+    }
+}
+
+/// The rest of an object after its type: metadata, spec and status, each at most once; other
+/// fields are skipped, as the typed decoding skips them.
+fn rest<'de, A, S, T>(map: &mut A) -> Result<(ObjectMeta, Option<S>, Option<T>), A::Error>
+where
+    A: MapAccess<'de>,
+    S: Deserialize<'de>,
+    T: Deserialize<'de>,
+{
+    const FIELDS: &[&str] = &["metadata", "spec", "status", "apiVersion", "kind"];
+    let mut seen = 0;
+    let (mut metadata, mut spec, mut status) = (None, None, None);
+    while let Some(key) = map.next_key_seed(Key(FIELDS))? {
+        let Some(i) = key else {
+            map.next_value::<IgnoredAny>()?;
+            continue;
+        };
+        once(&mut seen, i)?;
+        match i {
+            0 => metadata = Some(map.next_value::<ObjectMeta>()?),
+            1 => spec = map.next_value::<Option<S>>()?,
+            2 => status = map.next_value::<Option<T>>()?,
+            _ => return Err(leave()),
+        }
+    }
+    Ok((metadata.ok_or_else(leave)?, spec, status))
+}
+
+/// The answer to the review `uid` (whose own `apiVersion` and `kind` are given), as JSON: a
+/// denial refuses, with 403 Forbidden and its text; warnings go with either answer. The same
+/// bytes kube's `AdmissionResponse` would serialize to, written directly: the answer is a few
+/// KiB of warnings, and escaping them is most of the work.
+pub fn encode(api_version: &str, kind: &str, uid: &str, decision: &Decision) -> Vec<u8> {
+    let denial = decision.denial.as_deref();
+    let size = 160
+        + uid.len()
+        + denial.map_or(0, str::len)
+        + decision.warnings.iter().map(|w| w.len() + 8).sum::<usize>();
+    let mut out = Vec::with_capacity(size);
+    out.extend_from_slice(b"{\"apiVersion\":");
+    string(&mut out, api_version);
+    out.extend_from_slice(b",\"kind\":");
+    string(&mut out, kind);
+    out.extend_from_slice(b",\"response\":{\"uid\":");
+    string(&mut out, uid);
+    match denial {
+        None => out.extend_from_slice(b",\"allowed\":true,\"status\":{}"),
+        Some(denial) => {
+            out.extend_from_slice(b",\"allowed\":false,\"status\":{\"code\":403");
+            if !denial.is_empty() {
+                out.extend_from_slice(b",\"message\":");
+                string(&mut out, denial);
+            }
+            out.extend_from_slice(b",\"reason\":\"Forbidden\"}");
+        }
+    }
+    if !decision.warnings.is_empty() {
+        out.extend_from_slice(b",\"warnings\":[");
+        for (i, warning) in decision.warnings.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            string(&mut out, warning);
+        }
+        out.push(b']');
+    }
+    out.extend_from_slice(b"}}");
+    out
+}
+
+/// `s` as a JSON string, escaped exactly as serde_json escapes it.
+fn string(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    out.push(b'"');
+    // Bytes before `start` are written; `i` is the next one to look at.
+    let (mut start, mut i) = (0, 0);
+    while i < bytes.len() {
+        // Eight bytes at a time while none needs escaping: nearly all of a message.
+        if let Some(word) = bytes.get(i..i + 8)
+            && !needs_escape(u64::from_le_bytes(word.try_into().unwrap_or_default()))
+        {
+            i += 8;
+            continue;
+        }
+        let b = bytes[i];
+        let short: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            0..0x20 => b"",
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        if short.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.extend_from_slice(b"\\u00");
+            out.extend_from_slice(&[HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]]);
+        } else {
+            out.extend_from_slice(short);
+        }
+        i += 1;
+        start = i;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+/// Whether any of the eight bytes of `word` is a quote, a backslash or a control character.
+/// Bytes of multi-byte UTF-8 characters are all 0x80 or above, so they never match.
+fn needs_escape(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Some byte below `n` (exact for n up to 0x80); some byte zero.
+    let below = |v: u64, n: u64| v.wrapping_sub(ONES * n) & !v & HIGH != 0;
+    below(word, 0x20)
+        || below(word ^ (ONES * u64::from(b'"')), 1)
+        || below(word ^ (ONES * u64::from(b'\\')), 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use kube::core::admission::AdmissionResponse;
+
+    use super::*;
+
+    #[test]
+    fn strings_are_escaped_as_serde_json_escapes_them() {
+        let mut samples: Vec<String> = (0u8..0x80).map(|b| (b as char).to_string()).collect();
+        samples.extend(
+            [
+                "",
+                "plain text longer than one word of eight bytes",
+                "container \"app\" is privileged: it has every capability",
+                "a\\b\\\\c\n\r\t\u{8}\u{c}\u{1}\u{1f}\u{7f}",
+                "é ü 日本語 🦀 \"quoted\" and \u{0} at the end\u{0}",
+                "12345678\"12345678\\1234567\u{19}",
+            ]
+            .map(String::from),
+        );
+        for s in &samples {
+            let mut out = Vec::new();
+            string(&mut out, s);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                serde_json::to_string(s).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn the_answer_is_what_kube_s_admission_response_serializes_to() {
+        let request: kube::core::admission::AdmissionRequest<kube::core::DynamicObject> =
+            serde_json::from_value::<kube::core::admission::AdmissionReview<_>>(
+                serde_json::json!({
+                    "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+                    "request": {"uid": "u\"1", "kind": {"group": "apps", "version": "v1",
+                        "kind": "Deployment"}, "resource": {"group": "apps", "version": "v1",
+                        "resource": "deployments"}, "operation": "CREATE", "userInfo": {}}
+                }),
+            )
+            .unwrap()
+            .try_into()
+            .unwrap();
+        let warnings = vec![
+            "prodready a: \"x\"".to_string(),
+            "prodready b: y\n".to_string(),
+        ];
+        let decisions = [
+            Decision::default(),
+            Decision {
+                allowed: true,
+                warnings: warnings.clone(),
+                ..Decision::default()
+            },
+            Decision {
+                allowed: false,
+                warnings,
+                denial: Some("prodready: refused:\n- a (critical): \"x\"".to_string()),
+                ..Decision::default()
+            },
+            Decision {
+                denial: Some(String::new()),
+                ..Decision::default()
+            },
+        ];
+        for decision in &decisions {
+            let mut response = AdmissionResponse::from(&request);
+            if !decision.warnings.is_empty() {
+                response.warnings = Some(decision.warnings.clone());
+            }
+            if let Some(denial) = &decision.denial {
+                response = response.deny(denial);
+                response.result.code = 403;
+                response.result.reason = "Forbidden".into();
+            }
+            let kube = serde_json::to_string(&response.into_review()).unwrap();
+            let ours = encode("admission.k8s.io/v1", "AdmissionReview", "u\"1", decision);
+            assert_eq!(String::from_utf8(ours).unwrap(), kube);
+        }
+    }
+}
