@@ -63,7 +63,7 @@ pub fn run(args: &AuditArgs) -> u8 {
                     .workloads
                     .into_iter()
                     .map(|object| SourcedWorkload {
-                        object,
+                        object: Box::new(object),
                         source: SourceLocation {
                             file: CLUSTER.to_string(),
                             ..SourceLocation::default()

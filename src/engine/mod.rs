@@ -79,9 +79,9 @@ pub fn evaluate(
     };
     let exemption = Exemption::read(workload, policy);
     let mut findings: Vec<Finding> = Vec::with_capacity(16);
-    // Each finding's place in the catalogue, beside it: the sort below needs it for every
-    // comparison, and looking an ID up costs a hash each time.
-    let mut order: Vec<usize> = Vec::with_capacity(16);
+    // Whether a check wrote a finding under another check's ID (none does): the final sort
+    // then cannot rely on the order findings were written in.
+    let mut foreign = false;
     let mut passed: Vec<Cow<'static, str>> = Vec::with_capacity(catalogue().len());
     // (weight earned x2, weight possible x2): warnings earn half.
     let mut earned = 0u32;
@@ -101,13 +101,11 @@ pub fn evaluate(
         (check.run)(&ctx, &mut out);
         let passed_here = out.passed();
         let wrote = findings.len() > start;
-        order.extend(findings[start..].iter().map(|f| {
-            if f.check_id == check.id {
-                i
-            } else {
-                catalogue_order(f)
-            }
-        }));
+        let own = &mut findings[start..];
+        foreign |= own.iter().any(|f| f.check_id != check.id);
+        if own.len() > 1 {
+            own.sort_by(|a, b| a.container.cmp(&b.container));
+        }
         if !wrote && !passed_here {
             continue; // not applicable
         }
@@ -115,8 +113,6 @@ pub fn evaluate(
             && let Some(ex) = exemption.as_ref().filter(|e| e.covers(check.id))
         {
             findings.truncate(start);
-            order.truncate(start);
-            order.push(i);
             findings.push(Finding {
                 check_id: Cow::Borrowed(check.id),
                 severity: setting.severity,
@@ -150,18 +146,26 @@ pub fn evaluate(
             passed.push(Cow::Borrowed(check.id));
             // Passing findings are not kept; a check that passed cannot also have skipped.
             findings.truncate(start);
-            order.truncate(start);
         }
     }
-    let mut ranked: Vec<(usize, Finding)> = order.into_iter().zip(findings).collect();
-    ranked.sort_by(|(a_order, a), (b_order, b)| {
-        result_rank(a.result)
-            .cmp(&result_rank(b.result))
-            .then(b.severity.cmp(&a.severity))
-            .then(a_order.cmp(b_order))
-            .then(a.container.cmp(&b.container))
-    });
-    let findings: Vec<Finding> = ranked.into_iter().map(|(_, f)| f).collect();
+    // Findings sort by outcome, severity, catalogue order, then container. They were written
+    // check by check in catalogue order, each check's sorted by container, so a stable sort on
+    // outcome and severity alone gives that order without looking up an ID per comparison.
+    if foreign {
+        findings.sort_by(|a, b| {
+            result_rank(a.result)
+                .cmp(&result_rank(b.result))
+                .then(b.severity.cmp(&a.severity))
+                .then(catalogue_order(a).cmp(&catalogue_order(b)))
+                .then(a.container.cmp(&b.container))
+        });
+    } else {
+        findings.sort_by(|a, b| {
+            result_rank(a.result)
+                .cmp(&result_rank(b.result))
+                .then(b.severity.cmp(&a.severity))
+        });
+    }
     let mut summary = Summary {
         passed: passed.len() as u32,
         ..Summary::default()

@@ -53,7 +53,9 @@ impl fmt::Display for InputError {
 /// A workload read from the input, with where it came from.
 #[derive(Clone, Debug)]
 pub struct SourcedWorkload {
-    pub object: WorkloadObject,
+    /// Boxed: a typed workload is 3 KiB, and a list of 10,000 that grows by doubling would copy
+    /// and fault in twice that.
+    pub object: Box<WorkloadObject>,
     pub source: SourceLocation,
 }
 
@@ -244,7 +246,7 @@ impl Inventory {
                         .apply(crate::world::RelatedObject::Pod(p.clone()));
                 }
                 self.workloads.push(SourcedWorkload {
-                    object: *object,
+                    object,
                     source: source(),
                 });
             }
