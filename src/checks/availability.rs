@@ -382,12 +382,7 @@ fn no_hpa(ctx: &Ctx<'_>, out: &mut Out<'_>) {
     if ctx.related.hpa.is_some() {
         return out.pass();
     }
-    let services: Vec<&str> = ctx
-        .related
-        .services
-        .iter()
-        .map(|s| s.name.as_str())
-        .collect();
+    let services: Vec<&str> = ctx.related.services.iter().map(|s| &*s.name).collect();
     let replicas = ctx.workload.replicas().unwrap_or(1);
     out.fail(format!(
         "the Deployment serves traffic through {} {} but no HorizontalPodAutoscaler scales it: \

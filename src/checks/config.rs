@@ -619,16 +619,16 @@ fn config_map_credential(cm: &ConfigMapFacts, key: &str, params: &Parameters) ->
     let url_password = cm
         .urls
         .iter()
-        .any(|(k, u)| k == key && Url::parse(u).is_some_and(|u| u.has_literal_password()));
+        .any(|(k, u)| &**k == key && Url::parse(u).is_some_and(|u| u.has_literal_password()));
     if url_password {
         return Some("holds a URL with an embedded password".to_string());
     }
-    if cm.embedded_credentials.iter().any(|(k, _)| k == key) {
+    if cm.embedded_credentials.iter().any(|(k, _)| &**k == key) {
         let fields: Vec<&str> = cm
             .embedded_credentials
             .iter()
-            .filter(|(k, _)| k == key)
-            .map(|(_, f)| f.as_str())
+            .filter(|(k, _)| &**k == key)
+            .map(|(_, f)| &**f)
             .collect();
         let values = if fields.len() == 1 {
             "a literal"

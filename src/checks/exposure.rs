@@ -1,12 +1,10 @@
 //! Exposure: how the workload is reached from outside, and whether that path has TLS, a CORS
 //! policy, rate and size limits, and endpoints behind it.
 
-use std::collections::BTreeMap;
-
 use super::util::{datastore_container, human_duration, is_datastore, join_names};
 use super::{Check, Ctx, Out};
 use crate::api::{Category, Needs, Severity};
-use crate::world::{IngressFacts, RelatedKind, ServiceFacts};
+use crate::world::{IngressFacts, Labels, RelatedKind, ServiceFacts};
 
 pub const CHECKS: &[Check] = &[
     Check {
@@ -117,7 +115,7 @@ fn ingresses<'a>(
     )
 }
 
-fn annotation<'a>(a: &'a BTreeMap<String, String>, key: &str) -> Option<&'a str> {
+fn annotation<'a>(a: &'a Labels, key: &str) -> Option<&'a str> {
     a.get(key).map(|v| v.trim())
 }
 
@@ -134,10 +132,10 @@ fn tls_covers(tls: &str, host: &str) -> bool {
 }
 
 /// Hosts in order, each once (several rules may name one host).
-fn unique<'a>(hosts: impl Iterator<Item = &'a String>) -> Vec<&'a str> {
+fn unique<'a>(hosts: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
     let mut out: Vec<&str> = Vec::new();
     for h in hosts {
-        if !out.contains(&h.as_str()) {
+        if !out.contains(&h) {
             out.push(h);
         }
     }
@@ -149,12 +147,13 @@ fn ingress_no_tls(ctx: &Ctx<'_>, out: &mut Out<'_>) {
         return;
     };
     for (ing, svc) in list {
-        let uncovered = |h: &&String| !ing.tls_hosts.iter().any(|t| tls_covers(t, h));
+        let hosts = || ing.hosts.iter().map(|h| &**h);
+        let uncovered = |h: &&str| !ing.tls_hosts.iter().any(|t| tls_covers(t, h));
         if !ing.has_tls() {
             let hosts = if ing.hosts.is_empty() {
                 "every host".to_string()
             } else {
-                join_names(&unique(ing.hosts.iter()))
+                join_names(&unique(hosts()))
             };
             out.fail(format!(
                 "Ingress {} routes {hosts} to Service {} without TLS: logins, tokens and data \
@@ -162,15 +161,15 @@ fn ingress_no_tls(ctx: &Ctx<'_>, out: &mut Out<'_>) {
                 ing.name, svc.name
             ))
             .object(format!("Ingress/{}", ing.name));
-        } else if ing.hosts.iter().any(|h| uncovered(&h)) {
-            let open = unique(ing.hosts.iter().filter(uncovered));
+        } else if hosts().any(|h| uncovered(&h)) {
+            let open = unique(hosts().filter(uncovered));
             out.fail(format!(
                 "Ingress {} routes {} to Service {} without TLS (its tls section covers only \
                  {}): logins, tokens and data to that host cross the network in clear text",
                 ing.name,
                 join_names(&open),
                 svc.name,
-                join_names(&unique(ing.tls_hosts.iter()))
+                join_names(&unique(ing.tls_hosts.iter().map(|h| &**h)))
             ))
             .object(format!("Ingress/{}", ing.name));
         }
@@ -262,7 +261,7 @@ fn is_zero(value: &str) -> bool {
     !digits.is_empty() && digits.bytes().all(|b| b == b'0')
 }
 
-fn rate_limited(a: &BTreeMap<String, String>) -> bool {
+fn rate_limited(a: &Labels) -> bool {
     RATE_LIMIT_ANNOTATIONS
         .iter()
         .any(|k| annotation(a, k).is_some_and(|v| !v.is_empty() && !is_zero(v)))
@@ -340,18 +339,35 @@ const INTERNAL_LB_ANNOTATIONS: &[(&str, &str)] = &[
     ),
 ];
 
+/// The legacy AWS annotation: any value but "false" keeps the LoadBalancer internal (older docs
+/// used "0.0.0.0/0").
+const AWS_LEGACY_INTERNAL: &str = "service.beta.kubernetes.io/aws-load-balancer-internal";
+
+/// The Service annotations these checks read.
+pub(super) fn reads_service_annotation(key: &str) -> bool {
+    key == AWS_LEGACY_INTERNAL || INTERNAL_LB_ANNOTATIONS.iter().any(|(k, _)| *k == key)
+}
+
+/// The Ingress annotations these checks read.
+pub(super) fn reads_ingress_annotation(key: &str) -> bool {
+    CORS_ANNOTATIONS
+        .iter()
+        .any(|(enable, origin, _)| *enable == key || *origin == key)
+        || RATE_LIMIT_ANNOTATIONS.contains(&key)
+        || RATE_LIMIT_PLUGIN_LISTS.contains(&key)
+        || BODY_SIZE_ANNOTATIONS.contains(&key)
+}
+
 fn is_internal_load_balancer(svc: &ServiceFacts) -> bool {
     let a = &svc.annotations;
-    // The legacy AWS annotation takes any value but "false" (older docs used "0.0.0.0/0").
-    annotation(a, "service.beta.kubernetes.io/aws-load-balancer-internal")
-        .is_some_and(|v| !v.eq_ignore_ascii_case("false"))
+    annotation(a, AWS_LEGACY_INTERNAL).is_some_and(|v| !v.eq_ignore_ascii_case("false"))
         || INTERNAL_LB_ANNOTATIONS
             .iter()
             .any(|(k, want)| annotation(a, k).is_some_and(|v| v.eq_ignore_ascii_case(want)))
 }
 
 fn exposes_publicly(svc: &ServiceFacts) -> bool {
-    match svc.service_type.as_str() {
+    match &*svc.service_type {
         "NodePort" => true,
         "LoadBalancer" => !is_internal_load_balancer(svc),
         _ => false,
@@ -441,7 +457,7 @@ fn service_no_endpoints(ctx: &Ctx<'_>, out: &mut Out<'_>) {
         .min();
     let mut judged = false;
     for svc in &ctx.related.services {
-        if svc.service_type == "ExternalName" {
+        if &*svc.service_type == "ExternalName" {
             continue;
         }
         let Some(ready) = ctx.world.ready_endpoints(ns, &svc.name) else {
@@ -480,12 +496,7 @@ fn service_no_endpoints(ctx: &Ctx<'_>, out: &mut Out<'_>) {
         }
     }
     if !judged {
-        let names: Vec<&str> = ctx
-            .related
-            .services
-            .iter()
-            .map(|s| s.name.as_str())
-            .collect();
+        let names: Vec<&str> = ctx.related.services.iter().map(|s| &*s.name).collect();
         out.skip(format!(
             "not judged: no EndpointSlice or Endpoints object is known for Service {}",
             join_names(&names)

@@ -56,7 +56,7 @@ fn no_policy(ctx: &Ctx<'_>, out: &mut Out<'_>) {
     if policies.is_empty() {
         out.fail(format!("no NetworkPolicy selects the pods: {consequence}"));
     } else {
-        let names: Vec<&str> = policies.iter().map(|p| p.name.as_str()).collect();
+        let names: Vec<&str> = policies.iter().map(|p| &*p.name).collect();
         let (noun, verb) = if names.len() == 1 {
             ("NetworkPolicy", "selects")
         } else {

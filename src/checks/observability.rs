@@ -1,11 +1,9 @@
 //! Observability: whether anything collects the workload's metrics and alerts on them.
 
-use std::collections::BTreeMap;
-
 use super::util::join_names;
 use super::{Check, Ctx, Out};
 use crate::api::{Category, Needs, Severity};
-use crate::world::RelatedKind;
+use crate::world::{LabelSet, RelatedKind};
 
 pub const CHECKS: &[Check] = &[
     Check {
@@ -34,11 +32,11 @@ pub const CHECKS: &[Check] = &[
     },
 ];
 
-const SCRAPE_ANNOTATION: &str = "prometheus.io/scrape";
+pub(super) const SCRAPE_ANNOTATION: &str = "prometheus.io/scrape";
 
-fn scrape_requested(annotations: &BTreeMap<String, String>) -> bool {
+fn scrape_requested<L: LabelSet + ?Sized>(annotations: &L) -> bool {
     annotations
-        .get(SCRAPE_ANNOTATION)
+        .label(SCRAPE_ANNOTATION)
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
 }
 
@@ -73,7 +71,7 @@ fn no_metrics(ctx: &Ctx<'_>, out: &mut Out<'_>) {
     let annotated = if services.is_empty() {
         format!("its pods carry no {SCRAPE_ANNOTATION}: \"true\" annotation")
     } else {
-        let names: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
+        let names: Vec<&str> = services.iter().map(|s| &*s.name).collect();
         let noun = if names.len() == 1 {
             "Service"
         } else {

@@ -115,12 +115,7 @@ fn no_graceful_shutdown(ctx: &Ctx<'_>, out: &mut Out<'_>) {
         return;
     }
     let services = || {
-        let names: Vec<&str> = ctx
-            .related
-            .services
-            .iter()
-            .map(|s| s.name.as_str())
-            .collect();
+        let names: Vec<&str> = ctx.related.services.iter().map(|s| &*s.name).collect();
         let word = if names.len() == 1 {
             "Service"
         } else {

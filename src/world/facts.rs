@@ -1,10 +1,12 @@
 //! What the World keeps of each related object: only the facts checks read, so the controller's
 //! memory stays small and no secret value is ever held.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+use super::compact::{Labels, Named, Names};
 
 /// A port a Service exposes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -17,30 +19,34 @@ pub struct ServicePortFacts {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServiceFacts {
-    pub name: String,
+    pub name: Box<str>,
     /// ClusterIP, NodePort, LoadBalancer, ExternalName.
-    pub service_type: String,
-    pub ports: Vec<ServicePortFacts>,
-    pub labels: BTreeMap<String, String>,
-    pub annotations: BTreeMap<String, String>,
+    pub service_type: Box<str>,
+    pub ports: Box<[ServicePortFacts]>,
+    pub labels: Labels,
+    /// Only the annotations checks read (`checks::reads_service_annotation`): a Service's
+    /// annotations often hold a copy of the whole object (`last-applied-configuration`).
+    pub annotations: Labels,
 }
 
 impl ServiceFacts {
     pub fn is_public(&self) -> bool {
-        matches!(self.service_type.as_str(), "LoadBalancer" | "NodePort")
+        matches!(&*self.service_type, "LoadBalancer" | "NodePort")
     }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct IngressFacts {
-    pub name: String,
+    pub name: Box<str>,
     /// Services the Ingress routes to (default backend and every rule path).
-    pub services: BTreeSet<String>,
-    pub hosts: Vec<String>,
+    pub services: Names,
+    /// Rule hosts, in order.
+    pub hosts: Box<[Box<str>]>,
     /// Hosts listed under `spec.tls` (an entry without hosts covers the default host: "*").
-    pub tls_hosts: Vec<String>,
-    pub class: Option<String>,
-    pub annotations: BTreeMap<String, String>,
+    pub tls_hosts: Box<[Box<str>]>,
+    pub class: Option<Box<str>>,
+    /// Only the annotations checks read (`checks::reads_ingress_annotation`).
+    pub annotations: Labels,
 }
 
 impl IngressFacts {
@@ -51,7 +57,7 @@ impl IngressFacts {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NetworkPolicyFacts {
-    pub name: String,
+    pub name: Box<str>,
     /// The policy restricts ingress (policyTypes contains Ingress, or defaults to it).
     pub ingress: bool,
     /// The policy restricts egress.
@@ -63,16 +69,16 @@ pub struct NetworkPolicyFacts {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PdbFacts {
-    pub name: String,
+    pub name: Box<str>,
     pub min_available: Option<IntOrString>,
     pub max_unavailable: Option<IntOrString>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HpaFacts {
-    pub name: String,
-    pub target_kind: String,
-    pub target_name: String,
+    pub name: Box<str>,
+    pub target_kind: Box<str>,
+    pub target_name: Box<str>,
     /// Kubernetes defaults minReplicas to 1.
     pub min_replicas: i32,
     pub max_replicas: i32,
@@ -82,26 +88,26 @@ pub struct HpaFacts {
 /// connection strings or credentials (never the whole payload).
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct ConfigMapFacts {
-    pub name: String,
+    pub name: Box<str>,
     /// Every key (binaryData keys included).
-    pub keys: BTreeSet<String>,
+    pub keys: Names,
     /// Keys whose value is empty: present for references, holding nothing worth judging.
-    pub empty_keys: BTreeSet<String>,
+    pub empty_keys: Names,
     /// Values holding a URL (`scheme://...`), per key, truncated.
-    pub urls: Vec<(String, String)>,
+    pub urls: Box<[(Box<str>, Box<str>)]>,
     /// Keys whose value holds a PEM private key.
-    pub private_keys: Vec<String>,
+    pub private_keys: Names,
     /// `(key, field)`: a file-like value assigns a literal to a credential-named field
     /// (`password: hunter2`, `API_TOKEN=abc`).
-    pub embedded_credentials: Vec<(String, String)>,
+    pub embedded_credentials: Box<[(Box<str>, Box<str>)]>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct SecretFacts {
-    pub name: String,
-    pub secret_type: String,
+    pub name: Box<str>,
+    pub secret_type: Box<str>,
     /// Key names only: values are never kept.
-    pub keys: BTreeSet<String>,
+    pub keys: Names,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -112,7 +118,7 @@ pub struct PvcFacts {
     pub volume_name: Option<String>,
     /// Pending, Bound, Lost; `None` when the input carries no status.
     pub phase: Option<String>,
-    pub labels: BTreeMap<String, String>,
+    pub labels: Labels,
     pub created: Option<Timestamp>,
 }
 
@@ -275,4 +281,28 @@ impl HelmReleaseFacts {
 pub struct NodeFacts {
     pub name: String,
     pub zone: Option<String>,
+}
+
+/// Facts filed by the name they carry.
+macro_rules! named_by {
+    ($field:ident: $($t:ty),+) => {
+        $(impl Named for $t {
+            fn name(&self) -> &str {
+                &self.$field
+            }
+        })+
+    };
+}
+
+named_by!(name: ServiceFacts, IngressFacts, NetworkPolicyFacts, PdbFacts, HpaFacts);
+named_by!(name: ConfigMapFacts, SecretFacts, PvcFacts, ServiceAccountFacts, CronJobFacts);
+// Monitors are filed under their display, `ServiceMonitor/ns/name`: one index holds monitors
+// of several namespaces, and of one kind only.
+named_by!(display: MonitorFacts);
+
+/// A snapshot schedule is kept as its display, `SnapshotSchedule/ns/name`, filed under it.
+impl Named for String {
+    fn name(&self) -> &str {
+        self
+    }
 }

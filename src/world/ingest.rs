@@ -11,20 +11,27 @@ use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::rbac::v1::ClusterRole;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
+use super::compact::Labels;
 use super::facts::*;
 use crate::api::Parameters;
+use crate::checks::{reads_ingress_annotation, reads_service_annotation};
 
 pub(crate) fn ts(t: &Option<Time>) -> Option<Timestamp> {
     t.as_ref().map(|t| t.0)
 }
 
+fn boxed(s: &Option<String>) -> Box<str> {
+    s.as_deref().unwrap_or_default().into()
+}
+
 pub fn service(svc: &Service) -> ServiceFacts {
     let spec = svc.spec.as_ref();
     ServiceFacts {
-        name: svc.metadata.name.clone().unwrap_or_default(),
+        name: boxed(&svc.metadata.name),
         service_type: spec
-            .and_then(|s| s.type_.clone())
-            .unwrap_or_else(|| "ClusterIP".to_string()),
+            .and_then(|s| s.type_.as_deref())
+            .unwrap_or("ClusterIP")
+            .into(),
         ports: spec
             .and_then(|s| s.ports.as_ref())
             .map(|ports| {
@@ -39,49 +46,74 @@ pub fn service(svc: &Service) -> ServiceFacts {
                     .collect()
             })
             .unwrap_or_default(),
-        labels: svc.metadata.labels.clone().unwrap_or_default(),
-        annotations: svc.metadata.annotations.clone().unwrap_or_default(),
+        labels: Labels::from(svc.metadata.labels.as_ref()),
+        annotations: Labels::filtered(svc.metadata.annotations.as_ref(), reads_service_annotation),
     }
 }
 
-pub fn ingress(ing: &Ingress) -> IngressFacts {
+/// The Services an Ingress routes to (default backend and every rule path), each once.
+fn backend_services(ing: &Ingress) -> impl Iterator<Item = &str> {
+    let spec = ing.spec.as_ref();
+    let default = spec
+        .and_then(|s| s.default_backend.as_ref())
+        .and_then(|b| b.service.as_ref());
+    let paths = spec
+        .into_iter()
+        .flat_map(|s| s.rules.iter().flatten())
+        .flat_map(|r| r.http.iter().flat_map(|h| h.paths.iter()))
+        .filter_map(|p| p.backend.service.as_ref());
+    default.into_iter().chain(paths).map(|s| s.name.as_str())
+}
+
+/// What the controller compares when an Ingress changes: the Services it routes to.
+pub struct IngressRoutes {
+    pub services: BTreeSet<String>,
+}
+
+/// The Services an Ingress routes to, as an owned set (the World keeps `ingress_facts`).
+pub fn ingress(ing: &Ingress) -> IngressRoutes {
+    IngressRoutes {
+        services: backend_services(ing).map(str::to_string).collect(),
+    }
+}
+
+pub fn ingress_facts(ing: &Ingress) -> IngressFacts {
+    let annotations = ing.metadata.annotations.as_ref();
     let mut facts = IngressFacts {
-        name: ing.metadata.name.clone().unwrap_or_default(),
-        annotations: ing.metadata.annotations.clone().unwrap_or_default(),
+        name: boxed(&ing.metadata.name),
+        annotations: Labels::filtered(annotations, reads_ingress_annotation),
         ..IngressFacts::default()
     };
     let Some(spec) = &ing.spec else {
         return facts;
     };
-    facts.class = spec.ingress_class_name.clone().or_else(|| {
-        facts
-            .annotations
-            .get("kubernetes.io/ingress.class")
-            .cloned()
-    });
-    if let Some(svc) = spec
-        .default_backend
-        .as_ref()
-        .and_then(|b| b.service.as_ref())
-    {
-        facts.services.insert(svc.name.clone());
-    }
-    for rule in spec.rules.iter().flatten() {
-        if let Some(h) = &rule.host {
-            facts.hosts.push(h.clone());
-        }
-        for path in rule.http.iter().flat_map(|h| h.paths.iter()) {
-            if let Some(svc) = &path.backend.service {
-                facts.services.insert(svc.name.clone());
-            }
-        }
-    }
+    facts.class = spec
+        .ingress_class_name
+        .as_deref()
+        .or_else(|| {
+            annotations?
+                .get("kubernetes.io/ingress.class")
+                .map(String::as_str)
+        })
+        .map(Box::from);
+    facts.services = backend_services(ing).collect();
+    facts.hosts = spec
+        .rules
+        .iter()
+        .flatten()
+        .filter_map(|r| r.host.as_deref())
+        .map(Box::from)
+        .collect();
+    let mut tls_hosts: Vec<Box<str>> = Vec::new();
     for tls in spec.tls.iter().flatten() {
         match &tls.hosts {
-            Some(hosts) if !hosts.is_empty() => facts.tls_hosts.extend(hosts.iter().cloned()),
-            _ => facts.tls_hosts.push("*".to_string()),
+            Some(hosts) if !hosts.is_empty() => {
+                tls_hosts.extend(hosts.iter().map(|h| Box::from(h.as_str())))
+            }
+            _ => tls_hosts.push("*".into()),
         }
     }
+    facts.tls_hosts = tls_hosts.into_boxed_slice();
     facts
 }
 
@@ -114,7 +146,7 @@ pub fn network_policy(np: &NetworkPolicy) -> NetworkPolicyFacts {
             })
         });
     NetworkPolicyFacts {
-        name: np.metadata.name.clone().unwrap_or_default(),
+        name: boxed(&np.metadata.name),
         ingress,
         egress,
         egress_allows_all,
@@ -124,7 +156,7 @@ pub fn network_policy(np: &NetworkPolicy) -> NetworkPolicyFacts {
 pub fn pdb(pdb: &PodDisruptionBudget) -> PdbFacts {
     let spec = pdb.spec.as_ref();
     PdbFacts {
-        name: pdb.metadata.name.clone().unwrap_or_default(),
+        name: boxed(&pdb.metadata.name),
         min_available: spec.and_then(|s| s.min_available.clone()),
         max_unavailable: spec.and_then(|s| s.max_unavailable.clone()),
     }
@@ -133,13 +165,15 @@ pub fn pdb(pdb: &PodDisruptionBudget) -> PdbFacts {
 pub fn hpa(hpa: &HorizontalPodAutoscaler) -> HpaFacts {
     let spec = hpa.spec.as_ref();
     HpaFacts {
-        name: hpa.metadata.name.clone().unwrap_or_default(),
+        name: boxed(&hpa.metadata.name),
         target_kind: spec
-            .map(|s| s.scale_target_ref.kind.clone())
-            .unwrap_or_default(),
+            .map(|s| s.scale_target_ref.kind.as_str())
+            .unwrap_or_default()
+            .into(),
         target_name: spec
-            .map(|s| s.scale_target_ref.name.clone())
-            .unwrap_or_default(),
+            .map(|s| s.scale_target_ref.name.as_str())
+            .unwrap_or_default()
+            .into(),
         min_replicas: spec.and_then(|s| s.min_replicas).unwrap_or(1),
         max_replicas: spec.map(|s| s.max_replicas).unwrap_or(0),
     }
@@ -193,14 +227,13 @@ pub fn urls_in(value: &str) -> impl Iterator<Item = &str> {
 }
 
 pub fn config_map(cm: &ConfigMap) -> ConfigMapFacts {
-    let mut facts = ConfigMapFacts {
-        name: cm.metadata.name.clone().unwrap_or_default(),
-        ..ConfigMapFacts::default()
-    };
-    for (key, value) in cm.data.iter().flatten() {
-        facts.keys.insert(key.clone());
+    let data = cm.data.iter().flatten();
+    let binary = cm.binary_data.iter().flatten().map(|(k, _)| k);
+    let mut urls: Vec<(Box<str>, Box<str>)> = Vec::new();
+    let mut private_keys: Vec<&str> = Vec::new();
+    let mut embedded_credentials: Vec<(Box<str>, Box<str>)> = Vec::new();
+    for (key, value) in data.clone() {
         if value.is_empty() {
-            facts.empty_keys.insert(key.clone());
             continue;
         }
         for url in urls_in(value).take(MAX_URLS_PER_KEY) {
@@ -208,10 +241,10 @@ pub fn config_map(cm: &ConfigMap) -> ConfigMapFacts {
             while !url.is_char_boundary(end) {
                 end -= 1;
             }
-            facts.urls.push((key.clone(), url[..end].to_string()));
+            urls.push((key.as_str().into(), url[..end].into()));
         }
         if value.contains("PRIVATE KEY-----") {
-            facts.private_keys.push(key.clone());
+            private_keys.push(key);
         }
         if value.contains('\n') || value.contains('=') || value.contains(": ") {
             let mut seen = BTreeSet::new();
@@ -232,16 +265,25 @@ pub fn config_map(cm: &ConfigMap) -> ConfigMapFacts {
                 {
                     continue;
                 }
-                facts
-                    .embedded_credentials
-                    .push((key.clone(), field.to_string()));
+                embedded_credentials.push((key.as_str().into(), field.into()));
             }
         }
     }
-    for key in cm.binary_data.iter().flatten().map(|(k, _)| k) {
-        facts.keys.insert(key.clone());
+    ConfigMapFacts {
+        name: boxed(&cm.metadata.name),
+        keys: data
+            .clone()
+            .map(|(k, _)| k.as_str())
+            .chain(binary.map(String::as_str))
+            .collect(),
+        empty_keys: data
+            .filter(|(_, v)| v.is_empty())
+            .map(|(k, _)| k.as_str())
+            .collect(),
+        urls: urls.into_boxed_slice(),
+        private_keys: private_keys.into_iter().collect(),
+        embedded_credentials: embedded_credentials.into_boxed_slice(),
     }
-    facts
 }
 
 pub fn cluster_role(role: &ClusterRole) -> ClusterRoleFacts {
@@ -354,15 +396,65 @@ mod tests {
             ("tls.key", "-----BEGIN RSA PRIVATE KEY-----\nabc\n"),
         ]));
         assert_eq!(
-            facts.urls,
-            vec![("REDIS_URL".into(), "redis://redis:6379/0".into())]
+            &*facts.urls,
+            [("REDIS_URL".into(), "redis://redis:6379/0".into())]
         );
         assert_eq!(
-            facts.embedded_credentials,
-            vec![("app.yaml".into(), "password".into())]
+            &*facts.embedded_credentials,
+            [("app.yaml".into(), "password".into())]
         );
-        assert_eq!(facts.private_keys, vec!["tls.key".to_string()]);
+        assert_eq!(facts.private_keys.iter().collect::<Vec<_>>(), ["tls.key"]);
         assert!(facts.keys.contains("EMPTY") && facts.empty_keys.contains("EMPTY"));
+    }
+
+    #[test]
+    fn services_and_ingresses_keep_the_annotations_checks_read() {
+        let meta =
+            |pairs: &[(&str, &str)]| k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+                name: Some("web".into()),
+                labels: Some([("app".to_string(), "web".to_string())].into()),
+                annotations: Some(
+                    pairs
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect(),
+                ),
+                ..Default::default()
+            };
+        let last_applied = "kubectl.kubernetes.io/last-applied-configuration";
+        let svc = service(&Service {
+            metadata: meta(&[
+                (last_applied, "{}"),
+                ("prometheus.io/scrape", "true"),
+                (
+                    "service.beta.kubernetes.io/aws-load-balancer-internal",
+                    "true",
+                ),
+            ]),
+            ..Service::default()
+        });
+        assert_eq!(
+            svc.annotations.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            [
+                "prometheus.io/scrape",
+                "service.beta.kubernetes.io/aws-load-balancer-internal"
+            ]
+        );
+        assert_eq!(svc.labels.get("app"), Some("web"));
+        let ing = ingress_facts(&Ingress {
+            metadata: meta(&[
+                (last_applied, "{}"),
+                ("kubernetes.io/ingress.class", "nginx"),
+                ("nginx.ingress.kubernetes.io/limit-rps", "20"),
+            ]),
+            spec: Some(Default::default()),
+            ..Ingress::default()
+        });
+        assert_eq!(
+            ing.annotations.iter().collect::<Vec<_>>(),
+            [("nginx.ingress.kubernetes.io/limit-rps", "20")]
+        );
+        assert_eq!(ing.class.as_deref(), Some("nginx"));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! Built from files by the CLI and kept current from watches by the controller; the engine only
 //! reads it. It holds reduced facts, not whole objects.
 
+mod compact;
 mod facts;
 pub mod helm;
 pub mod ingest;
@@ -25,9 +26,10 @@ use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, OwnerReference};
 use kube::api::DynamicObject;
 
+pub use compact::{ByName, Labels, Named, Names};
 pub use facts::*;
 pub use kinds::{KindSet, RelatedKind};
-pub use selector::{Requirement, Selector, SelectorIndex};
+pub use selector::{LabelSet, Requirement, Selector, SelectorIndex};
 
 use crate::workload::WorkloadObject;
 
@@ -88,22 +90,24 @@ enum SubjectKey {
 #[derive(Debug, Default)]
 pub struct NamespaceIndex {
     services: SelectorIndex<ServiceFacts>,
-    ingresses: BTreeMap<String, IngressFacts>,
-    ingresses_by_service: HashMap<String, BTreeSet<String>>,
+    ingresses: ByName<IngressFacts>,
+    /// Service -> the Ingresses routing to it.
+    ingresses_by_service: HashMap<Box<str>, Names>,
     network_policies: SelectorIndex<NetworkPolicyFacts>,
     pdbs: SelectorIndex<PdbFacts>,
-    hpas: BTreeMap<String, HpaFacts>,
-    config_maps: HashMap<String, ConfigMapFacts>,
-    secrets: HashMap<String, SecretFacts>,
-    pvcs: HashMap<String, PvcFacts>,
-    service_accounts: HashMap<String, ServiceAccountFacts>,
+    hpas: ByName<HpaFacts>,
+    config_maps: ByName<ConfigMapFacts>,
+    secrets: ByName<SecretFacts>,
+    pvcs: ByName<PvcFacts>,
+    service_accounts: ByName<ServiceAccountFacts>,
     role_bindings: HashMap<String, (BindingFacts, Vec<SubjectKey>)>,
-    /// Monitors looking into this namespace, keyed by `monitor-namespace/name`.
+    /// Monitors looking into this namespace, filed by display (`ServiceMonitor/ns/name`).
     service_monitors: SelectorIndex<MonitorFacts>,
     pod_monitors: SelectorIndex<MonitorFacts>,
     prometheus_rules: BTreeSet<String>,
-    cron_jobs: BTreeMap<String, CronJobFacts>,
+    cron_jobs: ByName<CronJobFacts>,
     snapshot_claims: HashMap<String, String>,
+    /// Filed by display (`SnapshotSchedule/ns/name`).
     snapshot_schedules: SelectorIndex<String>,
     pods: HashMap<OwnerKey, BTreeMap<String, PodFacts>>,
     pod_owner: HashMap<String, OwnerKey>,
@@ -128,13 +132,17 @@ pub struct World {
     cluster_bindings: HashMap<String, (BindingFacts, Vec<SubjectKey>)>,
     velero_schedules: BTreeMap<String, VeleroScheduleFacts>,
     nodes: HashMap<String, NodeFacts>,
-    /// Monitors looking into every namespace, keyed by `namespace/name`.
+    /// Monitors looking into every namespace, filed by display.
     any_ns_service_monitors: SelectorIndex<MonitorFacts>,
     any_ns_pod_monitors: SelectorIndex<MonitorFacts>,
     /// Where each namespaced monitor was filed, for removal.
     monitor_targets: HashMap<(RelatedKind, String), Vec<String>>,
     /// Decoding problems with related objects (Helm payloads), by `Kind/ns/name`.
     problems: BTreeMap<String, String>,
+}
+
+fn monitor_display(kind: RelatedKind, ns: &str, name: &str) -> String {
+    format!("{}/{ns}/{name}", kind.as_str())
 }
 
 fn name_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> String {
@@ -247,23 +255,19 @@ impl World {
                 let ns = ns_of(&svc.metadata);
                 let sel = Selector::from_map(svc.spec.as_ref().and_then(|s| s.selector.as_ref()));
                 let facts = ingest::service(&svc);
-                self.ns_mut(&ns)
-                    .services
-                    .insert(facts.name.clone(), sel, facts);
+                self.ns_mut(&ns).services.insert(sel, facts);
             }
             RelatedObject::Ingress(ing) => {
                 self.present.insert(RelatedKind::Ingress);
                 let ns = ns_of(&ing.metadata);
-                let facts = ingest::ingress(&ing);
+                let facts = ingest::ingress_facts(&ing);
                 self.remove(RelatedKind::Ingress, &ns, &facts.name);
                 let idx = self.ns_mut(&ns);
-                for svc in &facts.services {
-                    idx.ingresses_by_service
-                        .entry(svc.clone())
-                        .or_default()
-                        .insert(facts.name.clone());
+                for svc in facts.services.iter() {
+                    let routes = idx.ingresses_by_service.entry(svc.into()).or_default();
+                    *routes = routes.with(&facts.name);
                 }
-                idx.ingresses.insert(facts.name.clone(), facts);
+                idx.ingresses.insert(facts);
             }
             RelatedObject::NetworkPolicy(np) => {
                 self.present.insert(RelatedKind::NetworkPolicy);
@@ -273,9 +277,7 @@ impl World {
                     true,
                 );
                 let facts = ingest::network_policy(&np);
-                self.ns_mut(&ns)
-                    .network_policies
-                    .insert(facts.name.clone(), sel, facts);
+                self.ns_mut(&ns).network_policies.insert(sel, facts);
             }
             RelatedObject::PodDisruptionBudget(pdb) => {
                 self.present.insert(RelatedKind::PodDisruptionBudget);
@@ -285,21 +287,19 @@ impl World {
                     true,
                 );
                 let facts = ingest::pdb(&pdb);
-                self.ns_mut(&ns).pdbs.insert(facts.name.clone(), sel, facts);
+                self.ns_mut(&ns).pdbs.insert(sel, facts);
             }
             RelatedObject::HorizontalPodAutoscaler(hpa) => {
                 self.present.insert(RelatedKind::HorizontalPodAutoscaler);
                 let ns = ns_of(&hpa.metadata);
                 let facts = ingest::hpa(&hpa);
-                self.ns_mut(&ns).hpas.insert(facts.name.clone(), facts);
+                self.ns_mut(&ns).hpas.insert(facts);
             }
             RelatedObject::ConfigMap(cm) => {
                 self.present.insert(RelatedKind::ConfigMap);
                 let ns = ns_of(&cm.metadata);
                 let facts = ingest::config_map(&cm);
-                self.ns_mut(&ns)
-                    .config_maps
-                    .insert(facts.name.clone(), facts);
+                self.ns_mut(&ns).config_maps.insert(facts);
             }
             RelatedObject::Secret(secret) => {
                 let ns = ns_of(&secret.metadata);
@@ -328,15 +328,14 @@ impl World {
                     return;
                 }
                 self.present.insert(RelatedKind::Secret);
-                let mut keys: BTreeSet<String> = BTreeSet::new();
-                keys.extend(secret.data.iter().flatten().map(|(k, _)| k.clone()));
-                keys.extend(secret.string_data.iter().flatten().map(|(k, _)| k.clone()));
+                let data = secret.data.iter().flatten().map(|(k, _)| k.as_str());
+                let string_data = secret.string_data.iter().flatten().map(|(k, _)| k.as_str());
                 let facts = SecretFacts {
-                    name: name_of(&secret.metadata),
-                    secret_type: secret.type_.clone().unwrap_or_else(|| "Opaque".into()),
-                    keys,
+                    name: name_of(&secret.metadata).into(),
+                    secret_type: secret.type_.as_deref().unwrap_or("Opaque").into(),
+                    keys: data.chain(string_data).collect(),
                 };
-                self.ns_mut(&ns).secrets.insert(facts.name.clone(), facts);
+                self.ns_mut(&ns).secrets.insert(facts);
             }
             RelatedObject::PersistentVolumeClaim(pvc) => {
                 self.present.insert(RelatedKind::PersistentVolumeClaim);
@@ -350,10 +349,10 @@ impl World {
                         .unwrap_or_default(),
                     volume_name: spec.and_then(|s| s.volume_name.clone()),
                     phase: pvc.status.as_ref().and_then(|s| s.phase.clone()),
-                    labels: pvc.metadata.labels.clone().unwrap_or_default(),
+                    labels: Labels::from(pvc.metadata.labels.as_ref()),
                     created: ingest::ts(&pvc.metadata.creation_timestamp),
                 };
-                self.ns_mut(&ns).pvcs.insert(facts.name.clone(), facts);
+                self.ns_mut(&ns).pvcs.insert(facts);
             }
             RelatedObject::PersistentVolume(pv) => {
                 self.present.insert(RelatedKind::PersistentVolume);
@@ -397,9 +396,7 @@ impl World {
                     name: name_of(&sa.metadata),
                     automount_token: sa.automount_service_account_token,
                 };
-                self.ns_mut(&ns)
-                    .service_accounts
-                    .insert(facts.name.clone(), facts);
+                self.ns_mut(&ns).service_accounts.insert(facts);
             }
             RelatedObject::RoleBinding(rb) => {
                 self.present.insert(RelatedKind::RoleBinding);
@@ -486,7 +483,7 @@ impl World {
                 let display = format!("SnapshotSchedule/{ns}/{name}");
                 self.ns_mut(&ns)
                     .snapshot_schedules
-                    .insert(name, selector, display);
+                    .insert(selector, display);
             }
             RelatedObject::Pod(pod) => {
                 self.present.insert(RelatedKind::Pod);
@@ -601,7 +598,7 @@ impl World {
         let names = dyn_strings(ns_sel.and_then(|n| n.get("matchNames")));
         let key = format!("{ns}/{name}");
         let facts = MonitorFacts {
-            display: format!("{}/{ns}/{name}", kind.as_str()),
+            display: monitor_display(kind, &ns, &name),
             namespaces: if any {
                 MonitorNamespaces::Any
             } else if names.is_empty() {
@@ -617,7 +614,7 @@ impl World {
                 } else {
                     &mut self.any_ns_pod_monitors
                 };
-                idx.insert(key.clone(), selector, facts);
+                idx.insert(selector, facts);
                 Vec::new()
             }
             MonitorNamespaces::Names(targets) => {
@@ -629,7 +626,7 @@ impl World {
                     } else {
                         &mut idx.pod_monitors
                     };
-                    idx.insert(key.clone(), selector.clone(), facts.clone());
+                    idx.insert(selector.clone(), facts.clone());
                 }
                 targets
             }
@@ -658,7 +655,7 @@ impl World {
                 command_text: pod_spec.map(ingest::command_text).unwrap_or_default(),
                 suspended: spec.and_then(|s| s.suspend).unwrap_or(false),
             };
-            self.ns_mut(&ns).cron_jobs.insert(facts.name.clone(), facts);
+            self.ns_mut(&ns).cron_jobs.insert(facts);
         }
     }
 
@@ -708,20 +705,21 @@ impl World {
             }
             RelatedKind::ServiceMonitor | RelatedKind::PodMonitor => {
                 let key = format!("{ns}/{name}");
-                if let Some(targets) = self.monitor_targets.remove(&(kind, key.clone())) {
+                if let Some(targets) = self.monitor_targets.remove(&(kind, key)) {
+                    let display = monitor_display(kind, ns, name);
                     for target in targets {
                         if let Some(idx) = self.namespaces.get_mut(&target) {
                             if kind == RelatedKind::ServiceMonitor {
-                                idx.service_monitors.remove(&key);
+                                idx.service_monitors.remove(&display);
                             } else {
-                                idx.pod_monitors.remove(&key);
+                                idx.pod_monitors.remove(&display);
                             }
                         }
                     }
                     if kind == RelatedKind::ServiceMonitor {
-                        self.any_ns_service_monitors.remove(&key);
+                        self.any_ns_service_monitors.remove(&display);
                     } else {
-                        self.any_ns_pod_monitors.remove(&key);
+                        self.any_ns_pod_monitors.remove(&display);
                     }
                 }
                 return;
@@ -737,11 +735,11 @@ impl World {
             }
             RelatedKind::Ingress => {
                 if let Some(old) = idx.ingresses.remove(name) {
-                    for svc in old.services {
-                        if let Some(set) = idx.ingresses_by_service.get_mut(&svc) {
-                            set.remove(name);
-                            if set.is_empty() {
-                                idx.ingresses_by_service.remove(&svc);
+                    for svc in old.services.iter() {
+                        if let Some(routes) = idx.ingresses_by_service.get_mut(svc) {
+                            *routes = routes.without(name);
+                            if routes.is_empty() {
+                                idx.ingresses_by_service.remove(svc);
                             }
                         }
                     }
@@ -786,7 +784,8 @@ impl World {
                 idx.snapshot_claims.remove(name);
             }
             RelatedKind::SnapshotSchedule => {
-                idx.snapshot_schedules.remove(name);
+                idx.snapshot_schedules
+                    .remove(&format!("SnapshotSchedule/{ns}/{name}"));
             }
             RelatedKind::Pod => {
                 if let Some(owner) = idx.pod_owner.remove(name)
@@ -847,7 +846,7 @@ impl World {
         idx.ingresses_by_service
             .get(service)
             .into_iter()
-            .flatten()
+            .flat_map(Names::iter)
             .filter_map(|n| idx.ingresses.get(n))
             .collect()
     }
@@ -870,13 +869,15 @@ impl World {
             .unwrap_or_default()
     }
 
-    /// The HorizontalPodAutoscaler that scales `kind/name`, if any.
+    /// The HorizontalPodAutoscaler that scales `kind/name`, if any (the first by name when
+    /// several do).
     pub fn hpa_for(&self, ns: &str, kind: &str, name: &str) -> Option<&HpaFacts> {
         self.namespaces
             .get(ns)?
             .hpas
             .values()
-            .find(|h| h.target_kind == kind && h.target_name == name)
+            .filter(|h| &*h.target_kind == kind && &*h.target_name == name)
+            .min_by(|a, b| a.name.cmp(&b.name))
     }
 
     pub fn config_map(&self, ns: &str, name: &str) -> Option<&ConfigMapFacts> {
@@ -952,7 +953,7 @@ impl World {
     pub fn service_monitors_selecting(
         &self,
         ns: &str,
-        service_labels: &BTreeMap<String, String>,
+        service_labels: &Labels,
     ) -> Vec<&MonitorFacts> {
         let mut out = self.any_ns_service_monitors.matching(service_labels);
         if let Some(idx) = self.namespaces.get(ns) {
@@ -992,7 +993,7 @@ impl World {
     pub fn cron_jobs(&self, ns: &str) -> Vec<&CronJobFacts> {
         self.namespaces
             .get(ns)
-            .map(|i| i.cron_jobs.values().collect())
+            .map(|i| i.cron_jobs.sorted())
             .unwrap_or_default()
     }
 
@@ -1112,5 +1113,121 @@ fn pod_owner(pod: &Pod) -> OwnerKey {
     OwnerKey {
         kind: owner.kind.clone(),
         name: owner.name.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn typed<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> T {
+        serde_json::from_value(value).expect("a valid object")
+    }
+
+    fn dynamic(kind: &str, value: serde_json::Value) -> DynamicObject {
+        let mut value = value;
+        value["apiVersion"] = json!("example.com/v1");
+        value["kind"] = json!(kind);
+        typed(value)
+    }
+
+    fn ingress(name: &str, service: &str) -> RelatedObject {
+        RelatedObject::Ingress(typed(json!({
+            "metadata": {"name": name, "namespace": "shop"},
+            "spec": {"rules": [{"host": "shop.example.com", "http": {"paths": [
+                {"path": "/", "pathType": "Prefix",
+                 "backend": {"service": {"name": service, "port": {"number": 80}}}}
+            ]}}]}
+        })))
+    }
+
+    fn names<T: Named>(facts: Vec<&T>) -> Vec<&str> {
+        facts.into_iter().map(Named::name).collect()
+    }
+
+    #[test]
+    fn ingresses_are_found_by_service_until_rerouted_or_removed() {
+        let mut world = World::new();
+        world.apply(ingress("b", "api"));
+        world.apply(ingress("a", "api"));
+        assert_eq!(
+            names(world.ingresses_for_service("shop", "api")),
+            ["a", "b"]
+        );
+        world.apply(ingress("b", "web"));
+        assert_eq!(names(world.ingresses_for_service("shop", "api")), ["a"]);
+        assert_eq!(names(world.ingresses_for_service("shop", "web")), ["b"]);
+        world.remove(RelatedKind::Ingress, "shop", "a");
+        assert!(world.ingresses_for_service("shop", "api").is_empty());
+        assert_eq!(
+            world.namespace("shop").unwrap().ingresses_by_service.len(),
+            1
+        );
+    }
+
+    #[test]
+    fn services_and_monitors_are_found_by_labels() {
+        let mut world = World::new();
+        world.apply(RelatedObject::Service(typed(json!({
+            "metadata": {"name": "api", "namespace": "shop", "labels": {"app": "api"}},
+            "spec": {"selector": {"app": "api"}}
+        }))));
+        world.apply(RelatedObject::ServiceMonitor(dynamic(
+            "ServiceMonitor",
+            json!({
+                "metadata": {"name": "api", "namespace": "monitoring"},
+                "spec": {"selector": {"matchLabels": {"app": "api"}},
+                         "namespaceSelector": {"matchNames": ["shop"]}}
+            }),
+        )));
+        let pod = BTreeMap::from([("app".to_string(), "api".to_string())]);
+        let svc = world.services_selecting("shop", &pod)[0];
+        assert_eq!(world.service("shop", "api"), Some(svc));
+        let labels = svc.labels.clone();
+        let monitors = world.service_monitors_selecting("shop", &labels);
+        assert_eq!(monitors[0].display, "ServiceMonitor/monitoring/api");
+        world.remove(RelatedKind::ServiceMonitor, "monitoring", "api");
+        assert!(world.service_monitors_selecting("shop", &labels).is_empty());
+    }
+
+    #[test]
+    fn snapshot_schedules_and_hpas() {
+        let mut world = World::new();
+        world.apply(RelatedObject::SnapshotSchedule(dynamic(
+            "SnapshotSchedule",
+            json!({
+                "metadata": {"name": "nightly", "namespace": "shop"},
+                "spec": {"claimSelector": {"matchLabels": {"app": "db"}}}
+            }),
+        )));
+        world.apply(RelatedObject::PersistentVolumeClaim(typed(json!({
+            "metadata": {"name": "data", "namespace": "shop", "labels": {"app": "db"}}
+        }))));
+        let claim = world.pvc("shop", "data").unwrap().clone();
+        assert_eq!(
+            world.snapshot_schedules_for_claim("shop", &claim),
+            [&"SnapshotSchedule/shop/nightly".to_string()]
+        );
+        world.remove(RelatedKind::SnapshotSchedule, "shop", "nightly");
+        assert!(
+            world
+                .snapshot_schedules_for_claim("shop", &claim)
+                .is_empty()
+        );
+
+        for name in ["web-b", "web-a"] {
+            world.apply(RelatedObject::HorizontalPodAutoscaler(typed(json!({
+                "metadata": {"name": name, "namespace": "shop"},
+                "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "web"}, "maxReplicas": 3}
+            }))));
+        }
+        // Two autoscalers on one workload: the first by name, whatever the order they came in.
+        assert_eq!(
+            &*world.hpa_for("shop", "Deployment", "web").unwrap().name,
+            "web-a"
+        );
+        assert!(world.hpa_for("shop", "Deployment", "api").is_none());
     }
 }

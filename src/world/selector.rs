@@ -1,9 +1,41 @@
 //! Label selectors and an index that answers "which of these selectors match these labels"
 //! without trying every selector.
 
+use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::{Hash, Hasher};
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+
+use super::compact::{ByName, Labels, Named, Names};
+
+/// Labels a selector can be matched against: a workload's label map, or the Labels the World
+/// keeps of a Service or claim.
+pub trait LabelSet {
+    fn label(&self, key: &str) -> Option<&str>;
+    /// Every (key, value) pair.
+    fn pairs(&self) -> impl Iterator<Item = (&str, &str)>;
+}
+
+impl LabelSet for BTreeMap<String, String> {
+    fn label(&self, key: &str) -> Option<&str> {
+        self.get(key).map(String::as_str)
+    }
+
+    fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+}
+
+impl LabelSet for Labels {
+    fn label(&self, key: &str) -> Option<&str> {
+        self.get(key)
+    }
+
+    fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.iter()
+    }
+}
 
 /// One requirement of a set-based selector.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -15,23 +47,31 @@ pub enum Requirement {
 }
 
 impl Requirement {
-    fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+    fn matches<L: LabelSet + ?Sized>(&self, labels: &L) -> bool {
+        let listed = |vs: &[String], v: &str| vs.iter().any(|x| x == v);
         match self {
-            Requirement::In(k, vs) => labels.get(k).is_some_and(|v| vs.contains(v)),
-            Requirement::NotIn(k, vs) => labels.get(k).is_none_or(|v| !vs.contains(v)),
-            Requirement::Exists(k) => labels.contains_key(k),
-            Requirement::DoesNotExist(k) => !labels.contains_key(k),
+            Requirement::In(k, vs) => labels.label(k).is_some_and(|v| listed(vs, v)),
+            Requirement::NotIn(k, vs) => labels.label(k).is_none_or(|v| !listed(vs, v)),
+            Requirement::Exists(k) => labels.label(k).is_some(),
+            Requirement::DoesNotExist(k) => labels.label(k).is_none(),
         }
     }
 }
 
 /// A label selector. `Selector::everything()` matches all labels; `Selector::nothing()` none.
+// Boxed slices rather than Vecs: one is kept per Service, NetworkPolicy and PDB.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Selector {
-    equals: Vec<(String, String)>,
-    requirements: Vec<Requirement>,
+    equals: Box<[(Box<str>, Box<str>)]>,
+    requirements: Box<[Requirement]>,
     /// Matches nothing at all (a Service without selector, an invalid operator).
     none: bool,
+}
+
+fn pairs_of(map: &BTreeMap<String, String>) -> Box<[(Box<str>, Box<str>)]> {
+    map.iter()
+        .map(|(k, v)| (Box::from(k.as_str()), Box::from(v.as_str())))
+        .collect()
 }
 
 impl Selector {
@@ -51,7 +91,7 @@ impl Selector {
     pub fn from_map(map: Option<&BTreeMap<String, String>>) -> Selector {
         match map {
             Some(m) if !m.is_empty() => Selector {
-                equals: m.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                equals: pairs_of(m),
                 ..Selector::default()
             },
             _ => Selector::nothing(),
@@ -69,8 +109,9 @@ impl Selector {
             };
         };
         let mut out = Selector::default();
+        let mut requirements = Vec::new();
         if let Some(m) = &sel.match_labels {
-            out.equals = m.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            out.equals = pairs_of(m);
         }
         for e in sel.match_expressions.iter().flatten() {
             let values = e.values.clone().unwrap_or_default();
@@ -82,20 +123,21 @@ impl Selector {
                 // An operator Kubernetes would reject; never match rather than match too much.
                 _ => return Selector::nothing(),
             };
-            out.requirements.push(req);
+            requirements.push(req);
         }
+        out.requirements = requirements.into_boxed_slice();
         if out.equals.is_empty() && out.requirements.is_empty() && !empty_matches_all {
             return Selector::nothing();
         }
         out
     }
 
-    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+    pub fn matches<L: LabelSet + ?Sized>(&self, labels: &L) -> bool {
         !self.none
             && self
                 .equals
                 .iter()
-                .all(|(k, v)| labels.get(k).is_some_and(|l| l == v))
+                .all(|(k, v)| labels.label(k).is_some_and(|l| l == &**v))
             && self.requirements.iter().all(|r| r.matches(labels))
     }
 
@@ -108,62 +150,77 @@ impl Selector {
     }
 
     /// One equality every match must satisfy, used to file the selector in the index.
-    fn anchor(&self) -> Option<&(String, String)> {
-        self.equals.first()
+    fn anchor(&self) -> Option<u64> {
+        self.equals.first().map(|(k, v)| anchor_hash(k, v))
     }
 }
 
-/// Objects carrying selectors, found by the labels they select.
+/// The hash of one label equality, under which the selectors requiring it are filed. Two
+/// equalities may share a hash: the candidates found under it are matched in full anyway.
+fn anchor_hash(key: &str, value: &str) -> u64 {
+    // SipHash with fixed keys: the same on every run, unlike a HashMap's RandomState.
+    let mut h = DefaultHasher::new();
+    (key, value).hash(&mut h);
+    h.finish()
+}
+
+/// A selector with what it selects for, filed by the value's name.
+#[derive(Debug)]
+struct Entry<T> {
+    selector: Selector,
+    value: T,
+}
+
+impl<T: Named> Named for Entry<T> {
+    fn name(&self) -> &str {
+        self.value.name()
+    }
+}
+
+/// Objects carrying selectors, found by the labels they select. Each is filed by its own name
+/// (`Named`), which the index does not copy except to file anchored selectors.
 #[derive(Debug)]
 pub struct SelectorIndex<T> {
-    entries: BTreeMap<String, (Selector, T)>,
-    /// key -> value -> names of entries anchored there. Usually one name: a Vec, as a set
-    /// would allocate a whole tree node for it.
-    anchored: HashMap<String, HashMap<String, Vec<String>>>,
+    entries: ByName<Entry<T>>,
+    /// Hash of one equality every match must satisfy -> names of the entries requiring it.
+    anchored: HashMap<u64, Names>,
     /// Entries with no equality to anchor on (select-all, expressions only).
-    unanchored: BTreeSet<String>,
+    unanchored: BTreeSet<Box<str>>,
 }
 
 impl<T> Default for SelectorIndex<T> {
     fn default() -> Self {
         SelectorIndex {
-            entries: BTreeMap::new(),
+            entries: ByName::default(),
             anchored: HashMap::new(),
             unanchored: BTreeSet::new(),
         }
     }
 }
 
-impl<T> SelectorIndex<T> {
-    pub fn insert(&mut self, name: String, selector: Selector, value: T) {
-        self.remove(&name);
+impl<T: Named> SelectorIndex<T> {
+    /// Files `value` under its name, replacing what was filed there.
+    pub fn insert(&mut self, selector: Selector, value: T) {
+        self.remove(value.name());
+        let name = value.name();
         if selector.is_nothing() {
             // Kept for lookups by name, never returned by label lookups.
-        } else if let Some((k, v)) = selector.anchor() {
-            self.anchored
-                .entry(k.clone())
-                .or_default()
-                .entry(v.clone())
-                .or_default()
-                .push(name.clone());
+        } else if let Some(anchor) = selector.anchor() {
+            let names = self.anchored.entry(anchor).or_default();
+            *names = names.with(name);
         } else {
-            self.unanchored.insert(name.clone());
+            self.unanchored.insert(name.into());
         }
-        self.entries.insert(name, (selector, value));
+        self.entries.insert(Entry { selector, value });
     }
 
     pub fn remove(&mut self, name: &str) -> Option<T> {
-        let (selector, value) = self.entries.remove(name)?;
-        if let Some((k, v)) = selector.anchor() {
-            if let Some(values) = self.anchored.get_mut(k) {
-                if let Some(names) = values.get_mut(v) {
-                    names.retain(|n| n != name);
-                    if names.is_empty() {
-                        values.remove(v);
-                    }
-                }
-                if values.is_empty() {
-                    self.anchored.remove(k);
+        let Entry { selector, value } = self.entries.remove(name)?;
+        if let Some(anchor) = selector.anchor() {
+            if let Some(names) = self.anchored.get_mut(&anchor) {
+                *names = names.without(name);
+                if names.is_empty() {
+                    self.anchored.remove(&anchor);
                 }
             }
         } else {
@@ -173,7 +230,7 @@ impl<T> SelectorIndex<T> {
     }
 
     pub fn get(&self, name: &str) -> Option<&T> {
-        self.entries.get(name).map(|(_, v)| v)
+        self.entries.get(name).map(|e| &e.value)
     }
 
     pub fn len(&self) -> usize {
@@ -184,26 +241,32 @@ impl<T> SelectorIndex<T> {
         self.entries.is_empty()
     }
 
+    /// Every entry, ordered by name.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Selector, &T)> {
-        self.entries.iter().map(|(n, (s, v))| (n.as_str(), s, v))
+        self.entries
+            .sorted()
+            .into_iter()
+            .map(|e| (e.name(), &e.selector, &e.value))
     }
 
     /// Entries whose selector matches `labels`, ordered by name.
-    pub fn matching(&self, labels: &BTreeMap<String, String>) -> Vec<&T> {
+    pub fn matching<L: LabelSet + ?Sized>(&self, labels: &L) -> Vec<&T> {
         let mut names: Vec<&str> = Vec::new();
-        for (k, v) in labels {
-            if let Some(set) = self.anchored.get(k).and_then(|vals| vals.get(v)) {
-                names.extend(set.iter().map(String::as_str));
+        if !self.anchored.is_empty() {
+            for (k, v) in labels.pairs() {
+                if let Some(set) = self.anchored.get(&anchor_hash(k, v)) {
+                    names.extend(set.iter());
+                }
             }
         }
-        names.extend(self.unanchored.iter().map(String::as_str));
+        names.extend(self.unanchored.iter().map(|n| &**n));
         names.sort_unstable();
         names.dedup();
         names
             .into_iter()
             .filter_map(|n| self.entries.get(n))
-            .filter(|(sel, _)| sel.matches(labels))
-            .map(|(_, v)| v)
+            .filter(|e| e.selector.matches(labels))
+            .map(|e| &e.value)
             .collect()
     }
 }
@@ -244,29 +307,45 @@ mod tests {
         assert!(!Selector::from_map(Some(&BTreeMap::new())).matches(&labels(&[("a", "b")])));
     }
 
+    #[derive(Debug, PartialEq)]
+    struct Filed(&'static str, u32);
+
+    impl Named for Filed {
+        fn name(&self) -> &str {
+            self.0
+        }
+    }
+
     #[test]
     fn index_finds_anchored_and_unanchored_entries() {
         let mut idx = SelectorIndex::default();
         idx.insert(
-            "api".into(),
             Selector::from_map(Some(&labels(&[("app", "api")]))),
-            1,
+            Filed("api", 1),
         );
-        idx.insert("all".into(), Selector::everything(), 2);
+        idx.insert(Selector::everything(), Filed("all", 2));
         idx.insert(
-            "worker".into(),
             Selector::from_map(Some(&labels(&[("app", "worker")]))),
-            3,
+            Filed("worker", 3),
         );
-        assert_eq!(idx.matching(&labels(&[("app", "api")])), vec![&2, &1]);
+        let api = labels(&[("app", "api")]);
+        assert_eq!(idx.matching(&api), vec![&Filed("all", 2), &Filed("api", 1)]);
+        // The World's own label type matches the same way.
+        assert_eq!(idx.matching(&Labels::from(&api)).len(), 2);
         idx.remove("all");
-        assert_eq!(idx.matching(&labels(&[("app", "api")])), vec![&1]);
+        assert_eq!(idx.matching(&api), vec![&Filed("api", 1)]);
         idx.insert(
-            "api".into(),
             Selector::from_map(Some(&labels(&[("app", "other")]))),
-            4,
+            Filed("api", 4),
         );
-        assert!(idx.matching(&labels(&[("app", "api")])).is_empty());
+        assert!(idx.matching(&api).is_empty());
         assert_eq!(idx.len(), 2);
+        assert_eq!(
+            idx.iter().map(|(n, _, _)| n).collect::<Vec<_>>(),
+            ["api", "worker"]
+        );
+        idx.insert(Selector::nothing(), Filed("api", 5));
+        assert!(idx.matching(&labels(&[("app", "other")])).is_empty());
+        assert_eq!(idx.get("api"), Some(&Filed("api", 5)));
     }
 }
