@@ -16,7 +16,7 @@ use prodready::controller::ReportCache;
 use prodready::controller::report::{desired, object_patch, status_patch};
 use prodready::input::classify::{Parsed, classify};
 use prodready::live::watch::{Item, WatchState};
-use prodready::live::{LiveState, read};
+use prodready::live::{LiveState, read, write};
 
 mod corpus;
 
@@ -178,4 +178,32 @@ fn main() {
     );
     println!("| total | | {} | |", mib(state_bytes + cache_bytes));
     assert_eq!(reports.len(), n, "every workload has its report");
+
+    // Which part of the live state holds it: each part is dropped in turn and what it freed
+    // is counted.
+    println!();
+    println!("| live state, held by | held | per object |");
+    println!("|---|---|---|");
+    let part = |name: &str, free: &mut dyn FnMut()| {
+        let held = live();
+        free();
+        let bytes = held - live();
+        println!(
+            "| {name} | {} | {} B |",
+            mib(bytes),
+            bytes / objects.max(1) as i64
+        );
+    };
+    part("what the watches filed", &mut || {
+        drop(std::mem::take(&mut watches))
+    });
+    part("footprints", &mut || {
+        drop(std::mem::take(&mut *write(&state.footprints)))
+    });
+    part("workload store", &mut || {
+        drop(std::mem::take(&mut *write(&state.workloads)))
+    });
+    part("World", &mut || {
+        drop(std::mem::take(&mut *write(&state.world)))
+    });
 }

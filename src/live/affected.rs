@@ -3,13 +3,13 @@
 //! it...); a change re-evaluates what the old and the new footprint reach, and nothing else.
 //! Pure functions over the workload store and the World.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use crate::workload::{WorkloadKind, WorkloadObject};
 use crate::world::{RelatedKind, RelatedObject, Selector, World, helm, ingest};
 
-use super::{Links, WorkloadStore};
+use super::{Footprints, Links, WorkloadStore};
 
 /// One top-level workload.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -381,7 +381,7 @@ pub struct Lookup<'a> {
     pub store: &'a WorkloadStore,
     pub world: &'a World,
     /// Remembered footprints, by [`object_key`]: a Service's selector, a ReplicaSet's owner.
-    pub footprints: &'a HashMap<String, Footprint>,
+    pub footprints: &'a Footprints,
 }
 
 impl Lookup<'_> {
@@ -423,7 +423,7 @@ impl Lookup<'_> {
             Footprint::Services { namespace, names } => {
                 for name in names {
                     if let Some(fp) = self.footprints.get(&object_key("Service", namespace, name)) {
-                        self.resolve_depth(fp, out, depth + 1);
+                        self.resolve_depth(&fp, out, depth + 1);
                     }
                 }
             }
@@ -441,7 +441,7 @@ impl Lookup<'_> {
                 }
                 // An intermediate owner: follow its own owner.
                 if let Some(fp) = self.footprints.get(&object_key(kind, namespace, name)) {
-                    self.resolve_depth(fp, out, depth + 1);
+                    self.resolve_depth(&fp, out, depth + 1);
                 }
             }
             Footprint::Referenced {
@@ -647,7 +647,7 @@ mod tests {
     struct Fixture {
         store: WorkloadStore,
         world: World,
-        footprints: HashMap<String, Footprint>,
+        footprints: Footprints,
     }
 
     impl Fixture {
@@ -687,7 +687,7 @@ mod tests {
             Fixture {
                 store,
                 world: World::new(),
-                footprints: HashMap::new(),
+                footprints: Footprints::default(),
             }
         }
 
@@ -696,7 +696,7 @@ mod tests {
             let object = related(kind, value);
             let key = related_key(&object);
             let new = footprint(&object);
-            let old = self.footprints.insert(key, new.clone());
+            let old = self.footprints.insert(&key, new.clone());
             self.world.apply(object);
             self.names(old.as_ref(), Some(&new))
         }

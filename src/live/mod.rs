@@ -3,6 +3,7 @@
 //! webhook); it holds no reconcile logic, so it is tested without a cluster.
 
 pub mod affected;
+pub mod footprints;
 pub mod stored;
 pub mod watch;
 
@@ -14,6 +15,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 pub use affected::{Footprint, WorkloadKey};
+pub use footprints::Footprints;
 pub use stored::{Links, StoredWorkload};
 
 use crate::engine::PolicySet;
@@ -140,7 +142,7 @@ pub struct LiveState {
     pub policies: RwLock<PolicySet>,
     /// What each related object can affect, by `Kind/namespace/name`: the old footprint of an
     /// object that changes (a NetworkPolicy whose selector moved) is needed besides the new.
-    pub footprints: RwLock<HashMap<String, Footprint>>,
+    pub footprints: RwLock<Footprints>,
     /// The ReadinessPolicy objects as watched, by name; `policies` is compiled from them.
     pub policy_sources: RwLock<BTreeMap<String, crate::api::ReadinessPolicy>>,
     pub sync: SyncFlags,

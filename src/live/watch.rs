@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Debug;
+use std::num::NonZeroU64;
 use std::sync::Arc;
 
 use futures::StreamExt;
@@ -31,10 +32,11 @@ use serde::de::DeserializeOwned;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::affected::{self, Footprint, Lookup, WorkloadKey, object_key};
+use super::footprints::namespace_and_name;
 use super::{LiveState, read, strip_metadata, write};
 use crate::api::ReadinessPolicy;
 use crate::engine::{CompiledPolicy, PolicySet};
-use crate::workload::WorkloadObject;
+use crate::workload::{WorkloadKind, WorkloadObject};
 use crate::world::{RelatedKind, RelatedObject, helm};
 
 /// The field selector of the Secrets Helm stores releases in.
@@ -50,28 +52,37 @@ pub enum Item {
 }
 
 /// How a watched object was filed, to undo it on deletion (a Pod can move from workload to
-/// related object when it gains an owner). A related object's namespace and name are those of
-/// the key it is filed under (`Kind/namespace/name`, also its footprint's key): not kept twice
-/// for each of tens of thousands of objects.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// related object when it gains an owner). The namespace and name are those of the key it is
+/// filed under (`Kind/namespace/name`): not kept again for each of tens of thousands of objects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Filed {
-    Workload(WorkloadKey),
+    Workload(WorkloadKind),
     Related(RelatedKind),
-    Policy(String),
+    Policy,
 }
 
-/// The namespace and name in a key made by [`object_key`]: neither holds a `/`.
-fn namespace_and_name(key: &str) -> (&str, &str) {
-    let mut parts = key.splitn(3, '/').skip(1);
-    (parts.next().unwrap_or(""), parts.next().unwrap_or(""))
+/// What a watch remembers of one object it filed, under the hash of the object's key: the key
+/// itself is held where the object was filed (the workload store, the footprints), and is
+/// found there again on the rare relist that misses an object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Record {
+    filed: Filed,
+    /// The resourceVersion, hashed (see [`version_digest`]).
+    version: Option<NonZeroU64>,
+}
+
+/// The hash a watch remembers an object's key by.
+fn key_digest(key: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::hash::DefaultHasher::new();
+    key.hash(&mut hasher);
+    hasher.finish()
 }
 
 /// A resourceVersion, hashed: only ever compared for equality, and a hash is no allocation.
-fn version_digest(version: Option<&String>) -> Option<u64> {
-    use std::hash::{Hash, Hasher};
-    let mut hasher = std::hash::DefaultHasher::new();
-    version?.hash(&mut hasher);
-    Some(hasher.finish())
+fn version_digest(version: Option<&String>) -> Option<NonZeroU64> {
+    let hash = key_digest(version?);
+    Some(NonZeroU64::new(hash).unwrap_or(NonZeroU64::MIN))
 }
 
 fn owned(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> bool {
@@ -97,7 +108,7 @@ impl LiveState {
                 strip_related(&mut object);
                 let key = affected::related_key(&object);
                 let new = affected::footprint(&object);
-                let old = write(&self.footprints).insert(key, new.clone());
+                let old = write(&self.footprints).insert(&key, new.clone());
                 write(&self.world).apply(object);
                 self.resolve(old.as_ref(), Some(&new))
             }
@@ -109,37 +120,60 @@ impl LiveState {
                 );
                 let new = Footprint::NamespaceSelector(selector);
                 let old = write(&self.footprints)
-                    .insert(object_key("ReadinessPolicy", "", &name), new.clone());
+                    .insert(&object_key("ReadinessPolicy", "", &name), new.clone());
                 self.set_policy(&name, Some(policy));
                 self.resolve(old.as_ref(), Some(&new))
             }
         }
     }
 
-    fn delete_filed(&self, key: &str, filed: &Filed) -> BTreeSet<WorkloadKey> {
+    fn delete_filed(&self, key: &str, filed: Filed) -> BTreeSet<WorkloadKey> {
+        let (namespace, name) = namespace_and_name(key);
         match filed {
-            Filed::Workload(key) => {
-                let old = write(&self.workloads).remove(key);
-                write(&self.world).remove_workload(key.kind, &key.namespace, &key.name);
-                let mut out = BTreeSet::from([key.clone()]);
+            Filed::Workload(kind) => {
+                let key = WorkloadKey::new(kind, namespace, name);
+                let old = write(&self.workloads).remove(&key);
+                write(&self.world).remove_workload(kind, namespace, name);
+                let footprint = affected::workload_footprint(&key);
+                let mut out = BTreeSet::from([key]);
                 if old.is_some() {
                     // Whatever the workload reached (a CronJob's namespace) changes too.
-                    out.extend(self.resolve(None, Some(&affected::workload_footprint(key))));
+                    out.extend(self.resolve(None, Some(&footprint)));
                 }
                 out
             }
             Filed::Related(kind) => {
                 let old = write(&self.footprints).remove(key);
-                let (namespace, name) = namespace_and_name(key);
-                write(&self.world).remove(*kind, namespace, name);
+                write(&self.world).remove(kind, namespace, name);
                 self.resolve(old.as_ref(), None)
             }
-            Filed::Policy(name) => {
-                let old = write(&self.footprints).remove(&object_key("ReadinessPolicy", "", name));
+            Filed::Policy => {
+                let old = write(&self.footprints).remove(key);
                 self.set_policy(name, None);
                 self.resolve(old.as_ref(), None)
             }
         }
+    }
+
+    /// The keys, among those the state holds, whose hashes a relist found gone, with how each
+    /// was filed. Relists are rare and seldom miss anything, so a scan is cheaper than keeping
+    /// every key a second time.
+    fn keys_of(&self, gone: &HashMap<u64, Filed>) -> Vec<(String, Filed)> {
+        let mut found = Vec::new();
+        // Related objects and policies leave a footprint under their key, workloads do not.
+        for key in read(&self.footprints).keys() {
+            if let Some(filed @ (Filed::Related(_) | Filed::Policy)) = gone.get(&key_digest(key)) {
+                found.push((key.to_string(), *filed));
+            }
+        }
+        for key in read(&self.workloads).keys() {
+            let filed = Filed::Workload(key.kind);
+            let key = object_key(key.kind.as_str(), &key.namespace, &key.name);
+            if gone.get(&key_digest(&key)) == Some(&filed) {
+                found.push((key, filed));
+            }
+        }
+        found
     }
 
     fn resolve(&self, old: Option<&Footprint>, new: Option<&Footprint>) -> BTreeSet<WorkloadKey> {
@@ -203,8 +237,8 @@ fn strip_related(object: &mut RelatedObject) {
 /// Applies one watch's events, remembering what it filed so relists and deletions undo it.
 pub struct WatchState {
     name: String,
-    filed: HashMap<String, (Filed, Option<u64>)>,
-    relisted: Option<HashMap<String, (Filed, Option<u64>)>>,
+    filed: HashMap<u64, Record>,
+    relisted: Option<HashMap<u64, Record>>,
     /// The watch's kinds were known when the current list started.
     known_before_list: bool,
 }
@@ -225,20 +259,21 @@ impl WatchState {
                 let key = WorkloadKey::of(w);
                 (
                     object_key(key.kind.as_str(), &key.namespace, &key.name),
-                    Filed::Workload(key),
+                    Filed::Workload(key.kind),
                 )
             }
             Item::Related(r) => (
                 affected::related_key(r),
                 Filed::Related(affected::related_kind(r)),
             ),
-            Item::Policy(p) => {
-                let name = p.metadata.name.clone().unwrap_or_default();
-                (
-                    object_key("ReadinessPolicy", "", &name),
-                    Filed::Policy(name),
-                )
-            }
+            Item::Policy(p) => (
+                object_key(
+                    "ReadinessPolicy",
+                    "",
+                    p.metadata.name.as_deref().unwrap_or_default(),
+                ),
+                Filed::Policy,
+            ),
         }
     }
 
@@ -261,30 +296,32 @@ impl WatchState {
                     self.known_before_list || present.iter().all(|k| world.has(*k));
             }
             Event::InitApply(item) => {
-                let version = version_of(&item);
                 let (key, filed) = Self::identity(&item);
-                let unchanged = self
-                    .filed
-                    .get(&key)
-                    .is_some_and(|(f, v)| *f == filed && v.is_some() && *v == version);
+                let record = Record {
+                    filed,
+                    version: version_of(&item),
+                };
+                let digest = key_digest(&key);
+                let unchanged =
+                    record.version.is_some() && self.filed.get(&digest) == Some(&record);
                 if !unchanged {
-                    out.extend(self.file(state, key.clone(), filed.clone(), item));
+                    out.extend(self.file(state, &key, filed, item));
                 }
                 if let Some(relisted) = self.relisted.as_mut() {
-                    relisted.insert(key, (filed, version));
+                    relisted.insert(digest, record);
                 }
             }
             Event::InitDone => {
                 if let Some(relisted) = self.relisted.take() {
-                    let gone: Vec<String> = self
+                    let gone: HashMap<u64, Filed> = self
                         .filed
-                        .keys()
-                        .filter(|k| !relisted.contains_key(*k))
-                        .cloned()
+                        .iter()
+                        .filter(|(k, _)| !relisted.contains_key(*k))
+                        .map(|(k, r)| (*k, r.filed))
                         .collect();
-                    for key in gone {
-                        if let Some((filed, _)) = self.filed.remove(&key) {
-                            out.extend(state.delete_filed(&key, &filed));
+                    if !gone.is_empty() {
+                        for (key, filed) in state.keys_of(&gone) {
+                            out.extend(state.delete_filed(&key, filed));
                         }
                     }
                     self.filed = relisted;
@@ -307,13 +344,17 @@ impl WatchState {
             Event::Apply(item) => {
                 let version = version_of(&item);
                 let (key, filed) = Self::identity(&item);
-                out.extend(self.file(state, key.clone(), filed.clone(), item));
-                self.filed.insert(key, (filed, version));
+                out.extend(self.file(state, &key, filed, item));
+                self.filed
+                    .insert(key_digest(&key), Record { filed, version });
             }
             Event::Delete(item) => {
                 let (key, filed) = Self::identity(&item);
-                let filed = self.filed.remove(&key).map(|(f, _)| f).unwrap_or(filed);
-                out.extend(state.delete_filed(&key, &filed));
+                let filed = self
+                    .filed
+                    .remove(&key_digest(&key))
+                    .map_or(filed, |r| r.filed);
+                out.extend(state.delete_filed(&key, filed));
             }
         }
         out
@@ -322,23 +363,23 @@ impl WatchState {
     fn file(
         &mut self,
         state: &LiveState,
-        key: String,
+        key: &str,
         filed: Filed,
         item: Item,
     ) -> BTreeSet<WorkloadKey> {
         let mut out = BTreeSet::new();
         // Filed differently than before (a bare Pod that gained an owner): undo the old filing.
-        if let Some((old, _)) = self.filed.get(&key)
-            && *old != filed
+        if let Some(old) = self.filed.get(&key_digest(key))
+            && old.filed != filed
         {
-            out.extend(state.delete_filed(&key, &old.clone()));
+            out.extend(state.delete_filed(key, old.filed));
         }
         out.extend(state.apply_item(item));
         out
     }
 }
 
-fn version_of(item: &Item) -> Option<u64> {
+fn version_of(item: &Item) -> Option<NonZeroU64> {
     version_digest(match item {
         Item::Workload(w) => w.meta().resource_version.as_ref(),
         Item::Related(r) => affected::related_meta(r).1.resource_version.as_ref(),
@@ -899,6 +940,21 @@ mod tests {
         let gone = workloads.handle(&state, Event::InitDone, &[]);
         assert_eq!(names(gone), ["Deployment/shop/web"]);
         assert_eq!(state.all_workloads().len(), 1);
+
+        // A related object deleted while disconnected: found again by its key, unfiled, and
+        // what it selected is judged again.
+        policies.handle(&state, Event::Init, &[]);
+        let gone = policies.handle(&state, Event::InitDone, &[RelatedKind::NetworkPolicy]);
+        assert_eq!(names(gone), ["Deployment/shop/api"]);
+        assert!(read(&state.footprints).is_empty());
+        assert!(
+            read(&state.world)
+                .network_policies_selecting(
+                    "shop",
+                    &[("app".to_string(), "api".to_string())].into()
+                )
+                .is_empty()
+        );
     }
 
     #[test]
