@@ -4,7 +4,12 @@
 //!
 //!   scripts/bench.sh webhook
 //!   cargo bench --bench webhook_load -- [--rates 100,500,1000] [--seconds 20] [--workloads 1000]
+//!       [--rounds 3]
 //!   cargo bench --bench webhook_load -- --in-process-only [--rounds 3]
+//!
+//! Under load, each round runs every rate against the webhook and then against the floor, so
+//! that whatever else the machine does at the time weighs on both; the table gives medians over
+//! the rounds and the webhook's p99 as a multiple of the floor's from the same round.
 //!
 //! `--in-process-only` measures the webhook's code alone and starts no server: small enough to
 //! run under a profiler or an instruction counter (`answer` is the function to look at).
@@ -12,8 +17,10 @@
 //! The load is open-loop, as the apiserver's is: requests leave on schedule whether or not the
 //! previous ones were answered, over a pool of kept-alive connections (a new one is opened when
 //! all are busy), and latency is measured from the moment each request leaves. "In handler" is
-//! the webhook's own mean, from its duration histogram: the rest of the latency is TLS, HTTP,
-//! the runtime and the kernel.
+//! the webhook's own mean, from its duration histogram (the body read, the decoding and the
+//! judgement; not the encoded answer): the rest of the latency is TLS, HTTP, the runtime and the
+//! kernel. It falls as the rate rises: the same work with the caches warmer. The in-process
+//! figure one review every 2 ms shows the same cost without any server, which is why it is there.
 
 mod corpus;
 
@@ -211,7 +218,6 @@ struct Figures {
     sent: usize,
     errors: usize,
     latencies: Vec<Duration>,
-    cpu: f64,
 }
 
 async fn load(client: Arc<Client>, bodies: &[Bytes], rate: u32, seconds: u64) -> Figures {
@@ -246,7 +252,6 @@ async fn load(client: Arc<Client>, bodies: &[Bytes], rate: u32, seconds: u64) ->
         sent: total,
         errors,
         latencies,
-        cpu: 0.0,
     }
 }
 
@@ -287,6 +292,97 @@ async fn handler_seconds(metrics: SocketAddr) -> Option<(f64, f64)> {
     ))
 }
 
+/// The 1-minute load average: how busy the machine was around a figure.
+fn load_average() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next()?.parse::<f64>().ok())
+        .unwrap_or(f64::NAN)
+}
+
+/// The median; the mean of the middle two for an even count.
+fn median(mut values: Vec<f64>) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}
+
+/// One target at one rate, in one round.
+#[derive(Clone)]
+struct Run {
+    sent: usize,
+    errors: usize,
+    p50: Duration,
+    p90: Duration,
+    p99: Duration,
+    max: Duration,
+    /// The webhook's own mean per review, in µs, when it reports one.
+    in_handler: Option<f64>,
+    /// CPU used, as a percentage of one core.
+    cpu: f64,
+    rss_mib: f64,
+    hwm_mib: f64,
+    connections: usize,
+    load: f64,
+}
+
+/// Loads `target` at `rate` for `seconds`, after a second of warm-up outside the figures.
+async fn measure(
+    target: &Target,
+    connector: &tokio_rustls::TlsConnector,
+    bodies: &[Bytes],
+    rate: u32,
+    seconds: u64,
+) -> Run {
+    let pid = target.process.id();
+    let client = Arc::new(Client {
+        addr: target.addr,
+        connector: connector.clone(),
+        idle: Mutex::new(Vec::new()),
+    });
+    let load = load_average();
+    // Warm up the connections and the caches.
+    let _ = self::load(client.clone(), bodies, rate, 1).await;
+    let cpu_before = cpu_seconds(pid);
+    let handled_before = match target.metrics {
+        Some(m) => handler_seconds(m).await,
+        None => None,
+    };
+    let figures = self::load(client.clone(), bodies, rate, seconds).await;
+    let cpu = cpu_seconds(pid) - cpu_before;
+    let handled_after = match target.metrics {
+        Some(m) => handler_seconds(m).await,
+        None => None,
+    };
+    let in_handler = match (handled_before, handled_after) {
+        (Some((n0, s0)), Some((n1, s1))) if n1 > n0 => Some((s1 - s0) / (n1 - n0) * 1e6),
+        _ => None,
+    };
+    let l = &figures.latencies;
+    let connections = client.idle.lock().unwrap().len();
+    Run {
+        sent: figures.sent,
+        errors: figures.errors,
+        p50: percentile(l, 0.50),
+        p90: percentile(l, 0.90),
+        p99: percentile(l, 0.99),
+        max: *l.last().unwrap_or(&Duration::ZERO),
+        in_handler,
+        cpu: 100.0 * cpu / seconds as f64,
+        rss_mib: status_kib(pid, "VmRSS:") as f64 / 1024.0,
+        hwm_mib: status_kib(pid, "VmHWM:") as f64 / 1024.0,
+        connections,
+        load,
+    }
+}
+
 async fn wait_tls(addr: SocketAddr) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while tokio::net::TcpStream::connect(addr).await.is_err() {
@@ -296,8 +392,17 @@ async fn wait_tls(addr: SocketAddr) {
 }
 
 /// What one review costs the webhook's code alone: the body read, the judgement and the
-/// encoded answer, in this process, against the same World.
-fn in_process(corpus: &str, bodies: &[Bytes], rounds: usize) -> Duration {
+/// encoded answer, in this process, against the same World. `hot` is back to back, `rounds`
+/// times over the bodies; `spaced` is one review every `SPACING`, as they come at 500/s, with
+/// the caches as cold as the time in between leaves them.
+struct InProcess {
+    hot: Duration,
+    spaced: Duration,
+}
+
+const SPACING: Duration = Duration::from_millis(2);
+
+fn in_process(corpus: &str, bodies: &[Bytes], rounds: usize) -> InProcess {
     let state = prodready::live::LiveState::new();
     let mut inventory = prodready::input::Inventory::new();
     inventory.add_text("corpus.yaml", corpus);
@@ -316,7 +421,20 @@ fn in_process(corpus: &str, bodies: &[Bytes], rounds: usize) -> Duration {
             std::hint::black_box(answer.expect("a review"));
         }
     }
-    start.elapsed() / (rounds * bodies.len()).max(1) as u32
+    let hot = start.elapsed() / (rounds * bodies.len()).max(1) as u32;
+    let spaced_n = bodies.len().min(1000);
+    let mut spaced = Duration::ZERO;
+    for body in &bodies[..spaced_n] {
+        std::thread::sleep(SPACING);
+        let start = Instant::now();
+        let answer = prodready::webhook::server::answer(&webhook, body, Instant::now());
+        spaced += start.elapsed();
+        std::hint::black_box(answer.expect("a review"));
+    }
+    InProcess {
+        hot,
+        spaced: spaced / spaced_n.max(1) as u32,
+    }
 }
 
 fn main() {
@@ -348,9 +466,12 @@ fn main() {
         let bodies = reviews(&text);
         let per_review = in_process(&text, &bodies, rounds);
         println!(
-            "{} reviews x {rounds} rounds in-process: {:.1} µs per review",
+            "{} reviews x {rounds} rounds in-process: {:.1} µs per review; one every {} ms: \
+             {:.1} µs",
             bodies.len(),
-            per_review.as_secs_f64() * 1e6
+            per_review.hot.as_secs_f64() * 1e6,
+            SPACING.as_millis(),
+            per_review.spaced.as_secs_f64() * 1e6
         );
         return;
     }
@@ -420,64 +541,102 @@ fn main() {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     println!(
         "\n### Webhook: {} AdmissionReviews (mean {:.1} KiB) against a World of {workloads} \
-         workloads, {seconds} s per rate\n",
+         workloads, {seconds} s per rate and target, {rounds} rounds\n",
         bodies.len(),
         mean_body as f64 / 1024.0
     );
     println!(
         "In-process, without TLS or HTTP (read the review, judge, encode the answer): {:.0} µs \
-         per review.\n",
-        per_review.as_secs_f64() * 1e6
+         per review back to back, {:.0} µs one every {} ms (load {:.2}).\n",
+        per_review.hot.as_secs_f64() * 1e6,
+        per_review.spaced.as_secs_f64() * 1e6,
+        SPACING.as_millis(),
+        load_average()
     );
-    println!(
-        "| target | rate | sent | errors | p50 | p90 | p99 | max | in handler (mean) | CPU | RSS (peak) | connections |"
-    );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    // Round after round, each rate against the webhook and then the floor: whatever else the
+    // machine is doing weighs on both alike, and the medians over rounds shed one-off stalls.
+    let mut runs: Vec<Vec<Vec<Run>>> = vec![vec![Vec::new(); targets.len()]; rates.len()];
     runtime.block_on(async {
         for target in &targets {
             wait_tls(target.addr).await;
-            let pid = target.process.id();
-            for &rate in &rates {
-                let client = Arc::new(Client {
-                    addr: target.addr,
-                    connector: connector.clone(),
-                    idle: Mutex::new(Vec::new()),
-                });
-                // Warm up the connections and the caches, outside the figures.
-                let _ = load(client.clone(), &bodies, rate, 1).await;
-                let cpu_before = cpu_seconds(pid);
-                let handled_before = match target.metrics {
-                    Some(m) => handler_seconds(m).await,
-                    None => None,
-                };
-                let mut figures = load(client.clone(), &bodies, rate, seconds).await;
-                figures.cpu = cpu_seconds(pid) - cpu_before;
-                let handled_after = match target.metrics {
-                    Some(m) => handler_seconds(m).await,
-                    None => None,
-                };
-                let in_handler = match (handled_before, handled_after) {
-                    (Some((n0, s0)), Some((n1, s1))) if n1 > n0 => {
-                        format!("{:.0} µs", (s1 - s0) / (n1 - n0) * 1e6)
-                    }
-                    _ => "–".to_string(),
-                };
-                let connections = client.idle.lock().unwrap().len();
-                let l = &figures.latencies;
-                println!(
-                    "| {} | {rate}/s | {} | {} | {} | {} | {} | {} | {in_handler} | {:.0}% | {:.0} MiB ({:.0} MiB) | {connections} |",
-                    target.name,
-                    figures.sent,
-                    figures.errors,
-                    ms(percentile(l, 0.50)),
-                    ms(percentile(l, 0.90)),
-                    ms(percentile(l, 0.99)),
-                    ms(*l.last().unwrap_or(&Duration::ZERO)),
-                    100.0 * figures.cpu / seconds as f64,
-                    status_kib(pid, "VmRSS:") as f64 / 1024.0,
-                    status_kib(pid, "VmHWM:") as f64 / 1024.0,
-                );
+        }
+        for round in 0..rounds {
+            for (r, &rate) in rates.iter().enumerate() {
+                for (t, target) in targets.iter().enumerate() {
+                    let run = measure(target, &connector, &bodies, rate, seconds).await;
+                    eprintln!(
+                        "round {}/{rounds}: {} at {rate}/s: p99 {} (load {:.2})",
+                        round + 1,
+                        target.name,
+                        ms(run.p99),
+                        run.load
+                    );
+                    runs[r][t].push(run);
+                }
             }
         }
     });
+    println!(
+        "Each rate against the webhook and then the floor, {rounds} rounds in turn; latencies, \
+         CPU and handler time are medians over the rounds, `sent` and `errors` their sums, and \
+         \"p99 / floor\" the median of each round's webhook p99 over the floor's p99 of the \
+         same round.\n"
+    );
+    println!(
+        "| target | rate | sent | errors | p50 | p90 | p99 | max | p99 / floor | in handler (mean) | CPU | RSS (peak) | connections |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for (r, &rate) in rates.iter().enumerate() {
+        for (t, target) in targets.iter().enumerate() {
+            let mine = &runs[r][t];
+            let floor = &runs[r][targets.len() - 1];
+            let of = |f: fn(&Run) -> Duration| {
+                median(mine.iter().map(|x| f(x).as_secs_f64() * 1000.0).collect())
+            };
+            let ratio = median(
+                mine.iter()
+                    .zip(floor)
+                    .map(|(a, b)| a.p99.as_secs_f64() / b.p99.as_secs_f64())
+                    .collect(),
+            );
+            let handler: Vec<f64> = mine.iter().filter_map(|x| x.in_handler).collect();
+            let in_handler = if handler.is_empty() {
+                "–".to_string()
+            } else {
+                format!("{:.0} µs", median(handler))
+            };
+            println!(
+                "| {} | {rate}/s | {} | {} | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms | {ratio:.2} | {in_handler} | {:.0}% | {:.0} MiB ({:.0} MiB) | {} |",
+                target.name,
+                mine.iter().map(|x| x.sent).sum::<usize>(),
+                mine.iter().map(|x| x.errors).sum::<usize>(),
+                of(|x| x.p50),
+                of(|x| x.p90),
+                of(|x| x.p99),
+                of(|x| x.max),
+                median(mine.iter().map(|x| x.cpu).collect()),
+                mine.last().map_or(0.0, |x| x.rss_mib),
+                mine.iter().map(|x| x.hwm_mib).fold(0.0, f64::max),
+                mine.iter().map(|x| x.connections).max().unwrap_or(0),
+            );
+        }
+    }
+    println!("\nRound by round, with the 1-minute load average as each round started:\n");
+    println!("| rate | round | load | webhook p99 | floor p99 | p99 / floor | in handler (mean) |");
+    println!("|---|---|---|---|---|---|---|");
+    for (per_rate, &rate) in runs.iter().zip(&rates) {
+        let (webhook, floor) = (&per_rate[0], &per_rate[per_rate.len() - 1]);
+        for (round, (mine, floor)) in webhook.iter().zip(floor).enumerate() {
+            println!(
+                "| {rate}/s | {} | {:.2} | {} | {} | {:.2} | {} |",
+                round + 1,
+                mine.load,
+                ms(mine.p99),
+                ms(floor.p99),
+                mine.p99.as_secs_f64() / floor.p99.as_secs_f64(),
+                mine.in_handler
+                    .map_or("–".to_string(), |us| format!("{us:.0} µs")),
+            );
+        }
+    }
 }
