@@ -11,6 +11,7 @@ pub mod engine;
 pub mod health;
 pub mod input;
 pub mod live;
+pub mod memory;
 pub mod metrics;
 pub mod output;
 #[cfg(test)]
