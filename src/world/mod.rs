@@ -5,6 +5,7 @@
 mod compact;
 mod facts;
 pub mod helm;
+mod hpas;
 pub mod ingest;
 mod kinds;
 mod selector;
@@ -95,7 +96,7 @@ pub struct NamespaceIndex {
     ingresses_by_service: HashMap<Box<str>, Names>,
     network_policies: SelectorIndex<NetworkPolicyFacts>,
     pdbs: SelectorIndex<PdbFacts>,
-    hpas: ByName<HpaFacts>,
+    hpas: hpas::Hpas,
     config_maps: ByName<ConfigMapFacts>,
     secrets: ByName<SecretFacts>,
     pvcs: ByName<PvcFacts>,
@@ -872,12 +873,7 @@ impl World {
     /// The HorizontalPodAutoscaler that scales `kind/name`, if any (the first by name when
     /// several do).
     pub fn hpa_for(&self, ns: &str, kind: &str, name: &str) -> Option<&HpaFacts> {
-        self.namespaces
-            .get(ns)?
-            .hpas
-            .values()
-            .filter(|h| &*h.target_kind == kind && &*h.target_name == name)
-            .min_by(|a, b| a.name.cmp(&b.name))
+        self.namespaces.get(ns)?.hpas.scaling(kind, name)
     }
 
     pub fn config_map(&self, ns: &str, name: &str) -> Option<&ConfigMapFacts> {
