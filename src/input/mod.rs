@@ -84,8 +84,11 @@ const BLOCK: usize = 32;
 
 /// Decodes every document and hands each outcome, in input order, to `take`. Parsing is the
 /// bulk of the work and each document parses on its own: the documents are spread over the
-/// cores in blocks, and the calling thread indexes each block as soon as it and every block
-/// before it are decoded, so indexing overlaps parsing instead of following it.
+/// cores in blocks, and each block is indexed as soon as it and every block before it are
+/// decoded, so indexing overlaps parsing instead of following it. The calling thread indexes
+/// and, whenever the next block in order is not ready, decodes a block itself instead of
+/// waiting: with one helper thread fewer than the cores, every core has exactly one thread to
+/// run, and no thread is put to sleep and woken for each block.
 fn decode_all<'a>(docs: &'a [RawDocument<'a>], mut take: impl FnMut(&'a RawDocument<'a>, Decoded)) {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     if threads < 2 || docs.len() < PARALLEL_FROM {
@@ -98,7 +101,7 @@ fn decode_all<'a>(docs: &'a [RawDocument<'a>], mut take: impl FnMut(&'a RawDocum
     let claimed = AtomicUsize::new(0);
     std::thread::scope(|scope| {
         let (done, decoded) = mpsc::channel::<(usize, Vec<Decoded>)>();
-        let workers: Vec<_> = (0..threads)
+        let helpers: Vec<_> = (1..threads)
             .map(|_| {
                 let done = done.clone();
                 let (blocks, claimed) = (&blocks, &claimed);
@@ -118,18 +121,31 @@ fn decode_all<'a>(docs: &'a [RawDocument<'a>], mut take: impl FnMut(&'a RawDocum
         // Blocks finish out of order; each waits here until those before it are indexed.
         let mut waiting: Vec<Option<Vec<Decoded>>> = (0..blocks.len()).map(|_| None).collect();
         let mut next = 0;
-        for (b, outcomes) in decoded {
-            waiting[b] = Some(outcomes);
-            while let Some(outcomes) = waiting.get_mut(next).and_then(Option::take) {
+        while next < blocks.len() {
+            while let Ok((b, outcomes)) = decoded.try_recv() {
+                waiting[b] = Some(outcomes);
+            }
+            if let Some(outcomes) = waiting[next].take() {
                 for (doc, outcome) in blocks[next].iter().zip(outcomes) {
                     take(doc, outcome);
                 }
                 next += 1;
+                continue;
+            }
+            let b = claimed.fetch_add(1, Ordering::Relaxed);
+            if let Some(block) = blocks.get(b) {
+                waiting[b] = Some(block.iter().map(decode).collect());
+            } else {
+                match decoded.recv() {
+                    Ok((b, outcomes)) => waiting[b] = Some(outcomes),
+                    // Every helper has ended with blocks missing: one panicked (re-raised below).
+                    Err(_) => break,
+                }
             }
         }
-        for w in workers {
+        for h in helpers {
             // A decoder that panicked is a bug; re-raise it where it can be seen.
-            if let Err(panic) = w.join() {
+            if let Err(panic) = h.join() {
                 std::panic::resume_unwind(panic);
             }
         }
