@@ -7,7 +7,10 @@
 //!
 //! Each tool runs as its own process with JSON output to a file; wall time is the median of the
 //! runs, peak RSS the largest resident set of the process (from wait4). A peer that is not
-//! installed is left out of the table, with a note.
+//! installed is left out of the table, with a note. The floors run as processes too (this
+//! executable, started again), taking turns with prodready round after round; the ratio to the
+//! floor is the median of the rounds' ratios, so a machine that slows down between runs weighs
+//! on both sides of it.
 
 mod corpus;
 
@@ -57,54 +60,70 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+/// Set (to `one` or `every`) in the child process that measures the floor.
+const FLOOR_ENV: &str = "PRODREADY_BENCH_FLOOR";
+
 /// The floor: read the file and parse every YAML document into a generic value, nothing more.
-fn parse_floor(path: &Path, runs: usize) -> f64 {
-    let mut times = Vec::new();
-    for _ in 0..runs {
-        let start = Instant::now();
-        let text = std::fs::read_to_string(path).expect("corpus");
-        let mut documents = 0usize;
-        for doc in serde_yaml_ng::Deserializer::from_str(&text) {
-            let value = serde_json::Value::deserialize(doc).expect("the corpus parses");
-            documents += usize::from(!value.is_null());
-        }
-        std::hint::black_box(documents);
-        times.push(start.elapsed().as_secs_f64());
+/// It runs as its own process, as every tool does, so that it pays the same start, page faults
+/// and exit.
+fn parse_floor(path: &Path) -> usize {
+    let text = std::fs::read_to_string(path).expect("corpus");
+    let mut documents = 0usize;
+    for doc in serde_yaml_ng::Deserializer::from_str(&text) {
+        let value = serde_json::Value::deserialize(doc).expect("the corpus parses");
+        documents += usize::from(!value.is_null());
     }
-    median(times)
+    documents
 }
 
 /// The same floor on every core: the documents (split at `---` lines, as the corpus writes
 /// them) parsed by one thread per core.
-fn parse_floor_parallel(path: &Path, runs: usize) -> f64 {
+fn parse_floor_parallel(path: &Path) -> usize {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut times = Vec::new();
-    for _ in 0..runs {
-        let start = Instant::now();
-        let text = std::fs::read_to_string(path).expect("corpus");
-        let docs: Vec<&str> = text.split("\n---\n").collect();
-        let chunk = docs.len().div_ceil(threads);
-        let documents: usize = std::thread::scope(|scope| {
-            let workers: Vec<_> = docs
-                .chunks(chunk)
-                .map(|part| {
-                    scope.spawn(move || {
-                        part.iter()
-                            .filter(|d| {
-                                !serde_yaml_ng::from_str::<serde_json::Value>(d)
-                                    .expect("the corpus parses")
-                                    .is_null()
-                            })
-                            .count()
-                    })
+    let text = std::fs::read_to_string(path).expect("corpus");
+    let docs: Vec<&str> = text.split("\n---\n").collect();
+    let chunk = docs.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = docs
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .filter(|d| {
+                            !serde_yaml_ng::from_str::<serde_json::Value>(d)
+                                .expect("the corpus parses")
+                                .is_null()
+                        })
+                        .count()
                 })
-                .collect();
-            workers.into_iter().map(|w| w.join().unwrap()).sum()
-        });
-        std::hint::black_box(documents);
-        times.push(start.elapsed().as_secs_f64());
-    }
-    median(times)
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).sum()
+    })
+}
+
+/// This benchmark's own executable, started to measure one floor run on `corpus`.
+fn floor_command(every_core: bool, corpus: &Path) -> Command {
+    let mut c = Command::new(std::env::current_exe().expect("the benchmark's own path"));
+    c.env(FLOOR_ENV, if every_core { "every" } else { "one" })
+        .arg(corpus);
+    c
+}
+
+/// One turn of the floors and prodready on the same corpus, in seconds.
+struct Round {
+    load: f64,
+    floor_one: f64,
+    floor: f64,
+    prodready: f64,
+}
+
+/// The 1-minute load average, to show how quiet the machine was.
+fn load_average() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(f64::NAN)
 }
 
 struct Tool {
@@ -210,6 +229,15 @@ fn arg<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Ok(which) = std::env::var(FLOOR_ENV) {
+        let corpus = Path::new(args.first().expect("the corpus path"));
+        let documents = match which.as_str() {
+            "every" => parse_floor_parallel(corpus),
+            _ => parse_floor(corpus),
+        };
+        println!("{documents}");
+        return;
+    }
     if !args.iter().any(|a| a == "--bench") {
         // `cargo test --all-targets` runs this too: the peers and minutes of runs are for
         // `cargo bench` only.
@@ -258,23 +286,58 @@ fn main() {
         std::fs::write(&corpus_path, &text).expect("writing the corpus");
         let mib = text.len() as f64 / (1024.0 * 1024.0);
         drop(text);
-        let floor_one = parse_floor(&corpus_path, runs);
-        let floor = parse_floor_parallel(&corpus_path, runs);
         println!(
             "\n### Offline audit: {n} workloads ({mib:.1} MiB of YAML, with their related objects)\n"
         );
+        // prodready and the floors take turns, round after round, so that whatever else the
+        // machine does weighs on each alike; the ratio is taken within each round.
+        let floor_out = work.join(format!("floor-{n}.out"));
+        let prodready_out = work.join(format!("prodready-audit-{n}.json"));
+        let mut rounds = Vec::new();
+        let (mut floor_rss, mut floor_one_rss, mut prodready_rss) = (0, 0, 0);
+        let mut prodready_exit = 0;
+        for _ in 0..runs {
+            let load = load_average();
+            let one = measure(&mut floor_command(false, &corpus_path), &floor_out);
+            let every = measure(&mut floor_command(true, &corpus_path), &floor_out);
+            let ours = measure(&mut (tools[0].command)(&corpus_path), &prodready_out);
+            floor_one_rss = floor_one_rss.max(one.peak_rss_kib);
+            floor_rss = floor_rss.max(every.peak_rss_kib);
+            prodready_rss = prodready_rss.max(ours.peak_rss_kib);
+            prodready_exit = ours.exit;
+            rounds.push(Round {
+                load,
+                floor_one: one.seconds,
+                floor: every.seconds,
+                prodready: ours.seconds,
+            });
+        }
+        let floor_one = median(rounds.iter().map(|r| r.floor_one).collect());
+        let floor = median(rounds.iter().map(|r| r.floor).collect());
+        let wall = median(rounds.iter().map(|r| r.prodready).collect());
+        let mib_of = |kib: u64| kib as f64 / 1024.0;
         println!("| tool | median wall | workloads/s | peak RSS | vs prodready | runs | exit |");
         println!("|---|---|---|---|---|---|---|");
         println!(
-            "| floor: read + parse YAML, no judging, one thread | {floor_one:.2} s | {:.0} | - | - | {runs} | - |",
-            n as f64 / floor_one
+            "| floor: read + parse YAML, no judging, one thread | {floor_one:.2} s | {:.0} | {:.0} MiB | - | {runs} | - |",
+            n as f64 / floor_one,
+            mib_of(floor_one_rss)
         );
         println!(
-            "| floor: read + parse YAML, no judging, every core | {floor:.2} s | {:.0} | - | - | {runs} | - |",
-            n as f64 / floor
+            "| floor: read + parse YAML, no judging, every core | {floor:.2} s | {:.0} | {:.0} MiB | - | {runs} | - |",
+            n as f64 / floor,
+            mib_of(floor_rss)
         );
-        let mut reference = None;
-        for tool in &tools {
+        let output = |path: &Path| {
+            std::fs::metadata(path).map_or(0.0, |m| m.len() as f64 / (1024.0 * 1024.0))
+        };
+        println!(
+            "| prodready audit | {wall:.2} s | {:.0} | {:.0} MiB | 1.0x | {runs} | {prodready_exit} ({:.1} MiB of JSON) |",
+            n as f64 / wall,
+            mib_of(prodready_rss),
+            output(&prodready_out)
+        );
+        for tool in &tools[1..] {
             let out = work.join(format!("{}-{n}.json", tool.name.replace(' ', "-")));
             let mut times = Vec::new();
             let mut rss = 0;
@@ -285,24 +348,37 @@ fn main() {
                 rss = rss.max(run.peak_rss_kib);
                 exit = run.exit;
             }
-            let wall = median(times);
-            let base = *reference.get_or_insert(wall);
-            let output = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
+            let peer = median(times);
             println!(
-                "| {} | {wall:.2} s | {:.0} | {:.0} MiB | {:.1}x | {} | {exit} ({:.1} MiB of JSON) |",
+                "| {} | {peer:.2} s | {:.0} | {:.0} MiB | {:.1}x | {} | {exit} ({:.1} MiB of JSON) |",
                 tool.name,
-                n as f64 / wall,
-                rss as f64 / 1024.0,
-                wall / base,
+                n as f64 / peer,
+                mib_of(rss),
+                peer / wall,
                 tool.runs,
-                output as f64 / (1024.0 * 1024.0)
+                output(&out)
             );
         }
-        let wall = reference.unwrap_or(0.0);
+        println!("\nRound by round, with the 1-minute load average as each round started:\n");
         println!(
-            "\nprodready / floor: {:.2}x (every core), {:.2}x (one thread)",
-            wall / floor,
-            wall / floor_one
+            "| round | load | floor, one thread | floor, every core | prodready | prodready / floor (every core) |"
+        );
+        println!("|---|---|---|---|---|---|");
+        for (i, r) in rounds.iter().enumerate() {
+            println!(
+                "| {} | {:.2} | {:.2} s | {:.2} s | {:.2} s | {:.2} |",
+                i + 1,
+                r.load,
+                r.floor_one,
+                r.floor,
+                r.prodready,
+                r.prodready / r.floor
+            );
+        }
+        println!(
+            "\nprodready / floor, the median of the rounds' ratios: {:.2}x (every core), {:.2}x (one thread)",
+            median(rounds.iter().map(|r| r.prodready / r.floor).collect()),
+            median(rounds.iter().map(|r| r.prodready / r.floor_one).collect())
         );
     }
 }
