@@ -62,7 +62,6 @@ impl<'a> Exemption<'a> {
     }
 }
 
-/// Judges one workload against the World under a policy, at time `now`.
 /// Whether `finding` carries `check`'s own ID. Checks write the catalogue's `&'static str`, so
 /// the same address answers without comparing the text.
 fn written_by(finding: &Finding, check: &Check) -> bool {
@@ -72,6 +71,7 @@ fn written_by(finding: &Finding, check: &Check) -> bool {
     }
 }
 
+/// Judges one workload against the World under a policy, at time `now`.
 pub fn evaluate(
     workload: &Workload<'_>,
     world: &World,
