@@ -12,8 +12,8 @@ COPY . .
 # Cache mounts keep the registry and the target directory between builds.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
-    cargo build --release --locked --bin prodready \
- && install -D -m 0755 target/release/prodready /out/prodready
+    cargo build --profile dist --locked --bin prodready \
+ && install -D -m 0755 target/dist/prodready /out/prodready
 
 # glibc and libgcc only, no shell, no package manager; the nonroot tag runs as 65532:65532.
 FROM gcr.io/distroless/cc-debian12:nonroot

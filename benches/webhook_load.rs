@@ -401,6 +401,8 @@ struct InProcess {
     hot: Duration,
     spaced: Duration,
     spaced_busy: Duration,
+    /// `spaced` again, step by step: the body read, the judgement, the metrics, the answer.
+    steps: [Duration; 4],
 }
 
 const SPACING: Duration = Duration::from_millis(2);
@@ -444,11 +446,55 @@ fn in_process(corpus: &str, bodies: &[Bytes], rounds: usize) -> InProcess {
         }
         total / spaced_n.max(1) as u32
     };
+    // The steps `answer` takes, timed one by one with the same spacing: where the cold cost is.
+    let mut steps = [Duration::ZERO; 4];
+    let exclusions = &webhook.exclusions;
+    for body in &bodies[..spaced_n] {
+        std::thread::sleep(SPACING);
+        let started = Instant::now();
+        let review = prodready::webhook::wire::read(body).expect("the fast path reads the corpus");
+        let read = Instant::now();
+        let request = review.request.admission();
+        let now = jiff::Timestamp::now();
+        let decision =
+            prodready::webhook::review::decide_on(&request, &webhook.state, exclusions, now);
+        let judged = Instant::now();
+        let elapsed = started.elapsed().as_secs_f64();
+        webhook
+            .metrics
+            .record(&request.kind.kind, "CREATE", &decision, elapsed);
+        let recorded = Instant::now();
+        let answer = prodready::webhook::wire::encode(
+            &review.api_version,
+            &review.kind,
+            &review.request.uid,
+            &decision,
+        );
+        let encoded = Instant::now();
+        std::hint::black_box(answer);
+        for (step, (from, to)) in steps.iter_mut().zip([
+            (started, read),
+            (read, judged),
+            (judged, recorded),
+            (recorded, encoded),
+        ]) {
+            *step += to - from;
+        }
+    }
     InProcess {
         hot,
         spaced: spaced(false),
         spaced_busy: spaced(true),
+        steps: steps.map(|s| s / spaced_n.max(1) as u32),
     }
+}
+
+/// `spaced` step by step, for the report.
+fn steps_line(steps: &[Duration; 4]) -> String {
+    let [read, judge, metrics, encode] = steps.map(|s| s.as_secs_f64() * 1e6);
+    format!(
+        "read {read:.0} µs, judge {judge:.0} µs, metrics {metrics:.0} µs, answer {encode:.0} µs"
+    )
 }
 
 fn main() {
@@ -481,12 +527,13 @@ fn main() {
         let per_review = in_process(&text, &bodies, rounds);
         println!(
             "{} reviews x {rounds} rounds in-process: {:.1} µs per review; one every {} ms: \
-             {:.1} µs ({:.1} µs spinning in between)",
+             {:.1} µs ({:.1} µs spinning in between; {})",
             bodies.len(),
             per_review.hot.as_secs_f64() * 1e6,
             SPACING.as_millis(),
             per_review.spaced.as_secs_f64() * 1e6,
-            per_review.spaced_busy.as_secs_f64() * 1e6
+            per_review.spaced_busy.as_secs_f64() * 1e6,
+            steps_line(&per_review.steps)
         );
         return;
     }
@@ -563,13 +610,16 @@ fn main() {
     println!(
         "In-process, without TLS or HTTP (read the review, judge, encode the answer): {:.0} µs \
          per review back to back, {:.0} µs one every {} ms, {:.0} µs one every {} ms with the \
-         thread spinning instead of sleeping in between (load {:.2}).\n",
+         thread spinning instead of sleeping in between (load {:.2}); one every {} ms step by \
+         step: {}.\n",
         per_review.hot.as_secs_f64() * 1e6,
         per_review.spaced.as_secs_f64() * 1e6,
         SPACING.as_millis(),
         per_review.spaced_busy.as_secs_f64() * 1e6,
         SPACING.as_millis(),
-        load_average()
+        load_average(),
+        SPACING.as_millis(),
+        steps_line(&per_review.steps)
     );
     // Round after round, each rate against the webhook and then the floor: whatever else the
     // machine is doing weighs on both alike, and the medians over rounds shed one-off stalls.
