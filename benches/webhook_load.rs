@@ -448,7 +448,6 @@ fn in_process(corpus: &str, bodies: &[Bytes], rounds: usize) -> InProcess {
     };
     // The steps `answer` takes, timed one by one with the same spacing: where the cold cost is.
     let mut steps = [Duration::ZERO; 4];
-    let exclusions = &webhook.exclusions;
     for body in &bodies[..spaced_n] {
         std::thread::sleep(SPACING);
         let started = Instant::now();
@@ -456,13 +455,19 @@ fn in_process(corpus: &str, bodies: &[Bytes], rounds: usize) -> InProcess {
         let read = Instant::now();
         let request = review.request.admission();
         let now = jiff::Timestamp::now();
-        let decision =
-            prodready::webhook::review::decide_on(&request, &webhook.state, exclusions, now);
+        let decision = prodready::webhook::review::decide_on(
+            &request,
+            &webhook.state,
+            &webhook.exclusions,
+            now,
+        );
         let judged = Instant::now();
-        let elapsed = started.elapsed().as_secs_f64();
-        webhook
-            .metrics
-            .record(&request.kind.kind, "CREATE", &decision, elapsed);
+        webhook.metrics.record(
+            &request.kind.kind,
+            prodready::webhook::server::operation_name(request.operation),
+            &decision,
+            (judged - started).as_secs_f64(),
+        );
         let recorded = Instant::now();
         let answer = prodready::webhook::wire::encode(
             &review.api_version,

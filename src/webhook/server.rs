@@ -204,7 +204,8 @@ fn judge<O: Admitted>(webhook: &Webhook, request: &Admission<'_, O>) -> Decision
     }
 }
 
-fn operation_name(op: &Operation) -> &'static str {
+/// The operation as the review metrics label it: the AdmissionRequest's own spelling.
+pub fn operation_name(op: &Operation) -> &'static str {
     match op {
         Operation::Create => "CREATE",
         Operation::Update => "UPDATE",
