@@ -7,6 +7,10 @@
 //!       [--rounds 3]
 //!   cargo bench --bench webhook_load -- --in-process-only [--rounds 3]
 //!
+//! `PRODREADY_BENCH_BIN=<path>` loads another build of `prodready` instead of the one cargo built
+//! with the benchmark (another commit, another profile), so that two builds can be compared run
+//! by run on the same machine.
+//!
 //! Under load, each round runs every rate against the webhook and then against the floor, so
 //! that whatever else the machine does at the time weighs on both; the table gives medians over
 //! the rounds and the webhook's p99 as a multiple of the floor's from the same round.
@@ -39,6 +43,12 @@ use prodready::webhook::{CertStore, PemPair};
 use rustls::pki_types::pem::PemObject;
 use serde::Deserialize;
 
+// The webhook's allocator, so that the in-process figures pay what the process pays (the load
+// generator and the echo floor use it too).
+#[cfg(all(unix, not(target_env = "msvc")))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 const ECHO_ENV: &str = "PRODREADY_BENCH_ECHO";
 
 fn arg<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
@@ -55,11 +65,59 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
-/// AdmissionReview bodies, one per workload of the corpus (CREATE, as `kubectl apply` sends).
+/// The fields a manifest sets, as `fieldsV1` records them: `f:<field>` for a field, `k:<key>`
+/// for an item of a list keyed by name or port, `.` for a map set as a whole.
+fn fields_v1(value: &serde_json::Value, nested: bool) -> serde_json::Value {
+    use serde_json::{Map, Value, json};
+    let mut out = Map::new();
+    match value {
+        Value::Object(fields) => {
+            if nested {
+                out.insert(".".into(), json!({}));
+            }
+            for (name, field) in fields {
+                out.insert(format!("f:{name}"), fields_v1(field, true));
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                let key = if let Some(name) = item.get("name") {
+                    json!({ "name": name })
+                } else if let Some(port) = item.get("containerPort") {
+                    json!({ "containerPort": port, "protocol": "TCP" })
+                } else {
+                    // A list of values or of unkeyed items is set as a whole.
+                    return json!({});
+                };
+                out.insert(format!("k:{key}"), fields_v1(item, true));
+            }
+        }
+        _ => {}
+    }
+    Value::Object(out)
+}
+
+/// AdmissionReview bodies, one per workload of the corpus: a CREATE as the apiserver sends it
+/// after `kubectl apply --server-side`, the object carrying the managed fields the apiserver
+/// records before admission.
 fn reviews(corpus: &str) -> Vec<Bytes> {
     let mut out = Vec::new();
     for (i, doc) in serde_yaml_ng::Deserializer::from_str(corpus).enumerate() {
-        let object = serde_json::Value::deserialize(doc).expect("the corpus parses");
+        let mut object = serde_json::Value::deserialize(doc).expect("the corpus parses");
+        let mut metadata = serde_json::Map::new();
+        for field in ["labels", "annotations"] {
+            if let Some(set) = object["metadata"].get(field) {
+                metadata.insert(format!("f:{field}"), fields_v1(set, true));
+            }
+        }
+        let applied = serde_json::json!({
+            "f:metadata": metadata,
+            "f:spec": fields_v1(&object["spec"], false),
+        });
+        object["metadata"]["managedFields"] = serde_json::json!([{
+            "manager": "kubectl", "operation": "Apply", "apiVersion": object["apiVersion"],
+            "time": "2026-01-02T03:04:05Z", "fieldsType": "FieldsV1", "fieldsV1": applied
+        }]);
         let kind = object["kind"].as_str().unwrap_or_default().to_string();
         let resource = match kind.as_str() {
             "Deployment" => "deployments",
@@ -120,7 +178,18 @@ struct Target {
 }
 
 impl Drop for Target {
+    /// Stops the target as Kubernetes stops a pod: SIGTERM, then SIGKILL if it is still there
+    /// after a grace period. A clean exit is what lets an instrumented build write its profile.
     fn drop(&mut self) {
+        // SAFETY: kill(2) on a child this process started and has not yet reaped.
+        unsafe { libc::kill(self.process.id() as libc::pid_t, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.process.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.process.kill();
         let _ = self.process.wait();
     }
@@ -400,6 +469,8 @@ async fn wait_tls(addr: SocketAddr) {
 struct InProcess {
     hot: Duration,
     spaced: Duration,
+    /// p50, p90 and p99 of the reviews of `spaced`: the handler's own tail.
+    spaced_tail: [Duration; 3],
     spaced_busy: Duration,
     /// `spaced` again, step by step: the body read, the judgement, the metrics, the answer.
     steps: [Duration; 4],
@@ -408,6 +479,20 @@ struct InProcess {
 const SPACING: Duration = Duration::from_millis(2);
 
 fn in_process(corpus: &str, bodies: &[Bytes], rounds: usize) -> InProcess {
+    // The measuring thread allocates as the webhook's threads do (src/memory.rs). It is a
+    // thread of its own so that the load generator's keep jemalloc's defaults.
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                prodready::memory::lean_thread();
+                in_process_here(corpus, bodies, rounds)
+            })
+            .join()
+            .expect("the in-process measurement")
+    })
+}
+
+fn in_process_here(corpus: &str, bodies: &[Bytes], rounds: usize) -> InProcess {
     let state = prodready::live::LiveState::new();
     let mut inventory = prodready::input::Inventory::new();
     inventory.add_text("corpus.yaml", corpus);
@@ -429,7 +514,7 @@ fn in_process(corpus: &str, bodies: &[Bytes], rounds: usize) -> InProcess {
     let hot = start.elapsed() / (rounds * bodies.len()).max(1) as u32;
     let spaced_n = bodies.len().min(1000);
     let spaced = |busy: bool| {
-        let mut total = Duration::ZERO;
+        let mut each = Vec::with_capacity(spaced_n);
         for body in &bodies[..spaced_n] {
             if busy {
                 let idle = Instant::now();
@@ -441,10 +526,12 @@ fn in_process(corpus: &str, bodies: &[Bytes], rounds: usize) -> InProcess {
             }
             let start = Instant::now();
             let answer = prodready::webhook::server::answer(&webhook, body, Instant::now());
-            total += start.elapsed();
+            each.push(start.elapsed());
             std::hint::black_box(answer.expect("a review"));
         }
-        total / spaced_n.max(1) as u32
+        let mean = each.iter().sum::<Duration>() / spaced_n.max(1) as u32;
+        each.sort();
+        (mean, [0.50, 0.90, 0.99].map(|p| percentile(&each, p)))
     };
     // The steps `answer` takes, timed one by one with the same spacing: where the cold cost is.
     let mut steps = [Duration::ZERO; 4];
@@ -486,12 +573,20 @@ fn in_process(corpus: &str, bodies: &[Bytes], rounds: usize) -> InProcess {
             *step += to - from;
         }
     }
+    let (spaced_mean, spaced_tail) = spaced(false);
     InProcess {
         hot,
-        spaced: spaced(false),
-        spaced_busy: spaced(true),
+        spaced: spaced_mean,
+        spaced_tail,
+        spaced_busy: spaced(true).0,
         steps: steps.map(|s| s / spaced_n.max(1) as u32),
     }
+}
+
+/// `spaced`'s percentiles, for the report.
+fn tail_line(tail: &[Duration; 3]) -> String {
+    let [p50, p90, p99] = tail.map(|s| s.as_secs_f64() * 1e6);
+    format!("p50 {p50:.0} µs, p90 {p90:.0} µs, p99 {p99:.0} µs")
 }
 
 /// `spaced` step by step, for the report.
@@ -532,11 +627,12 @@ fn main() {
         let per_review = in_process(&text, &bodies, rounds);
         println!(
             "{} reviews x {rounds} rounds in-process: {:.1} µs per review; one every {} ms: \
-             {:.1} µs ({:.1} µs spinning in between; {})",
+             {:.1} µs ({}; {:.1} µs spinning in between; {})",
             bodies.len(),
             per_review.hot.as_secs_f64() * 1e6,
             SPACING.as_millis(),
             per_review.spaced.as_secs_f64() * 1e6,
+            tail_line(&per_review.spaced_tail),
             per_review.spaced_busy.as_secs_f64() * 1e6,
             steps_line(&per_review.steps)
         );
@@ -559,7 +655,9 @@ fn main() {
 
     let webhook_addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     let http_port = free_port();
-    let webhook = Command::new(env!("CARGO_BIN_EXE_prodready"))
+    let binary = std::env::var_os("PRODREADY_BENCH_BIN")
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_prodready").into());
+    let webhook = Command::new(&binary)
         .args(["webhook", "--log-level", "warn", "--world-from"])
         .arg(&corpus_path)
         .arg("--tls-cert-file")
@@ -614,12 +712,13 @@ fn main() {
     );
     println!(
         "In-process, without TLS or HTTP (read the review, judge, encode the answer): {:.0} µs \
-         per review back to back, {:.0} µs one every {} ms, {:.0} µs one every {} ms with the \
-         thread spinning instead of sleeping in between (load {:.2}); one every {} ms step by \
-         step: {}.\n",
+         per review back to back, {:.0} µs one every {} ms ({}), {:.0} µs one every {} ms with \
+         the thread spinning instead of sleeping in between (load {:.2}); one every {} ms step \
+         by step: {}.\n",
         per_review.hot.as_secs_f64() * 1e6,
         per_review.spaced.as_secs_f64() * 1e6,
         SPACING.as_millis(),
+        tail_line(&per_review.spaced_tail),
         per_review.spaced_busy.as_secs_f64() * 1e6,
         SPACING.as_millis(),
         load_average(),

@@ -367,6 +367,65 @@ mod tests {
         }
     }
 
+    /// A Deployment's metadata as the apiserver admits it after `kubectl apply`: its managed
+    /// fields, with the time and the tree of the fields each manager set.
+    const MANAGED: &str = r#""managedFields":[{"manager":"kubectl-client-side-apply",
+"operation":"Update","apiVersion":"apps/v1","time":"2025-01-02T03:04:05Z","fieldsType":"FieldsV1",
+"fieldsV1":{"f:metadata":{"f:labels":{".":{},"f:app":{}}},"f:spec":{"f:replicas":{},
+"f:template":{"f:spec":{"f:containers":{"k:{\"name\":\"app\"}":{".":{},"f:image":{},
+"f:name":{}}}}}}}},{"manager":"kube-controller-manager","operation":"Update","apiVersion":"apps/v1",
+"time":"2025-01-02T03:04:06Z","fieldsType":"FieldsV1","fieldsV1":{"f:status":{"f:replicas":{}}},
+"subresource":"status"}]"#;
+
+    /// A CREATE of a Deployment whose `managedFields` are `fields` instead.
+    fn managed(fields: &str) -> String {
+        let object = deployment(PLAIN, "");
+        let start = object.find(r#""managedFields""#).unwrap();
+        let end = start + object[start..].find("}]").unwrap() + 2;
+        let object = format!("{}{fields}{}", &object[..start], &object[end..]);
+        review_of("CREATE", &object, "null")
+    }
+
+    #[test]
+    fn managed_fields_are_read_through_and_not_kept() {
+        let body = managed(MANAGED);
+        let review = wire::read(body.as_bytes()).expect("the fast path reads it");
+        let object = review.request.object.as_ref().unwrap();
+        let workload = object.workload("shop").unwrap().unwrap();
+        let meta = workload.meta();
+        assert_eq!(meta.managed_fields, None);
+        assert_eq!(meta.labels.as_ref().unwrap()["app"], "api");
+        assert_eq!(meta.name.as_deref(), Some("api"));
+        for webhook in [webhook(), enforcing()] {
+            assert_eq!(
+                answer(&webhook, body.as_bytes(), Instant::now()),
+                answer_general(&webhook, body.as_bytes(), Instant::now())
+            );
+        }
+        // Entries the typed decoding refuses are refused whichever way the body is read.
+        for broken in [
+            r#""managedFields":"kubectl""#,
+            r#""managedFields":{}"#,
+            r#""managedFields":[["kubectl"]]"#,
+            r#""managedFields":[{"manager":3}]"#,
+            r#""managedFields":[{"time":"yesterday"}]"#,
+        ] {
+            let body = managed(broken);
+            assert!(wire::read(body.as_bytes()).is_none(), "{broken}");
+            assert!(
+                answer(&webhook(), body.as_bytes(), Instant::now()).is_err(),
+                "{broken}"
+            );
+        }
+        // Given twice, the general way keeps the last: the fast path leaves it to that way.
+        let twice = managed(&format!("{MANAGED},{MANAGED}"));
+        assert!(wire::read(twice.as_bytes()).is_none());
+        answer(&enforcing(), twice.as_bytes(), Instant::now()).unwrap();
+        // A key written with escapes is the same key.
+        let escaped = managed(r#""managed\u0046ields":null,"na\u006de2":"x""#);
+        assert!(wire::read(escaped.as_bytes()).is_some());
+    }
+
     #[test]
     fn a_review_is_answered_with_its_uid_and_warnings() {
         let webhook = webhook();
@@ -395,13 +454,20 @@ mod tests {
     #[test]
     fn every_truncation_and_corruption_of_a_review_is_answered_or_refused_never_a_panic() {
         let webhook = webhook();
-        let body = REVIEW.as_bytes();
+        // The plain review, and one whose metadata carries managed fields.
+        let with_managed = managed(MANAGED);
+        for body in [REVIEW.as_bytes(), with_managed.as_bytes()] {
+            corrupt_every_byte(&webhook, body);
+        }
+    }
+
+    fn corrupt_every_byte(webhook: &Webhook, body: &[u8]) {
         let mut answered = 0;
         let mut refused = 0;
         // Whichever way a body is read, its answer is the same.
-        let mut tally = |body: &[u8]| match answer(&webhook, body, Instant::now()) {
+        let mut tally = |body: &[u8]| match answer(webhook, body, Instant::now()) {
             Ok(a) => {
-                assert_eq!(Ok(a), answer_general(&webhook, body, Instant::now()));
+                assert_eq!(Ok(a), answer_general(webhook, body, Instant::now()));
                 answered += 1;
             }
             Err(message) => {

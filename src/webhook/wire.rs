@@ -14,11 +14,12 @@ use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet}
 use k8s_openapi::api::authentication::v1::UserInfo;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::Pod;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use kube::core::admission::Operation;
 use kube::core::{GroupVersionKind, GroupVersionResource};
 use serde::Deserialize;
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::value::{BorrowedStrDeserializer, MapAccessDeserializer, StringDeserializer};
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::review::{Admission, Admitted, Decision};
 use crate::workload::{WorkloadKind, WorkloadObject};
@@ -345,13 +346,271 @@ where
         };
         once(&mut seen, i)?;
         match i {
-            0 => metadata = Some(map.next_value::<ObjectMeta>()?),
+            0 => metadata = Some(map.next_value::<Meta>()?.0),
             1 => spec = map.next_value::<Option<S>>()?,
             2 => status = map.next_value::<Option<T>>()?,
             _ => return Err(leave()),
         }
     }
     Ok((metadata.ok_or_else(leave)?, spec, status))
+}
+
+/// An object's metadata as the typed decoding reads it, but for the values of its
+/// `managedFields`. The apiserver adds them to every object it admits, their `fieldsV1` trees
+/// are often larger than the spec, and no check reads them. They are still read through, each
+/// entry's fields with their types, so that a body the general way refuses is refused here too;
+/// their values are dropped rather than built. Given twice, they leave the fast path.
+struct Meta(ObjectMeta);
+
+impl<'de> Deserialize<'de> for Meta {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(MetaVisitor)
+    }
+}
+
+struct MetaVisitor;
+
+impl<'de> Visitor<'de> for MetaVisitor {
+    type Value = Meta;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object's metadata")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Meta, A::Error> {
+        let without = WithoutManagedFields { map, seen: false };
+        ObjectMeta::deserialize(MapAccessDeserializer::new(without)).map(Meta)
+    }
+}
+
+/// A metadata map that reads its `managedFields` itself and hands every other key on.
+struct WithoutManagedFields<A> {
+    map: A,
+    seen: bool,
+}
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for WithoutManagedFields<A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, A::Error> {
+        loop {
+            return match self.map.next_key_seed(MetaKey)? {
+                None => Ok(None),
+                Some(MetaKeyOf::ManagedFields) => {
+                    if std::mem::replace(&mut self.seen, true) {
+                        return Err(leave());
+                    }
+                    self.map.next_value::<ManagedFields>()?;
+                    continue;
+                }
+                Some(MetaKeyOf::Borrowed(key)) => seed
+                    .deserialize(BorrowedStrDeserializer::new(key))
+                    .map(Some),
+                Some(MetaKeyOf::Owned(key)) => {
+                    seed.deserialize(StringDeserializer::new(key)).map(Some)
+                }
+            };
+        }
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
+        self.map.next_value_seed(seed)
+    }
+}
+
+/// A metadata key: `managedFields`, or any other, borrowed from the body unless it was written
+/// with escapes.
+enum MetaKeyOf<'de> {
+    ManagedFields,
+    Borrowed(&'de str),
+    Owned(String),
+}
+
+struct MetaKey;
+
+impl<'de> DeserializeSeed<'de> for MetaKey {
+    type Value = MetaKeyOf<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for MetaKey {
+    type Value = MetaKeyOf<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a field name")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(match v {
+            "managedFields" => MetaKeyOf::ManagedFields,
+            _ => MetaKeyOf::Borrowed(v),
+        })
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(match v {
+            "managedFields" => MetaKeyOf::ManagedFields,
+            _ => MetaKeyOf::Owned(v.to_owned()),
+        })
+    }
+}
+
+/// `managedFields` read as `Option<Vec<ManagedFieldsEntry>>` reads it, keeping nothing.
+struct ManagedFields;
+
+impl<'de> Deserialize<'de> for ManagedFields {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_option(ManagedFields)
+    }
+}
+
+impl<'de> Visitor<'de> for ManagedFields {
+    type Value = ManagedFields;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of managed fields")
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(ManagedFields)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_seq(ManagedFields)
+    }
+
+    fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Self::Value, S::Error> {
+        while seq.next_element::<ManagedEntry>()?.is_some() {}
+        Ok(ManagedFields)
+    }
+}
+
+/// One `ManagedFieldsEntry`, read field by field with the types k8s-openapi gives them (the
+/// last of a field given twice counts there, so any repeat is accepted here) and kept nowhere:
+/// `fieldsV1` is any JSON, the others are strings and a time.
+struct ManagedEntry;
+
+impl<'de> Deserialize<'de> for ManagedEntry {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(ManagedEntry)
+    }
+}
+
+impl<'de> Visitor<'de> for ManagedEntry {
+    type Value = ManagedEntry;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a managed fields entry")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        const FIELDS: &[&str] = &[
+            "apiVersion",
+            "fieldsType",
+            "manager",
+            "operation",
+            "subresource",
+            "time",
+            "fieldsV1",
+        ];
+        while let Some(key) = map.next_key_seed(Key(FIELDS))? {
+            match key {
+                Some(5) => {
+                    map.next_value::<Option<Time>>()?;
+                }
+                Some(6) => {
+                    map.next_value::<AnyJson>()?;
+                }
+                Some(_) => {
+                    map.next_value::<Option<AnyStr>>()?;
+                }
+                // A field k8s-openapi does not know, which it skips the same way.
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(ManagedEntry)
+    }
+}
+
+/// Any JSON, checked as fully as reading it into a `serde_json::Value` checks it (every string
+/// unescaped, every number in range), which skipping it would not, and kept nowhere.
+struct AnyJson;
+
+impl<'de> Deserialize<'de> for AnyJson {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(AnyJson)
+    }
+}
+
+impl<'de> Visitor<'de> for AnyJson {
+    type Value = AnyJson;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON")
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(AnyJson)
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(AnyJson)
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(AnyJson)
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(AnyJson)
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(AnyJson)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(AnyJson)
+    }
+
+    fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Self::Value, S::Error> {
+        while seq.next_element::<AnyJson>()?.is_some() {}
+        Ok(AnyJson)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<AnyJson, AnyJson>()?.is_some() {}
+        Ok(AnyJson)
+    }
+}
+
+/// A JSON string, read and not kept.
+struct AnyStr;
+
+impl<'de> Deserialize<'de> for AnyStr {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(AnyStr)
+    }
+}
+
+impl Visitor<'_> for AnyStr {
+    type Value = AnyStr;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(AnyStr)
+    }
 }
 
 /// The answer to the review `uid` (whose own `apiVersion` and `kind` are given), as JSON: a
