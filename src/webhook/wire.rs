@@ -5,7 +5,8 @@
 //! only in the shape the apiserver writes it (a workload object whose `apiVersion` and `kind`
 //! come first, no field given twice) and gives up on anything else, which the caller then reads
 //! the general way. What this path accepts, the general way accepts too and reads to the same
-//! request, so the answer never depends on which one read the body.
+//! request (but for the object's managed fields, which no check reads and this path does not
+//! keep), so the answer never depends on which one read the body.
 
 use std::borrow::Cow;
 use std::fmt;
