@@ -398,22 +398,23 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for WithoutManagedFields<A> {
         seed: K,
     ) -> Result<Option<K::Value>, A::Error> {
         loop {
-            return match self.map.next_key_seed(MetaKey)? {
-                None => Ok(None),
+            match self.map.next_key_seed(MetaKey)? {
+                None => return Ok(None),
                 Some(MetaKeyOf::ManagedFields) => {
                     if std::mem::replace(&mut self.seen, true) {
                         return Err(leave());
                     }
                     self.map.next_value::<ManagedFields>()?;
-                    continue;
                 }
-                Some(MetaKeyOf::Borrowed(key)) => seed
-                    .deserialize(BorrowedStrDeserializer::new(key))
-                    .map(Some),
+                Some(MetaKeyOf::Borrowed(key)) => {
+                    return seed
+                        .deserialize(BorrowedStrDeserializer::new(key))
+                        .map(Some);
+                }
                 Some(MetaKeyOf::Owned(key)) => {
-                    seed.deserialize(StringDeserializer::new(key)).map(Some)
+                    return seed.deserialize(StringDeserializer::new(key)).map(Some);
                 }
-            };
+            }
         }
     }
 
