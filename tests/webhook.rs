@@ -870,6 +870,63 @@ async fn a_mounted_certificate_is_served_and_reloaded_when_its_files_change() {
     await_webhook(cp, &ns);
 }
 
+/// The apiserver records an object's managed fields before it calls the admission webhooks, so
+/// every review carries them. Such an object, as the apiserver serves it back from a dry run,
+/// is read on the webhook's fast path, and its managed fields are not kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_object_as_the_apiserver_admits_it_is_read_on_the_fast_path() {
+    let Some(cp) = support::controlplane().await else {
+        return;
+    };
+    let ns = cp.namespace("wh-managed").await;
+    let deployments: Api<Deployment> = Api::namespaced(cp.client(), &ns);
+    let manifest = json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "api", "labels": {"app": "api"}},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "api"}},
+            "template": {"metadata": {"labels": {"app": "api"}},
+                "spec": {"containers": [{"name": "app", "image": "registry.example/api:1.0",
+                    "ports": [{"containerPort": 8080}]}]}}}
+    });
+    let admitted = deployments
+        .patch(
+            "api",
+            &PatchParams::apply("kubectl").dry_run(),
+            &Patch::Apply(&manifest),
+        )
+        .await
+        .expect("a server-side dry run of the apply");
+    let managed = admitted
+        .metadata
+        .managed_fields
+        .as_deref()
+        .expect("the apiserver recorded managed fields");
+    assert!(
+        managed
+            .iter()
+            .any(|m| m.manager.as_deref() == Some("kubectl")
+                && m.operation.as_deref() == Some("Apply")
+                && m.fields_v1.is_some()),
+        "{managed:?}"
+    );
+    let body = serde_json::to_vec(&json!({
+        "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+        "request": {"uid": "5e1f", "kind": {"group": "apps", "version": "v1", "kind": "Deployment"},
+            "resource": {"group": "apps", "version": "v1", "resource": "deployments"},
+            "name": "api", "namespace": ns, "operation": "CREATE",
+            "userInfo": {"username": "alice"}, "object": admitted, "oldObject": null,
+            "dryRun": false}
+    }))
+    .unwrap();
+    let review = webhook::wire::read(&body).expect("the fast path reads the admitted object");
+    let object = review.request.object.as_ref().expect("the object");
+    let workload = webhook::review::Admitted::workload(object, &ns)
+        .unwrap()
+        .expect("a top-level workload");
+    assert_eq!(workload.meta().managed_fields, None);
+    assert_eq!(workload.meta().name.as_deref(), Some("api"));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_webhook_command_judges_against_manifests_without_a_cluster() {
     // `prodready webhook` as a process, with a mounted certificate and its World read from the
