@@ -870,6 +870,18 @@ async fn a_mounted_certificate_is_served_and_reloaded_when_its_files_change() {
     await_webhook(cp, &ns);
 }
 
+/// The AdmissionReview the apiserver sends for a CREATE of the Deployment `object`.
+fn create_review(uid: &str, object: &serde_json::Value) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+        "request": {"uid": uid, "kind": {"group": "apps", "version": "v1", "kind": "Deployment"},
+            "resource": {"group": "apps", "version": "v1", "resource": "deployments"},
+            "name": object["metadata"]["name"], "namespace": object["metadata"]["namespace"],
+            "operation": "CREATE", "userInfo": {"username": "ci"}, "object": object}
+    }))
+    .unwrap()
+}
+
 /// The apiserver records an object's managed fields before it calls the admission webhooks, so
 /// every review carries them. Such an object, as the apiserver serves it back from a dry run,
 /// is read on the webhook's fast path, and its managed fields are not kept.
@@ -909,15 +921,7 @@ async fn an_object_as_the_apiserver_admits_it_is_read_on_the_fast_path() {
                 && m.fields_v1.is_some()),
         "{managed:?}"
     );
-    let body = serde_json::to_vec(&json!({
-        "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
-        "request": {"uid": "5e1f", "kind": {"group": "apps", "version": "v1", "kind": "Deployment"},
-            "resource": {"group": "apps", "version": "v1", "resource": "deployments"},
-            "name": "api", "namespace": ns, "operation": "CREATE",
-            "userInfo": {"username": "alice"}, "object": admitted, "oldObject": null,
-            "dryRun": false}
-    }))
-    .unwrap();
+    let body = create_review("5e1f", &serde_json::to_value(&admitted).unwrap());
     let review = webhook::wire::read(&body).expect("the fast path reads the admitted object");
     let object = review.request.object.as_ref().expect("the object");
     let workload = webhook::review::Admitted::workload(object, &ns)
@@ -979,16 +983,7 @@ async fn the_webhook_command_judges_against_manifests_without_a_cluster() {
         .map(|d| <serde_json::Value as serde::Deserialize>::deserialize(d).unwrap())
         .find(|d| d["kind"] == "Deployment")
         .unwrap();
-    let review = |object: &serde_json::Value| {
-        serde_json::to_vec(&json!({
-            "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
-            "request": {"uid": "u-1", "kind": {"group": "apps", "version": "v1", "kind": "Deployment"},
-                "resource": {"group": "apps", "version": "v1", "resource": "deployments"},
-                "name": object["metadata"]["name"], "namespace": object["metadata"]["namespace"],
-                "operation": "CREATE", "userInfo": {"username": "ci"}, "object": object}
-        }))
-        .unwrap()
-    };
+    let review = |object: &serde_json::Value| create_review("u-1", object);
     let (status, body) = post_to(addr, ca.pair.cert.as_bytes(), &review(&api)).await;
     assert_eq!(status, 200, "{body}");
     let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
