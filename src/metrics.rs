@@ -325,7 +325,7 @@ mod tests {
                     severity: Severity::High,
                     result: CheckResult::Fail,
                     category: crate::checks::by_id(id).unwrap().category,
-                    message: String::new(),
+                    message: "".into(),
                     remediation: "".into(),
                     container: None,
                     object: None,

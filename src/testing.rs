@@ -65,6 +65,6 @@ pub fn outcome(report: &Report, check: &str) -> &'static str {
 pub fn messages(report: &Report, check: &str) -> Vec<String> {
     findings(report, check)
         .into_iter()
-        .map(|f| f.message.clone())
+        .map(|f| f.message.to_string())
         .collect()
 }

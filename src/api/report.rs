@@ -32,7 +32,7 @@ pub struct Finding {
     pub result: CheckResult,
     pub category: Category,
     /// What is wrong, naming the container, port, path or object at fault.
-    pub message: String,
+    pub message: Cow<'static, str>,
     /// What a person can do about it.
     #[serde(default, skip_serializing_if = "str::is_empty")]
     pub remediation: Cow<'static, str>,

@@ -9,6 +9,7 @@ mod config;
 mod exposure;
 mod helm;
 mod images;
+mod missing;
 mod network;
 mod observability;
 mod probes;
@@ -208,7 +209,7 @@ impl<'a> Out<'a> {
         self.passed = true;
     }
 
-    fn push(&mut self, result: CheckResult, message: String) -> FindingMut<'_> {
+    fn push(&mut self, result: CheckResult, message: Cow<'static, str>) -> FindingMut<'_> {
         self.findings.push(Finding {
             check_id: Cow::Borrowed(self.check.id),
             severity: self.severity,
@@ -225,15 +226,15 @@ impl<'a> Out<'a> {
         }
     }
 
-    pub fn fail(&mut self, message: impl Into<String>) -> FindingMut<'_> {
+    pub fn fail(&mut self, message: impl Into<Cow<'static, str>>) -> FindingMut<'_> {
         self.push(CheckResult::Fail, message.into())
     }
 
-    pub fn warn(&mut self, message: impl Into<String>) -> FindingMut<'_> {
+    pub fn warn(&mut self, message: impl Into<Cow<'static, str>>) -> FindingMut<'_> {
         self.push(CheckResult::Warn, message.into())
     }
 
-    pub fn skip(&mut self, reason: impl Into<String>) -> FindingMut<'_> {
+    pub fn skip(&mut self, reason: impl Into<Cow<'static, str>>) -> FindingMut<'_> {
         let f = self.push(CheckResult::Skip, reason.into());
         f.finding.remediation = Cow::Borrowed("");
         f
@@ -241,15 +242,7 @@ impl<'a> Out<'a> {
 
     /// Skips because the related kinds the check needs are unknown.
     pub fn skip_missing(&mut self, kinds: &[RelatedKind]) {
-        let names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
-        let list = match names.len() {
-            0 => String::new(),
-            1 => names[0].to_string(),
-            n => format!("{} or {}", names[..n - 1].join(", "), names[n - 1]),
-        };
-        self.skip(format!(
-            "not judged: no {list} objects are known (none in the input, or not watched in the cluster)"
-        ));
+        self.skip(missing::missing_reason(kinds));
     }
 }
 

@@ -37,19 +37,28 @@ impl<'a> ImageRef<'a> {
 }
 
 /// The datastore an image runs, when its name contains one of the policy's datastore names.
+/// Compared ignoring ASCII case and without allocating: every check that asks about data
+/// calls this once per container.
 pub fn datastore_of<'p>(image: &str, params: &'p Parameters) -> Option<&'p str> {
-    let parsed = ImageRef::parse(image);
-    let name = parsed.name.to_ascii_lowercase();
-    let short = name.rsplit('/').next().unwrap_or(&name);
+    let short = ImageRef::parse(image).short_name();
     // Exporters and operators carry a datastore's name but hold no data of their own.
-    if short.contains("exporter") || short.contains("operator") {
+    if contains_ignoring_case(short, "exporter") || contains_ignoring_case(short, "operator") {
         return None;
     }
     params
         .datastore_images
         .iter()
-        .find(|d| short.contains(d.to_ascii_lowercase().as_str()))
+        .find(|d| contains_ignoring_case(short, d))
         .map(String::as_str)
+}
+
+/// Whether `needle` occurs in `haystack`, ignoring ASCII case.
+pub fn contains_ignoring_case(haystack: &str, needle: &str) -> bool {
+    let (haystack, needle) = (haystack.as_bytes(), needle.as_bytes());
+    needle.is_empty()
+        || haystack
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 /// The first container that runs a datastore, with the datastore's name.
@@ -146,6 +155,33 @@ mod tests {
             datastore_of("quay.io/prometheuscommunity/postgres-exporter:v0.15.0", &p),
             None
         );
+        // Image names and the policy's datastore names are compared ignoring case.
+        assert_eq!(
+            datastore_of("Registry.Example/PostgreSQL:16", &p),
+            Some("postgres")
+        );
+        assert_eq!(datastore_of("acme/Redis-Operator:2", &p), None);
+        let custom = Parameters {
+            datastore_images: vec!["ClickHouse".to_string()],
+            ..Parameters::default()
+        };
+        assert_eq!(
+            datastore_of("clickhouse/clickhouse-server:24", &custom),
+            Some("ClickHouse")
+        );
+        assert_eq!(datastore_of("bitnami/redis:7", &custom), None);
+    }
+
+    #[test]
+    fn ignoring_case() {
+        assert!(contains_ignoring_case("PostgreSQL", "postgres"));
+        assert!(contains_ignoring_case("redis", "REDIS"));
+        assert!(contains_ignoring_case("anything", ""));
+        assert!(!contains_ignoring_case("red", "redis"));
+        assert!(!contains_ignoring_case("", "redis"));
+        // Multi-byte characters are compared byte for byte and never split.
+        assert!(contains_ignoring_case("dätabase-mongo", "MONGO"));
+        assert!(!contains_ignoring_case("DÄTA", "dä"));
     }
 
     #[test]

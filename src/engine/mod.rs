@@ -127,7 +127,7 @@ pub fn evaluate(
                 severity: setting.severity,
                 result: CheckResult::Skip,
                 category: check.category,
-                message: ex.message(),
+                message: ex.message().into(),
                 remediation: Cow::Borrowed(""),
                 container: None,
                 object: None,

@@ -205,7 +205,7 @@ fn write_case<W: Write>(w: &mut Writer<W>, case: &Case, classname: &str) -> io::
                 .map(|f| f.severity)
                 .max()
                 .unwrap_or(Severity::Info);
-            let mut message = findings[0].message.clone();
+            let mut message = findings[0].message.to_string();
             if findings.len() > 1 {
                 message.push_str(&format!(" (and {} more)", findings.len() - 1));
             }

@@ -91,10 +91,10 @@ impl WebhookMetrics {
             .inc();
         self.duration.observe(seconds);
         for check in &decision.warned_checks {
-            self.warnings.with_label_values(&[check.as_str()]).inc();
+            self.warnings.with_label_values(&[check.as_ref()]).inc();
         }
         for check in &decision.denied_checks {
-            self.denials.with_label_values(&[check.as_str()]).inc();
+            self.denials.with_label_values(&[check.as_ref()]).inc();
         }
     }
 

@@ -46,9 +46,10 @@ pub struct Decision {
     pub warnings: Vec<String>,
     /// Why the request was refused, for the person who sent it.
     pub denial: Option<String>,
-    /// Checks behind the warnings and behind the denial, for the metrics.
-    pub warned_checks: Vec<String>,
-    pub denied_checks: Vec<String>,
+    /// Checks behind the warnings and behind the denial, for the metrics: the IDs as the
+    /// findings carry them, the catalogue's own strings shared rather than copied.
+    pub warned_checks: Vec<Cow<'static, str>>,
+    pub denied_checks: Vec<Cow<'static, str>>,
     /// The request was judged (a workload, in a judged namespace, under a mode other than Off).
     pub judged: bool,
 }
@@ -199,7 +200,7 @@ pub fn decide_on<O: Admitted>(
         warning.push_str(": ");
         warning.push_str(message);
         decision.warnings.push(warning);
-        decision.warned_checks.push(id.to_string());
+        decision.warned_checks.push(finding.check_id.clone());
     }
     if policy.webhook.mode != WebhookMode::Enforce {
         return decision;
@@ -230,7 +231,7 @@ pub fn decide_on<O: Admitted>(
         return decision;
     }
     decision.allowed = false;
-    decision.denied_checks = blocking.iter().map(|f| f.check_id.to_string()).collect();
+    decision.denied_checks = blocking.iter().map(|f| f.check_id.clone()).collect();
     decision.denial = Some(denial_message(
         kind,
         namespace,
