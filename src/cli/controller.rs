@@ -49,12 +49,14 @@ pub fn config(args: &ControllerArgs) -> Config {
 }
 
 /// A multi-threaded runtime for a long-running process (its threads, and the calling one, set
-/// up by [`crate::memory::lean_thread`]), or the reason there is none.
+/// up by [`crate::memory::lean_thread`]; idle workers free what answered admission reviews
+/// left, see [`crate::webhook::leftovers`]), or the reason there is none.
 pub fn runtime() -> Result<tokio::runtime::Runtime, u8> {
     crate::memory::lean_thread();
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .on_thread_start(crate::memory::lean_thread)
+        .on_thread_park(crate::webhook::leftovers::thread_parking)
         .build()
         .map_err(|e| {
             eprintln!("error: cannot start the async runtime: {e}");

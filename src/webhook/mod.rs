@@ -7,6 +7,7 @@
 //! with `failurePolicy: Ignore`, so a webhook that is down never stops a deploy.
 
 pub mod certs;
+pub mod leftovers;
 pub mod metrics;
 pub mod review;
 pub mod rotation;

@@ -9,6 +9,7 @@ use kube::core::admission::{AdmissionRequest, Operation};
 use kube::core::{DynamicObject, GroupVersionKind};
 use serde_json::Value;
 
+use super::leftovers::FreedLater;
 use crate::api::{
     CheckResult, EXEMPT_ANNOTATION, EXEMPT_REASON_ANNOTATION, Finding, Needs, Report, Severity,
     WebhookMode,
@@ -183,7 +184,7 @@ pub fn decide_on<O: Admitted>(
     let Some(view) = new.view() else {
         return Decision::allow();
     };
-    let report = engine::evaluate(&view, &world, policy, now);
+    let report = FreedLater::new(engine::evaluate(&view, &world, policy, now));
     let failing: Vec<&Finding> = admission_failures(&report).collect();
     let mut decision = Decision {
         allowed: true,
@@ -221,7 +222,7 @@ pub fn decide_on<O: Admitted>(
             .and_then(|o| o.workload(namespace).ok().flatten())
         && let Some(old_view) = old.view()
     {
-        let old_report = engine::evaluate(&old_view, &world, policy, now);
+        let old_report = FreedLater::new(engine::evaluate(&old_view, &world, policy, now));
         let before: HashSet<(&str, Option<&str>)> = admission_failures(&old_report)
             .map(|f| (f.check_id.as_ref(), f.container.as_deref()))
             .collect();

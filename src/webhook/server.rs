@@ -19,7 +19,7 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 use super::review::{Admission, Admitted, Decision, decide_on};
-use super::{Webhook, wire};
+use super::{Webhook, leftovers, wire};
 
 /// The largest body read. An AdmissionReview carries the object and its old version; etcd
 /// refuses objects over 1.5 MiB, so anything far beyond that is not a review.
@@ -130,7 +130,9 @@ pub fn answer(webhook: &Webhook, body: &[u8], started: Instant) -> Result<Vec<u8
                 uid: &request.uid,
                 dry_run: request.dry_run,
             };
-            Ok(respond(webhook, &head, &request.admission(), started))
+            let answer = respond(webhook, &head, &request.admission(), started);
+            leftovers::free_later(review);
+            Ok(answer)
         }
         None => answer_general(webhook, body, started),
     }
@@ -179,7 +181,9 @@ fn respond<O: Admitted>(
             name = %request.name, operation, decision = decision.label(),
             dry_run = head.dry_run, warnings = decision.warnings.len(), "admission review");
     }
-    wire::encode(head.api_version, head.kind, head.uid, &decision)
+    let answer = wire::encode(head.api_version, head.kind, head.uid, &decision);
+    leftovers::free_later(decision);
+    answer
 }
 
 /// Decides, and allows when deciding panicked: a bug in a check must never block a deploy.
