@@ -1,7 +1,9 @@
 //! Exposure: how the workload is reached from outside, and whether that path has TLS, a CORS
 //! policy, rate and size limits, and endpoints behind it.
 
-use super::util::{datastore_container, human_duration, is_datastore, join_names};
+use super::util::{
+    contains_ignoring_case, datastore_container, human_duration, is_datastore, join_names,
+};
 use super::{Check, Ctx, Out};
 use crate::api::{Category, Needs, Severity};
 use crate::world::{IngressFacts, Labels, RelatedKind, ServiceFacts};
@@ -249,12 +251,6 @@ const RATE_LIMIT_PLUGIN_LISTS: &[&str] = &[
     "traefik.ingress.kubernetes.io/router.middlewares",
 ];
 
-fn contains_ignore_case(hay: &str, needle: &str) -> bool {
-    hay.as_bytes()
-        .windows(needle.len())
-        .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
-}
-
 fn is_zero(value: &str) -> bool {
     let v = value.trim();
     let digits = v.trim_end_matches(|c: char| c.is_ascii_alphabetic());
@@ -269,7 +265,7 @@ fn rate_limited(a: &Labels) -> bool {
             annotation(a, k).is_some_and(|v| {
                 ["ratelimit", "rate-limit", "rate_limit"]
                     .iter()
-                    .any(|n| contains_ignore_case(v, n))
+                    .any(|n| contains_ignoring_case(v, n))
             })
         })
 }

@@ -5,7 +5,9 @@ use std::fmt::Write as _;
 
 use k8s_openapi::api::core::v1::{Container, PersistentVolumeClaim, Volume, VolumeMount};
 
-use super::util::{datastore_container, human_duration, is_datastore, join_names};
+use super::util::{
+    contains_ignoring_case, datastore_container, human_duration, is_datastore, join_names,
+};
 use super::{Check, Ctx, Out};
 use crate::api::{Category, Needs, Parameters, Severity};
 use crate::workload::{Workload, WorkloadKind, WorkloadObject};
@@ -338,18 +340,13 @@ const BACKUP_KINDS: &[RelatedKind] = &[
     RelatedKind::SnapshotSchedule,
 ];
 
-/// `haystack` (already lower-case) contains `needle`, ignoring ASCII case.
-fn contains_ignore_case(haystack: &str, needle: &str) -> bool {
-    let (h, n) = (haystack.as_bytes(), needle.as_bytes());
-    !n.is_empty() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
-}
-
 fn is_backup_job(cj: &CronJobFacts, params: &Parameters) -> bool {
     cj.labelled_backup
         || params
             .backup_commands
             .iter()
-            .any(|c| contains_ignore_case(&cj.command_text, c))
+            // An empty entry in the policy names no command.
+            .any(|c| !c.is_empty() && contains_ignoring_case(&cj.command_text, c))
 }
 
 fn no_backup(ctx: &Ctx<'_>, out: &mut Out<'_>) {
