@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod output;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod text;
 pub mod webhook;
 pub mod workload;
 pub mod world;

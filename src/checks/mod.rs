@@ -95,18 +95,6 @@ pub fn by_id(id: &str) -> Option<&'static Check> {
     index_of(id).map(|i| CATALOGUE[i])
 }
 
-/// Whether a check reads this Service annotation: the World keeps no other, so a check that
-/// reads one more must answer `true` for it here.
-pub fn reads_service_annotation(key: &str) -> bool {
-    exposure::reads_service_annotation(key) || key == observability::SCRAPE_ANNOTATION
-}
-
-/// Whether a check reads this Ingress annotation: the World keeps no other, so a check that
-/// reads one more must answer `true` for it here.
-pub fn reads_ingress_annotation(key: &str) -> bool {
-    exposure::reads_ingress_annotation(key)
-}
-
 /// What the engine works out once per workload, shared by every check.
 #[derive(Debug, Default)]
 pub struct Related<'w> {

@@ -3,6 +3,7 @@
 use super::util::join_names;
 use super::{Check, Ctx, Out};
 use crate::api::{Category, Needs, Severity};
+use crate::text::annotations::SCRAPE as SCRAPE_ANNOTATION;
 use crate::world::{LabelSet, RelatedKind};
 
 pub const CHECKS: &[Check] = &[
@@ -31,8 +32,6 @@ pub const CHECKS: &[Check] = &[
         run: no_alerts,
     },
 ];
-
-pub(super) const SCRAPE_ANNOTATION: &str = "prometheus.io/scrape";
 
 fn scrape_requested<L: LabelSet + ?Sized>(annotations: &L) -> bool {
     annotations
