@@ -575,11 +575,14 @@ fn replicas_unavailable(ctx: &Ctx<'_>, out: &mut Out<'_>) {
             let how_long = age.map_or_else(String::new, |a| format!(" for {}", human_duration(a)));
             let consequence = match (kind, available) {
                 (WorkloadKind::DaemonSet, 0) => "no node runs it".to_string(),
-                (WorkloadKind::DaemonSet, _) => format!(
-                    "{} {} without it",
-                    desired - available,
-                    plural(desired - available, "node runs", "nodes run")
-                ),
+                (WorkloadKind::DaemonSet, _) => {
+                    // Both counts come from the object's status: saturate, never overflow.
+                    let missing = desired.saturating_sub(available);
+                    format!(
+                        "{missing} {} without it",
+                        plural(missing, "node runs", "nodes run")
+                    )
+                }
                 (_, 0) => "it is down".to_string(),
                 _ => "it runs without its planned capacity and redundancy".to_string(),
             };

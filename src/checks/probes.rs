@@ -340,6 +340,7 @@ fn liveness_fragile(ctx: &Ctx<'_>, out: &mut Out<'_>) {
         let delay = i64::from(l.initial_delay_seconds.unwrap_or(0));
         let period = i64::from(l.period_seconds.unwrap_or(10));
         let failures = i64::from(l.failure_threshold.unwrap_or(3));
+        // From i32 fields: the product and the sum fit in an i64, whatever the values.
         let tolerance = delay + period * failures;
         if tolerance < min {
             out.fail(format!(

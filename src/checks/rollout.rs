@@ -93,7 +93,8 @@ fn recreate(ctx: &Ctx<'_>, out: &mut Out<'_>) {
         Some(n) if n >= count => {
             let shown = match max {
                 IntOrString::Int(i) => format!("{i} with {count} replicas"),
-                IntOrString::String(s) => format!("{s} ({n} of {count} replicas)"),
+                // No rollout stops more pods than there are.
+                IntOrString::String(s) => format!("{s} ({count} of {count} replicas)"),
             };
             out.fail(format!(
                 "RollingUpdate with maxUnavailable {shown}: a rollout may stop every pod at once"
@@ -234,6 +235,16 @@ mod tests {
             messages(&r, "rollout-recreate"),
             vec![
                 "RollingUpdate with maxUnavailable 100% (4 of 4 replicas): a rollout may stop every pod at once"
+            ]
+        );
+        // A percentage too large to multiply is read as what it is, not a panic.
+        let r = judge(&deployment(
+            "  replicas: 3\n  strategy: {rollingUpdate: {maxUnavailable: \"999999999999999999%\"}}\n",
+        ));
+        assert_eq!(
+            messages(&r, "rollout-recreate"),
+            vec![
+                "RollingUpdate with maxUnavailable 999999999999999999% (3 of 3 replicas): a rollout may stop every pod at once"
             ]
         );
         // The type may be left out: RollingUpdate is the default.

@@ -104,6 +104,9 @@ fn claim_templates<'a>(w: &Workload<'a>) -> &'a [PersistentVolumeClaim] {
     }
 }
 
+/// The most StatefulSet claims looked at per template: far above any real StatefulSet.
+const MAX_ORDINALS: i32 = 1000;
+
 /// Calls `f` for every persistent claim the pods mount: `persistentVolumeClaim` volumes and,
 /// for a StatefulSet, the claims its volumeClaimTemplates create
 /// (`<template>-<statefulset>-<ordinal>`). Generic ephemeral volumes are left out: their
@@ -130,6 +133,9 @@ fn for_each_claim(w: &Workload<'_>, mut f: impl FnMut(Claim<'_>)) {
         .and_then(|o| o.start)
         .unwrap_or(0)
         .max(0);
+    // The replica count is the user's number: a StatefulSet asking for two billion replicas
+    // must not make the engine generate two billion names.
+    let replicas = replicas.min(MAX_ORDINALS);
     // One buffer for every generated name: lookups need a name, not an allocation each.
     let mut name = String::new();
     for t in spec.volume_claim_templates.iter().flatten() {
@@ -160,10 +166,30 @@ fn claim_names(w: &Workload<'_>) -> Vec<String> {
     names
 }
 
-/// `claim a` or `claims a and b`.
-fn claims_phrase<S: AsRef<str>>(names: &[S]) -> String {
-    let noun = if names.len() == 1 { "claim" } else { "claims" };
-    format!("{noun} {}", join_names(names))
+/// Whether `for_each_claim` stopped short of the StatefulSet's last ordinal.
+fn claims_capped(w: &Workload<'_>) -> bool {
+    !claim_templates(w).is_empty() && w.replicas().is_some_and(|r| r > MAX_ORDINALS)
+}
+
+/// `claim a`, `claims a and b`, or for many `claims a, b, ... and z (12 claims)`; `capped`
+/// when the list stops short of the workload's last claim.
+fn claims_phrase<S: AsRef<str>>(names: &[S], capped: bool) -> String {
+    match names.len() {
+        0 => "no claim".to_string(),
+        1 => format!("claim {}", names[0].as_ref()),
+        n if n > 5 || capped => format!(
+            "claims {}, {}, ... and {} ({})",
+            names[0].as_ref(),
+            names[1].as_ref(),
+            names[n - 1].as_ref(),
+            if capped {
+                format!("the first {n} of its claims")
+            } else {
+                format!("{n} claims")
+            }
+        ),
+        _ => format!("claims {}", join_names(names)),
+    }
 }
 
 fn volume<'a>(w: &Workload<'a>, name: &str) -> Option<&'a Volume> {
@@ -422,7 +448,7 @@ fn no_backup(ctx: &Ctx<'_>, out: &mut Out<'_>) {
     let verb = if names.len() == 1 { "has" } else { "have" };
     out.fail(format!(
         "{} {verb} no backup ({}): a lost or corrupted volume cannot be restored",
-        claims_phrase(&names),
+        claims_phrase(&names, claims_capped(w)),
         looked.join("; ")
     ));
 }
@@ -496,7 +522,7 @@ fn reclaim_delete(ctx: &Ctx<'_>, out: &mut Out<'_>) {
                 out.fail(format!(
                     "{} is bound to PersistentVolume {pv}, whose reclaimPolicy is Delete: \
                      deleting the claim (or its namespace) deletes the volume and its data",
-                    claims_phrase(claims)
+                    claims_phrase(claims, claims_capped(w))
                 ))
                 .object(format!("PersistentVolume/{pv}"));
             }
@@ -510,7 +536,7 @@ fn reclaim_delete(ctx: &Ctx<'_>, out: &mut Out<'_>) {
                 out.fail(format!(
                     "{} {verb} {which} {name}, whose reclaimPolicy is Delete: deleting a claim \
                      (or its namespace) deletes its volume and the data",
-                    claims_phrase(claims)
+                    claims_phrase(claims, claims_capped(w))
                 ))
                 .object(format!("StorageClass/{name}"));
             }
@@ -521,7 +547,7 @@ fn reclaim_delete(ctx: &Ctx<'_>, out: &mut Out<'_>) {
     } else if !unknown.is_empty() {
         out.skip(format!(
             "not judged: neither the PersistentVolume nor the StorageClass of {} is known",
-            claims_phrase(&unknown)
+            claims_phrase(&unknown, claims_capped(w))
         ));
     }
 }
@@ -584,7 +610,7 @@ fn rwo_shared(ctx: &Ctx<'_>, out: &mut Out<'_>) {
     } else if !unknown.is_empty() {
         out.skip(format!(
             "not judged: {} {} not among the known PersistentVolumeClaims",
-            claims_phrase(&unknown),
+            claims_phrase(&unknown, claims_capped(w)),
             if unknown.len() == 1 { "is" } else { "are" }
         ));
     }
@@ -869,6 +895,15 @@ mod tests {
             messages(&r, "storage-no-backup"),
             vec![
                 "claims data-postgres-0 and data-postgres-1 have no backup (no Velero Schedule covers namespace shop; no CronJob in namespace shop is labelled as a backup or runs a dump command such as pg_dump; no VolumeSnapshot of them exists): a lost or corrupted volume cannot be restored"
+            ]
+        );
+        // The replica count is the user's number: two billion replicas are named in a bounded
+        // message after a bounded walk.
+        let r = judge(&postgres(2_147_483_647, ""));
+        assert_eq!(
+            messages(&r, "storage-no-backup"),
+            vec![
+                "claims data-postgres-0, data-postgres-1, ... and data-postgres-999 (the first 1000 of its claims) have no backup (no CronJob in namespace shop is labelled as a backup or runs a dump command such as pg_dump): a lost or corrupted volume cannot be restored"
             ]
         );
         // A suspended backup job does not count, and the message says so.

@@ -78,19 +78,21 @@ pub fn is_datastore(workload: &Workload<'_>, params: &Parameters) -> bool {
 }
 
 /// Resolves an int-or-percent against a total, rounding percentages up as Kubernetes does for
-/// minAvailable (`round_up = true`) or down as it does for maxUnavailable.
+/// minAvailable (`round_up = true`) or down as it does for maxUnavailable. The percentage is
+/// the user's number: the arithmetic saturates instead of overflowing (`999999999999999999%`
+/// of a replica count resolves to `i32::MAX`), so no input can make the engine panic.
 pub fn resolve_int_or_percent(value: &IntOrString, total: i32, round_up: bool) -> Option<i32> {
     match value {
         IntOrString::Int(i) => Some(*i),
         IntOrString::String(s) => {
             let pct: i64 = s.strip_suffix('%')?.trim().parse().ok()?;
-            let scaled = pct * i64::from(total);
+            let scaled = pct.saturating_mul(i64::from(total));
             let v = if round_up {
-                (scaled + 99) / 100
+                scaled.saturating_add(99) / 100
             } else {
                 scaled / 100
             };
-            i32::try_from(v).ok()
+            Some(i32::try_from(v).unwrap_or(if v < 0 { i32::MIN } else { i32::MAX }))
         }
     }
 }
@@ -193,5 +195,29 @@ mod tests {
             resolve_int_or_percent(&IntOrString::Int(2), 3, true),
             Some(2)
         );
+        assert_eq!(
+            resolve_int_or_percent(&IntOrString::String("x%".into()), 3, true),
+            None
+        );
+    }
+
+    #[test]
+    fn percentages_too_large_saturate_instead_of_overflowing() {
+        let huge = IntOrString::String("999999999999999999%".into());
+        for round_up in [true, false] {
+            assert_eq!(
+                resolve_int_or_percent(&huge, i32::MAX, round_up),
+                Some(i32::MAX)
+            );
+            assert_eq!(resolve_int_or_percent(&huge, 3, round_up), Some(i32::MAX));
+        }
+        let negative = IntOrString::String("-999999999999999999%".into());
+        assert_eq!(
+            resolve_int_or_percent(&negative, i32::MAX, false),
+            Some(i32::MIN)
+        );
+        // Beyond i64 the number is not understood: not a percentage at all.
+        let beyond = IntOrString::String("99999999999999999999999%".into());
+        assert_eq!(resolve_int_or_percent(&beyond, 3, true), None);
     }
 }
