@@ -16,6 +16,7 @@ mod probes;
 mod resources;
 mod rollout;
 mod security;
+mod serving;
 mod storage;
 pub mod util;
 

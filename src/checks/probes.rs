@@ -3,6 +3,7 @@
 use k8s_openapi::api::core::v1::{Container, Probe};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
+use super::serving::{Served, served};
 use super::util::{container_declares_port, human_duration, join_names};
 use super::{Check, Ctx, Out};
 use crate::api::{Category, Needs, Severity};
@@ -91,46 +92,50 @@ fn long_running_containers<'a>(ctx: &Ctx<'a>) -> Option<&'a [Container]> {
         .then(|| ctx.workload.containers())
 }
 
-fn probe_missing(
-    ctx: &Ctx<'_>,
-    out: &mut Out<'_>,
-    kind: &str,
-    consequence: &str,
-    get: fn(&Container) -> Option<&Probe>,
-) {
+fn readiness_missing(ctx: &Ctx<'_>, out: &mut Out<'_>) {
+    let Some(containers) = long_running_containers(ctx) else {
+        return;
+    };
+    // Readiness decides whether a Service sends the container requests: a container no Service
+    // targets (a worker, a reloader, a load generator) has nothing to be ready for.
+    for c in containers {
+        let Some(served) = served(ctx, c) else {
+            continue;
+        };
+        if c.readiness_probe.is_some() {
+            out.pass();
+            continue;
+        }
+        let message = match served {
+            Served::ByService(svc) => format!(
+                "container {:?} has no readinessProbe: Service {} sends it requests before it \
+                 can serve and while it is failing",
+                c.name, svc.name
+            ),
+            Served::DeclaresPorts => format!(
+                "container {:?} declares a port but has no readinessProbe: a Service in front \
+                 of it would send it requests before it can serve and while it is failing",
+                c.name
+            ),
+        };
+        out.fail(message).container(&c.name);
+    }
+}
+
+fn liveness_missing(ctx: &Ctx<'_>, out: &mut Out<'_>) {
     let Some(containers) = long_running_containers(ctx) else {
         return;
     };
     for c in containers {
-        if get(c).is_none() {
+        if c.liveness_probe.is_none() {
             out.fail(format!(
-                "container {:?} has no {kind}: {consequence}",
+                "container {:?} has no livenessProbe: a hung process is never restarted",
                 c.name
             ))
             .container(&c.name);
         }
     }
     out.pass();
-}
-
-fn readiness_missing(ctx: &Ctx<'_>, out: &mut Out<'_>) {
-    probe_missing(
-        ctx,
-        out,
-        "readinessProbe",
-        "it receives traffic before it can serve and while it is failing",
-        |c| c.readiness_probe.as_ref(),
-    );
-}
-
-fn liveness_missing(ctx: &Ctx<'_>, out: &mut Out<'_>) {
-    probe_missing(
-        ctx,
-        out,
-        "livenessProbe",
-        "a hung process is never restarted",
-        |c| c.liveness_probe.as_ref(),
-    );
 }
 
 /// A probe's handler in a comparable, printable form.
@@ -435,14 +440,17 @@ mod tests {
          readinessProbe: {httpGet: {path: /ready, port: http}}\n        \
          livenessProbe: {httpGet: {path: /livez, port: 8080}}\n";
 
+    const SERVICE: &str = "---\napiVersion: v1\nkind: Service\nmetadata: {name: api, namespace: shop}\n\
+                           spec: {selector: {app: api}, ports: [{port: 80, targetPort: 8080}]}\n";
+
     #[test]
     fn readiness_and_liveness_missing() {
-        let r = judge(&deployment(BARE));
+        let r = judge(&format!("{}{SERVICE}", deployment(BARE)));
         assert_eq!(outcome(&r, "probe-readiness-missing"), "fail");
         assert_eq!(
             messages(&r, "probe-readiness-missing"),
             vec![
-                "container \"app\" has no readinessProbe: it receives traffic before it can serve and while it is failing"
+                "container \"app\" has no readinessProbe: Service api sends it requests before it can serve and while it is failing"
             ]
         );
         assert_eq!(outcome(&r, "probe-liveness-missing"), "fail");
@@ -458,6 +466,28 @@ mod tests {
         let r = judge(&deployment(GOOD));
         assert_eq!(outcome(&r, "probe-readiness-missing"), "pass");
         assert_eq!(outcome(&r, "probe-liveness-missing"), "pass");
+        // A container nothing sends requests to has no readiness to report; a hung one still
+        // needs restarting.
+        let r = judge(&deployment(BARE));
+        assert_eq!(outcome(&r, "probe-readiness-missing"), "n/a");
+        assert_eq!(outcome(&r, "probe-liveness-missing"), "fail");
+    }
+
+    #[test]
+    fn init_containers_are_never_probed() {
+        let r = judge(&format!(
+            "{}{SERVICE}",
+            deployment(&format!(
+                "{GOOD}      initContainers:\n      - {{name: migrate, image: api:1, ports: [{{containerPort: 8080}}]}}\n"
+            ))
+        ));
+        for id in [
+            "probe-readiness-missing",
+            "probe-liveness-missing",
+            "probe-liveness-fragile",
+        ] {
+            assert_eq!(outcome(&r, id), "pass", "{id}");
+        }
     }
 
     #[test]
