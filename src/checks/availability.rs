@@ -859,11 +859,12 @@ mod tests {
                 .remediation
                 .contains("raising spec.replicas alone does not replicate the data")
         );
+        // A StatefulSet is not a datastore by itself: controllers use it for a stable identity.
         let sts = workload("StatefulSet", "  replicas: 1\n", "");
         assert_eq!(
             messages(&judge(&sts), "availability-single-replica"),
             vec![
-                "StatefulSet runs 1 replica (fewer than 2): a restart of its only pod is an outage of the data tier"
+                "StatefulSet runs 1 replica (fewer than 2): a restart, crash or node drain of its only pod is an outage"
             ]
         );
         let mut spec = crate::api::ReadinessPolicySpec::default();

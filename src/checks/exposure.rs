@@ -2,7 +2,7 @@
 //! policy, rate and size limits, and endpoints behind it.
 
 use super::util::{
-    contains_ignoring_case, datastore_container, human_duration, is_datastore, join_names,
+    contains_ignoring_case, datastore_container, human_duration, is_ingress_controller, join_names,
 };
 use super::{Check, Ctx, Out};
 use crate::api::{Category, Needs, Severity};
@@ -322,6 +322,10 @@ fn public_service(ctx: &Ctx<'_>, out: &mut Out<'_>) {
     if !serving && ctx.related.services.is_empty() {
         return;
     }
+    // The edge of the cluster: its public Service is what it is for.
+    if is_ingress_controller(ctx.workload, ctx.params) {
+        return out.pass();
+    }
     for svc in &ctx.related.services {
         if !exposes_publicly(svc) {
             continue;
@@ -333,11 +337,8 @@ fn public_service(ctx: &Ctx<'_>, out: &mut Out<'_>) {
             describe_ports(svc)
         );
         let object = format!("Service/{}", svc.name);
-        if is_datastore(ctx.workload, ctx.params) {
-            let what = match datastore_container(ctx.workload, ctx.params) {
-                Some((_, d)) => format!("the {d} datastore"),
-                None => format!("StatefulSet {}", ctx.workload.name),
-            };
+        if let Some((_, datastore)) = datastore_container(ctx.workload, ctx.params) {
+            let what = format!("the {datastore} datastore");
             out.fail(format!(
                 "{head} exposes {what} outside the cluster: anyone who reaches a node or the \
                  load balancer can try its credentials and exploits"
@@ -346,8 +347,8 @@ fn public_service(ctx: &Ctx<'_>, out: &mut Out<'_>) {
             .severity(Severity::Critical);
         } else {
             out.fail(format!(
-                "{head} exposes the pods outside the cluster directly: traffic bypasses the \
-                 Ingress and its TLS, authentication and limits"
+                "{head} exposes the pods outside the cluster directly: clients reach them \
+                 without an ingress controller's TLS, authentication and limits in between"
             ))
             .object(object);
         }
@@ -657,7 +658,7 @@ mod tests {
         assert_eq!(
             messages(&r, "exposure-public-service"),
             vec![
-                "Service api-public (LoadBalancer, ports 80 and 443) exposes the pods outside the cluster directly: traffic bypasses the Ingress and its TLS, authentication and limits"
+                "Service api-public (LoadBalancer, ports 80 and 443) exposes the pods outside the cluster directly: clients reach them without an ingress controller's TLS, authentication and limits in between"
             ]
         );
         let f = findings(&r, "exposure-public-service");
@@ -682,6 +683,20 @@ mod tests {
         assert_eq!(
             findings(&r, "exposure-public-service")[0].severity,
             Severity::Critical
+        );
+
+        // An ingress controller's public Service is its purpose.
+        let controller = format!(
+            "{}{}",
+            deployment("registry.k8s.io/ingress-nginx/controller:v1.11.0", 2),
+            service(
+                "ingress-nginx-controller",
+                "type: LoadBalancer, ports: [{port: 80}, {port: 443}]"
+            )
+        );
+        assert_eq!(
+            outcome(&judge(&controller), "exposure-public-service"),
+            "pass"
         );
 
         let internal = format!(
