@@ -629,8 +629,9 @@ fn insecure_flag(ctx: &Ctx<'_>, out: &mut Out<'_>) {
 
 fn missing_reference(ctx: &Ctx<'_>, out: &mut Out<'_>) {
     let ns = ctx.workload.namespace;
+    let proven = ctx.absence_proven();
     let mut any = false;
-    let mut failed = false;
+    let mut found = false;
     let (mut secrets_unknown, mut config_maps_unknown) = (false, false);
     for r in references(*ctx.workload) {
         if r.optional || (r.kind == RefKind::ConfigMap && AUTOMATIC_CONFIG_MAPS.contains(&r.name)) {
@@ -660,40 +661,68 @@ fn missing_reference(ctx: &Ctx<'_>, out: &mut Out<'_>) {
         let Some(missing_key) = problem else {
             continue;
         };
-        failed = true;
-        let object = match missing_key {
-            None => format!("{} {}, which does not exist", r.kind.as_str(), r.name),
-            Some(k) => format!(
-                "key {k} of {} {}, which has no such key",
-                r.kind.as_str(),
-                r.name
+        found = true;
+        // A key missing from an object the input holds is proven; an object the input lacks
+        // is proven missing only in the cluster or for complete input: offline, an operator,
+        // External Secrets or another set of manifests may create it.
+        let (object, proven, consequence_if) = match missing_key {
+            None if proven => (
+                format!("{} {}, which does not exist", r.kind.as_str(), r.name),
+                true,
+                "",
+            ),
+            None => (
+                format!("{} {}, which is not in the input", r.kind.as_str(), r.name),
+                false,
+                "if it does not exist when the pod starts, ",
+            ),
+            Some(k) => (
+                format!(
+                    "key {k} of {} {}, which has no such key",
+                    r.kind.as_str(),
+                    r.name
+                ),
+                true,
+                "",
             ),
         };
         let f = match r.site {
             Site::Env { container, var } => out
-                .fail(format!(
-                    "container {container:?}: env {var} reads {object}: the container cannot \
-                     start (CreateContainerConfigError)"
-                ))
+                .fail_if_proven(
+                    proven,
+                    format!(
+                        "container {container:?}: env {var} reads {object}: {consequence_if}the \
+                         container cannot start (CreateContainerConfigError)"
+                    ),
+                )
                 .container(container),
             Site::EnvFrom { container } => out
-                .fail(format!(
-                    "container {container:?}: envFrom reads {object}: the container cannot \
-                     start (CreateContainerConfigError)"
-                ))
+                .fail_if_proven(
+                    proven,
+                    format!(
+                        "container {container:?}: envFrom reads {object}: {consequence_if}the \
+                         container cannot start (CreateContainerConfigError)"
+                    ),
+                )
                 .container(container),
-            Site::Volume(volume) => out.fail(format!(
-                "volume {volume:?} mounts {object}: the pod cannot start (stuck in \
-                 ContainerCreating)"
-            )),
-            Site::PullSecret => out.fail(format!(
-                "imagePullSecrets names {object}: images from a private registry cannot be \
-                 pulled"
-            )),
+            Site::Volume(volume) => out.fail_if_proven(
+                proven,
+                format!(
+                    "volume {volume:?} mounts {object}: {consequence_if}the pod cannot start \
+                     (stuck in ContainerCreating)"
+                ),
+            ),
+            Site::PullSecret => out.fail_if_proven(
+                proven,
+                format!(
+                    "imagePullSecrets names {object}: {consequence_if}images from a private \
+                     registry cannot be pulled"
+                ),
+            ),
         };
         f.object(format!("{}/{}", r.kind.as_str(), r.name));
     }
-    if !any || failed {
+    if !any || found {
         return;
     }
     match (secrets_unknown, config_maps_unknown) {
@@ -706,7 +735,8 @@ fn missing_reference(ctx: &Ctx<'_>, out: &mut Out<'_>) {
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::{findings, judge, messages, outcome};
+    use crate::api::CheckResult;
+    use crate::testing::{findings, judge, judge_complete, messages, outcome};
 
     fn deployment(pod_spec: &str) -> String {
         format!(
@@ -1019,7 +1049,9 @@ mod tests {
 
     #[test]
     fn missing_references() {
-        let r = judge(&format!("{}{OBJECTS}", deployment(REFERENCES)));
+        let yaml = format!("{}{OBJECTS}", deployment(REFERENCES));
+        // The input declared complete: what it does not hold does not exist.
+        let r = judge_complete(&yaml);
         assert_eq!(
             messages(&r, "config-missing-reference"),
             vec![
@@ -1034,6 +1066,23 @@ mod tests {
         assert_eq!(f[3].object.as_deref(), Some("Secret/db-credentials"));
         assert_eq!(f[3].container.as_deref(), Some("app"));
         assert!(f[0].remediation.contains("External Secrets"));
+        // Offline, an object the input lacks may be made elsewhere (an operator, External
+        // Secrets): a warning. A key missing from an object the input holds is still proven.
+        let r = judge(&yaml);
+        let outcomes: Vec<(CheckResult, String)> = findings(&r, "config-missing-reference")
+            .iter()
+            .map(|f| (f.result, f.message.to_string()))
+            .collect();
+        assert_eq!(
+            outcomes,
+            vec![
+                (CheckResult::Fail, "volume \"certs\" mounts key ca.crt of Secret tls-certs, which has no such key: the pod cannot start (stuck in ContainerCreating)".to_string()),
+                (CheckResult::Fail, "container \"app\": env DB_PASS reads key pass of Secret db-credentials, which has no such key: the container cannot start (CreateContainerConfigError)".to_string()),
+                (CheckResult::Warn, "volume \"bundle\" mounts ConfigMap bundle, which is not in the input: if it does not exist when the pod starts, the pod cannot start (stuck in ContainerCreating)".to_string()),
+                (CheckResult::Warn, "imagePullSecrets names Secret regcred, which is not in the input: if it does not exist when the pod starts, images from a private registry cannot be pulled".to_string()),
+                (CheckResult::Warn, "container \"app\": envFrom reads Secret app-env, which is not in the input: if it does not exist when the pod starts, the container cannot start (CreateContainerConfigError)".to_string()),
+            ]
+        );
     }
 
     #[test]

@@ -157,6 +157,13 @@ impl Ctx<'_> {
         kinds.iter().any(|k| self.world.has(*k))
     }
 
+    /// Whether an object the World does not hold is proven not to exist: in the cluster, or
+    /// for input declared the whole of its namespaces (`--complete`). Offline otherwise, an
+    /// absence is at most a warning.
+    pub fn absence_proven(&self) -> bool {
+        !self.world.is_partial()
+    }
+
     /// Seconds from `t` to now (negative when `t` is in the future).
     pub fn seconds_since(&self, t: Timestamp) -> i64 {
         self.now.as_second() - t.as_second()
@@ -221,6 +228,20 @@ impl<'a> Out<'a> {
 
     pub fn warn(&mut self, message: impl Into<Cow<'static, str>>) -> FindingMut<'_> {
         self.push(CheckResult::Warn, message.into())
+    }
+
+    /// Fails when the finding is proven, warns when it is not (`Ctx::absence_proven`).
+    pub fn fail_if_proven(
+        &mut self,
+        proven: bool,
+        message: impl Into<Cow<'static, str>>,
+    ) -> FindingMut<'_> {
+        let result = if proven {
+            CheckResult::Fail
+        } else {
+            CheckResult::Warn
+        };
+        self.push(result, message.into())
     }
 
     pub fn skip(&mut self, reason: impl Into<Cow<'static, str>>) -> FindingMut<'_> {

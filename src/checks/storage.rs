@@ -485,12 +485,21 @@ fn no_backup(ctx: &Ctx<'_>, out: &mut Out<'_>) {
         looked.push("no SnapshotSchedule selects them".to_string());
     }
     let names = claim_names(w);
-    let verb = if names.len() == 1 { "has" } else { "have" };
-    out.fail(format!(
-        "{} {verb} no backup ({}): a lost or corrupted volume cannot be restored",
-        claims_phrase(&names, claims_capped(w)),
-        looked.join("; ")
-    ));
+    let claims = claims_phrase(&names, claims_capped(w));
+    let looked = looked.join("; ");
+    // Backups are often set up apart from the workload (Velero in its own namespace, a
+    // platform team's jobs): offline, nothing in the input is not proof of no backup.
+    if ctx.absence_proven() {
+        let verb = if names.len() == 1 { "has" } else { "have" };
+        out.fail(format!(
+            "{claims} {verb} no backup ({looked}): a lost or corrupted volume cannot be restored"
+        ));
+    } else {
+        out.warn(format!(
+            "no backup of {claims} is in the input ({looked}): unless something outside it backs \
+             them up, a lost or corrupted volume cannot be restored"
+        ));
+    }
 }
 
 /// Why a claim's data goes with it: the bound volume, or the class it is provisioned from.
@@ -723,7 +732,7 @@ mod tests {
     use crate::api::ReadinessPolicySpec;
     use crate::engine::{CompiledPolicy, evaluate};
     use crate::input::Inventory;
-    use crate::testing::{findings, judge, messages, now, outcome};
+    use crate::testing::{findings, judge, judge_complete, messages, now, outcome};
     use crate::world::RelatedKind;
 
     fn deployment(replicas: u32, containers: &str, volumes: &str) -> String {
@@ -985,6 +994,17 @@ mod tests {
     #[test]
     fn no_backup() {
         let base = postgres(2, "");
+        // Offline, a backup may be set up apart from the workload: a warning.
+        let r = judge(&base);
+        assert_eq!(outcome(&r, "storage-no-backup"), "warn");
+        assert_eq!(
+            messages(&r, "storage-no-backup"),
+            vec![
+                "no backup of claims data-postgres-0 and data-postgres-1 is in the input (no CronJob in namespace shop is labelled as a backup or runs a dump command such as pg_dump): unless something outside it backs them up, a lost or corrupted volume cannot be restored"
+            ]
+        );
+        // Declared complete (or in the cluster), nothing is nothing.
+        let judge = judge_complete;
         let r = judge(&base);
         assert_eq!(
             messages(&r, "storage-no-backup"),

@@ -124,6 +124,9 @@ pub struct NamespaceIndex {
 #[derive(Debug, Default)]
 pub struct World {
     present: KindSet,
+    /// The World may lack objects that exist: manifests read offline, not declared the whole
+    /// of their namespaces. An object it does not hold is then not proven missing.
+    partial: bool,
     namespaces: HashMap<String, NamespaceIndex>,
     namespace_labels: HashMap<String, BTreeMap<String, String>>,
     pvs: HashMap<String, PvFacts>,
@@ -229,6 +232,18 @@ impl World {
 
     pub fn present_kinds(&self) -> KindSet {
         self.present
+    }
+
+    /// Declares whether the World may lack objects that exist (see `is_partial`).
+    pub fn set_partial(&mut self, partial: bool) {
+        self.partial = partial;
+    }
+
+    /// Whether an object the World does not hold may still exist: true for manifests read
+    /// offline (other manifests, an operator or External Secrets may create it), false in the
+    /// cluster, where missing is missing, and for input declared complete.
+    pub fn is_partial(&self) -> bool {
+        self.partial
     }
 
     /// Problems met while reading related objects, as (`Kind/ns/name`, reason).
