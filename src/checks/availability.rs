@@ -710,6 +710,8 @@ fn crashloop(ctx: &Ctx<'_>, out: &mut Out<'_>) {
             // An OOM kill is live-oomkilled's finding, with a better diagnosis.
             let oom = c.last_terminated_reason.as_deref() == Some("OOMKilled");
             match recent {
+                // Running again after recent crashes: unstable, not down (CrashLoopBackOff,
+                // above, is down).
                 Some(ago) if c.restart_count > 0 && !oom => {
                     out.fail(format!(
                         "pod {}: container {:?} has {} {restarts}, the last {} ago{}: it keeps \
@@ -721,7 +723,8 @@ fn crashloop(ctx: &Ctx<'_>, out: &mut Out<'_>) {
                         last()
                     ))
                     .container(&c.name)
-                    .object(format!("Pod/{}", pod.name));
+                    .object(format!("Pod/{}", pod.name))
+                    .severity(Severity::High);
                 }
                 _ => out.pass(),
             }

@@ -11,7 +11,7 @@ pub const CHECKS: &[Check] = &[
     Check {
         id: "helm-release-failed",
         category: Category::Helm,
-        severity: Severity::Critical,
+        severity: Severity::High,
         needs: Needs::Live,
         title: "The workload's Helm release failed or is stuck pending",
         remediation: "Read why (`helm history <release>`, `helm status <release>`), fix the \

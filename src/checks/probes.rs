@@ -196,7 +196,9 @@ fn identical(ctx: &Ctx<'_>, out: &mut Out<'_>) {
             continue;
         };
         let (lh, rh) = (Handler::of(l), Handler::of(r));
-        if lh == rh && lh != Handler::None {
+        // The same HTTP path may check dependencies, so one outage fails liveness everywhere.
+        // The same tcpSocket, gRPC or exec check tests the process itself: fine for both.
+        if lh == rh && matches!(lh, Handler::Http { .. }) {
             out.fail(format!(
                 "container {:?}: livenessProbe and readinessProbe are the same {}: a \
                  dependency outage restarts every pod instead of taking them out of rotation",
@@ -315,13 +317,30 @@ fn port_unknown(ctx: &Ctx<'_>, out: &mut Out<'_>) {
                 } else {
                     join_names(&declared)
                 };
-                out.fail(format!(
-                    "container {:?}: {kind} targets port {}, which the container does not \
-                     declare (declared: {declared})",
-                    c.name,
-                    port_str(port)
-                ))
-                .container(&c.name);
+                match port {
+                    // The kubelet resolves a port name among the container's own ports: one it
+                    // does not declare fails the probe every time.
+                    IntOrString::String(_) => {
+                        out.fail(format!(
+                            "container {:?}: {kind} targets port {}, which the container does \
+                             not declare (declared: {declared}): the kubelet cannot resolve the \
+                             name, so the probe fails every time",
+                            c.name,
+                            port_str(port)
+                        ))
+                        .container(&c.name)
+                        .severity(Severity::Critical);
+                    }
+                    IntOrString::Int(_) => {
+                        out.fail(format!(
+                            "container {:?}: {kind} targets port {}, which the container does \
+                             not declare (declared: {declared})",
+                            c.name,
+                            port_str(port)
+                        ))
+                        .container(&c.name);
+                    }
+                }
             } else {
                 out.pass();
             }
@@ -424,7 +443,8 @@ fn live_probe_failing(ctx: &Ctx<'_>, out: &mut Out<'_>) {
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::{judge, messages, outcome};
+    use crate::api::Severity;
+    use crate::testing::{findings, judge, messages, outcome};
 
     fn deployment(container: &str) -> String {
         format!(
@@ -515,6 +535,23 @@ mod tests {
             "pass"
         );
         assert_eq!(outcome(&judge(&deployment(BARE)), "probe-identical"), "n/a");
+        // A port that accepts connections, a gRPC health check or a command that checks the
+        // process says nothing of dependencies: the same for both probes is fine.
+        for handler in [
+            "tcpSocket: {port: 8080}",
+            "grpc: {port: 8080}",
+            "exec: {command: [pg_isready]}",
+        ] {
+            let same = format!(
+                "      - name: app\n        image: api:1\n        ports: [{{containerPort: 8080}}]\n        \
+                 readinessProbe: {{{handler}}}\n        livenessProbe: {{{handler}}}\n"
+            );
+            assert_eq!(
+                outcome(&judge(&deployment(&same)), "probe-identical"),
+                "pass",
+                "{handler}"
+            );
+        }
     }
 
     #[test]
@@ -541,10 +578,16 @@ mod tests {
         assert_eq!(
             messages(&r, "probe-port-unknown"),
             vec![
+                "container \"app\": readinessProbe targets port \"web\", which the container does not declare (declared: 8080 (http)): the kubelet cannot resolve the name, so the probe fails every time",
                 "container \"app\": livenessProbe targets port 9090, which the container does not declare (declared: 8080 (http))",
-                "container \"app\": readinessProbe targets port \"web\", which the container does not declare (declared: 8080 (http))",
             ]
         );
+        // An unresolvable name is broken now; an undeclared number may still be listened on.
+        let severities: Vec<Severity> = findings(&r, "probe-port-unknown")
+            .iter()
+            .map(|f| f.severity)
+            .collect();
+        assert_eq!(severities, [Severity::Critical, Severity::Medium]);
         assert_eq!(
             outcome(&judge(&deployment(GOOD)), "probe-port-unknown"),
             "pass"

@@ -693,10 +693,18 @@ fn sa_token_automount(ctx: &Ctx<'_>, out: &mut Out<'_>) {
     {
         return out.pass();
     }
+    let name = ctx.workload.service_account();
+    // A ServiceAccount someone bound to a Role or ClusterRole is there to call the API: its
+    // token is needed.
+    if ctx
+        .world
+        .service_account_is_bound(ctx.workload.namespace, name)
+    {
+        return out.pass();
+    }
     if !ctx.has(&[RelatedKind::ServiceAccount]) {
         return out.skip_missing(&[RelatedKind::ServiceAccount]);
     }
-    let name = ctx.workload.service_account();
     let consequence = "every container gets a Kubernetes API token it may not need";
     let msg = match ctx.world.service_account(ctx.workload.namespace, name) {
         Some(sa) => match sa.automount_token {
@@ -1330,6 +1338,30 @@ mod tests {
                 "the pod does not set automountServiceAccountToken and its ServiceAccount/api sets it true: every container gets a Kubernetes API token it may not need"
             ]
         );
+        // Bound to a role, the account is there to call the API: the token is needed.
+        let r = judge(&format!(
+            "{named}{}{}",
+            service_account("api", ""),
+            binding(
+                "RoleBinding",
+                "api-reader",
+                "view",
+                "{kind: ServiceAccount, name: api}"
+            )
+        ));
+        assert_eq!(outcome(&r, id), "pass");
+        // A binding to every account of the namespace says nothing of this one.
+        let r = judge(&format!(
+            "{named}{}{}",
+            service_account("api", ""),
+            binding(
+                "RoleBinding",
+                "all-readers",
+                "view",
+                "{kind: Group, name: 'system:serviceaccounts:shop', apiGroup: rbac.authorization.k8s.io}"
+            )
+        ));
+        assert_eq!(outcome(&r, id), "fail");
         let r = judge(&format!(
             "{named}{}",
             service_account("default", "automountServiceAccountToken: false\n")

@@ -930,6 +930,20 @@ impl World {
         self.namespaces.get(ns)?.service_accounts.get(name)
     }
 
+    /// Whether a binding names the ServiceAccount itself as a subject (not through a group):
+    /// someone granted it API permissions, so its pods use the API.
+    pub fn service_account_is_bound(&self, ns: &str, name: &str) -> bool {
+        let named = |(_, subs): &(BindingFacts, Vec<SubjectKey>)| {
+            subs.iter()
+                .any(|s| matches!(s, SubjectKey::ServiceAccount(n, a) if n == ns && a == name))
+        };
+        self.cluster_bindings.values().any(named)
+            || self
+                .namespaces
+                .get(ns)
+                .is_some_and(|idx| idx.role_bindings.values().any(named))
+    }
+
     /// Bindings that grant a role to the ServiceAccount (directly or through a
     /// `system:serviceaccounts` group).
     pub fn bindings_of_service_account(&self, ns: &str, name: &str) -> Vec<&BindingFacts> {
