@@ -8,6 +8,7 @@ use k8s_openapi::api::apps::v1::{DaemonSetStatus, DeploymentStatus, StatefulSetS
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
+use super::serving::serves_clients;
 use super::util::{
     datastore_container, human_duration, is_datastore, join_names, resolve_int_or_percent,
 };
@@ -160,6 +161,37 @@ fn int_or_percent(v: &IntOrString) -> String {
     }
 }
 
+/// What one pod too few costs: a datastore's or a served workload's restart is an outage (high);
+/// a workload no client reaches through a Service (a worker, a controller, an exporter) only
+/// pauses its work (low). Unknown Services count as served.
+fn few_replicas_cost(ctx: &Ctx<'_>, count: i32) -> (Severity, &'static str) {
+    if is_datastore(ctx.workload, ctx.params) {
+        let cost = if count < 1 {
+            "no pod runs at all"
+        } else if count == 1 {
+            "a restart of its only pod is an outage of the data tier"
+        } else {
+            "one restart leaves the data tier without redundancy"
+        };
+        return (Severity::High, cost);
+    }
+    if serves_clients(ctx) == Some(false) {
+        let cost = if count < 1 {
+            "no pod runs at all, though no client reaches it through a Service"
+        } else {
+            "no client reaches it through a Service, so a restart of a pod pauses its work \
+             rather than failing requests"
+        };
+        return (Severity::Low, cost);
+    }
+    let cost = match count {
+        i32::MIN..=0 => "no pod runs at all",
+        1 => "a restart, crash or node drain of its only pod is an outage",
+        _ => "one restart, crash or node drain leaves it without redundancy",
+    };
+    (Severity::High, cost)
+}
+
 fn single_replica(ctx: &Ctx<'_>, out: &mut Out<'_>) {
     if !matches!(
         ctx.workload.kind,
@@ -167,7 +199,11 @@ fn single_replica(ctx: &Ctx<'_>, out: &mut Out<'_>) {
     ) {
         return;
     }
-    let Some((count, hpa)) = replica_floor(ctx) else {
+    // An autoscaler decides the count: availability-hpa-min-replicas judges its floor.
+    if ctx.related.hpa.is_some() {
+        return;
+    }
+    let Some(count) = ctx.workload.replicas() else {
         return;
     };
     let min = ctx.params.min_replicas;
@@ -180,41 +216,24 @@ fn single_replica(ctx: &Ctx<'_>, out: &mut Out<'_>) {
         .map(|(_, d)| format!(" of {d}"))
         .unwrap_or_default();
     let replica = plural(count, "replica", "replicas");
-    let how = match hpa {
-        Some(h) => format!(
-            "runs {count} {replica}{of} at minimum (HorizontalPodAutoscaler {} sets \
-             minReplicas {count}, fewer than {min})",
-            h.name
-        ),
-        None => format!("runs {count} {replica}{of} (fewer than {min})"),
-    };
-    let consequence = match (count, datastore) {
-        (0, _) => "no pod runs at all",
-        (1, true) => "a restart of its only pod is an outage of the data tier",
-        (1, false) => "a restart, crash or node drain of its only pod is an outage",
-        (_, true) => "one restart leaves the data tier without redundancy",
-        (_, false) => "one restart, crash or node drain leaves it without redundancy",
-    };
+    let (severity, consequence) = few_replicas_cost(ctx, count);
     let remediation = if datastore {
         format!(
             "Run the datastore replicated with {min} or more members (a primary with streaming \
              replicas, Redis Sentinel, an operator such as CloudNativePG) or use a managed \
              service: raising spec.replicas alone does not replicate the data."
         )
-    } else if hpa.is_some() {
-        format!("Raise the HorizontalPodAutoscaler's minReplicas to {min} or more.")
     } else {
         format!(
             "Set spec.replicas to {min} or more, so one pod can restart or be evicted while the \
              others serve."
         )
     };
-    let f = out
-        .fail(format!("{kind} {how}: {consequence}"))
-        .remediation(remediation);
-    if let Some(h) = hpa {
-        f.object(format!("HorizontalPodAutoscaler/{}", h.name));
-    }
+    out.fail(format!(
+        "{kind} runs {count} {replica}{of} (fewer than {min}): {consequence}"
+    ))
+    .remediation(remediation)
+    .severity(severity);
 }
 
 fn no_pdb(ctx: &Ctx<'_>, out: &mut Out<'_>) {
@@ -372,8 +391,9 @@ fn no_hpa(ctx: &Ctx<'_>, out: &mut Out<'_>) {
             &[RelatedKind::Service, HPA_KIND]
         });
     }
-    // Without a Service it serves no traffic this check can see.
-    if ctx.related.services.is_empty() {
+    // Without a Service port sending it requests (metrics scrapes aside), it serves no traffic
+    // this check can see.
+    if serves_clients(ctx) != Some(true) {
         return;
     }
     if !ctx.has(&[HPA_KIND]) {
@@ -407,15 +427,18 @@ fn hpa_min_replicas(ctx: &Ctx<'_>, out: &mut Out<'_>) {
     let min = ctx.params.min_replicas;
     let object = || format!("HorizontalPodAutoscaler/{}", h.name);
     if h.min_replicas < min {
+        // At its floor the workload runs that few pods: as costly as too few replicas.
+        let (severity, consequence) = few_replicas_cost(ctx, h.min_replicas);
         out.fail(format!(
             "HorizontalPodAutoscaler {} sets minReplicas {} (fewer than {min}): at quiet times \
-             it scales down to {} {}, too few to ride out a pod restart or node drain",
+             it scales down to {} {}, and {consequence}",
             h.name,
             h.min_replicas,
             h.min_replicas,
             plural(h.min_replicas, "replica", "replicas"),
         ))
-        .object(object());
+        .object(object())
+        .severity(severity);
     }
     if h.max_replicas <= h.min_replicas {
         out.fail(format!(
@@ -769,6 +792,7 @@ fn image_pull_failure(ctx: &Ctx<'_>, out: &mut Out<'_>) {
 
 #[cfg(test)]
 mod tests {
+    use crate::api::Severity;
     use crate::testing::{findings, judge, judge_with, messages, outcome};
 
     /// A workload named api in namespace shop; `spec` lines at two spaces, `pod` lines at six.
@@ -883,26 +907,57 @@ mod tests {
     }
 
     #[test]
-    fn single_replica_with_hpa() {
+    fn an_autoscaled_workload_is_judged_by_its_autoscaler_floor() {
+        // The HPA decides the count: availability-hpa-min-replicas judges its floor, once.
         let r = judge(&format!("{}{}", deployment(1), hpa("Deployment", 3, 6)));
-        assert_eq!(outcome(&r, "availability-single-replica"), "pass");
-        // The HPA's floor counts, not spec.replicas.
+        assert_eq!(outcome(&r, "availability-single-replica"), "n/a");
+        assert_eq!(outcome(&r, "availability-hpa-min-replicas"), "pass");
         let r = judge(&format!("{}{}", deployment(4), hpa("Deployment", 1, 6)));
+        assert_eq!(outcome(&r, "availability-single-replica"), "n/a");
         assert_eq!(
-            messages(&r, "availability-single-replica"),
+            messages(&r, "availability-hpa-min-replicas"),
             vec![
-                "Deployment runs 1 replica at minimum (HorizontalPodAutoscaler api-hpa sets minReplicas 1, fewer than 2): a restart, crash or node drain of its only pod is an outage"
+                "HorizontalPodAutoscaler api-hpa sets minReplicas 1 (fewer than 2): at quiet times it scales down to 1 replica, and a restart, crash or node drain of its only pod is an outage"
             ]
         );
-        let f = findings(&r, "availability-single-replica")[0];
-        assert_eq!(f.object.as_deref(), Some("HorizontalPodAutoscaler/api-hpa"));
         assert_eq!(
-            f.remediation,
-            "Raise the HorizontalPodAutoscaler's minReplicas to 2 or more."
+            findings(&r, "availability-hpa-min-replicas")[0].severity,
+            Severity::High
         );
         // An HPA of another workload does not count.
         let r = judge(&format!("{}{}", deployment(1), hpa("StatefulSet", 3, 6)));
         assert_eq!(outcome(&r, "availability-single-replica"), "fail");
+    }
+
+    /// A workload no client reaches through a Service (a worker, a controller, an exporter
+    /// scraped for metrics) loses no request when its only pod restarts: low.
+    #[test]
+    fn a_single_replica_that_serves_no_client_pauses_rather_than_fails() {
+        let metrics_only = "---\napiVersion: v1\nkind: Service\nmetadata: {name: api-metrics, \
+                            namespace: shop}\nspec: {selector: {app: api}, ports: [{name: \
+                            http-metrics, port: 9090, targetPort: 8080}]}\n";
+        for extra in [OTHER_SERVICE, metrics_only] {
+            let r = judge(&format!("{}{extra}", deployment(1)));
+            assert_eq!(
+                messages(&r, "availability-single-replica"),
+                vec![
+                    "Deployment runs 1 replica (fewer than 2): no client reaches it through a Service, so a restart of a pod pauses its work rather than failing requests"
+                ],
+                "{extra}"
+            );
+            assert_eq!(
+                findings(&r, "availability-single-replica")[0].severity,
+                Severity::Low
+            );
+        }
+        // Behind a Service, or with Services unknown, it is an outage.
+        for yaml in [format!("{}{SERVICE}", deployment(1)), deployment(1)] {
+            let f = judge(&yaml);
+            assert_eq!(
+                findings(&f, "availability-single-replica")[0].severity,
+                Severity::High
+            );
+        }
     }
 
     #[test]
@@ -1106,7 +1161,7 @@ mod tests {
         assert_eq!(
             messages(&r, "availability-hpa-min-replicas"),
             vec![
-                "HorizontalPodAutoscaler api-hpa sets minReplicas 1 (fewer than 2): at quiet times it scales down to 1 replica, too few to ride out a pod restart or node drain",
+                "HorizontalPodAutoscaler api-hpa sets minReplicas 1 (fewer than 2): at quiet times it scales down to 1 replica, and a restart, crash or node drain of its only pod is an outage",
                 "HorizontalPodAutoscaler api-hpa sets maxReplicas 1, not above minReplicas 1: it can never add a replica under load",
             ]
         );

@@ -31,16 +31,68 @@ pub fn served<'a>(ctx: &Ctx<'a>, c: &Container) -> Option<Served<'a>> {
     services_targeting(ctx, c).next().map(Served::ByService)
 }
 
-/// The Services (selecting the pods) whose ports target container `c`.
+/// The Services (selecting the pods) whose ports send container `c` requests. A port that
+/// only exposes metrics is scraped, not used by clients: a readiness probe there would take the
+/// whole pod out of rotation when the exporter alone fails, and a scrape lost at shutdown is
+/// taken again at the next interval.
 pub fn services_targeting<'a, 'c>(
     ctx: &'c Ctx<'a>,
     c: &'c Container,
 ) -> impl Iterator<Item = &'a ServiceFacts> + 'c {
     ctx.related.services.iter().copied().filter(move |svc| {
-        svc.ports
-            .iter()
-            .any(|p| targets(ctx, c, p.target_port.as_ref(), p.port))
+        svc.ports.iter().any(|p| {
+            targets(ctx, c, p.target_port.as_ref(), p.port)
+                && !is_metrics_port(c, p.name.as_deref(), p.target_port.as_ref())
+        })
     })
+}
+
+/// Whether any container of the workload serves clients through a Service; `None` when
+/// Services are unknown.
+pub fn serves_clients(ctx: &Ctx<'_>) -> Option<bool> {
+    if !ctx.has(&[RelatedKind::Service]) {
+        return None;
+    }
+    Some(
+        ctx.workload
+            .long_running_containers()
+            .any(|c| services_targeting(ctx, c).next().is_some()),
+    )
+}
+
+/// Port names that mark a metrics endpoint (`metrics`, `http-metrics`, `exporter`,
+/// `telemetry`...).
+fn metrics_name(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.contains("metrics")
+        || n.contains("exporter")
+        || matches!(
+            n.as_str(),
+            "telemetry" | "prometheus" | "prom" | "monitoring"
+        )
+}
+
+/// Whether a Service port reaching `c` is a metrics port: named so on the Service, or the
+/// container port it targets is.
+fn is_metrics_port(
+    c: &Container,
+    service_port: Option<&str>,
+    target: Option<&IntOrString>,
+) -> bool {
+    if service_port.is_some_and(metrics_name) {
+        return true;
+    }
+    let container_port = match target {
+        Some(IntOrString::String(name)) => Some(name.as_str()),
+        Some(IntOrString::Int(n)) => c
+            .ports
+            .iter()
+            .flatten()
+            .find(|p| p.container_port == *n)
+            .and_then(|p| p.name.as_deref()),
+        None => None,
+    };
+    container_port.is_some_and(metrics_name)
 }
 
 /// Whether a Service port (`targetPort`, defaulting to `port`) reaches container `c`: a name
@@ -129,6 +181,31 @@ mod tests {
             service("{port: 80, targetPort: 3000}")
         ));
         assert_eq!(outcome(&r, "probe-readiness-missing"), "n/a");
+    }
+
+    #[test]
+    fn a_port_that_only_exposes_metrics_serves_no_clients() {
+        let r = judge(&format!(
+            "{}{}",
+            pod(&WEB_AND_RELOADER.replace(
+                "{containerPort: 9102}",
+                "{name: exporter, containerPort: 9102}"
+            )),
+            service("{name: http, port: 80, targetPort: http}, {port: 9102, targetPort: exporter}")
+        ));
+        assert_eq!(
+            messages(&r, "probe-readiness-missing"),
+            vec![
+                "container \"web\" has no readinessProbe: Service shop sends it requests before it can serve and while it is failing"
+            ]
+        );
+        let r = judge(&format!(
+            "{}{}",
+            pod(WEB_AND_RELOADER),
+            service("{name: http-metrics, port: 9102}")
+        ));
+        assert_eq!(outcome(&r, "probe-readiness-missing"), "n/a");
+        assert_eq!(outcome(&r, "lifecycle-no-graceful-shutdown"), "n/a");
     }
 
     #[test]
