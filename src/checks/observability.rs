@@ -94,7 +94,8 @@ fn no_alerts(ctx: &Ctx<'_>, out: &mut Out<'_>) {
     let ns = ctx.workload.namespace;
     if ctx.world.prometheus_rules(ns).is_empty() {
         out.fail(format!(
-            "namespace {ns} has no PrometheusRule: nobody is alerted when it fails"
+            "namespace {ns} has no PrometheusRule: no alert rule of its own watches its \
+             workloads, so only rules kept elsewhere (if any) notice when it fails"
         ));
     } else {
         out.pass();
@@ -228,7 +229,9 @@ mod tests {
         let r = judge(&format!("{}{}", deployment(""), rule("monitoring")));
         assert_eq!(
             messages(&r, "observability-no-alerts"),
-            vec!["namespace shop has no PrometheusRule: nobody is alerted when it fails"]
+            vec![
+                "namespace shop has no PrometheusRule: no alert rule of its own watches its workloads, so only rules kept elsewhere (if any) notice when it fails"
+            ]
         );
         assert_eq!(
             outcome(

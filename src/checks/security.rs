@@ -718,6 +718,16 @@ fn sa_token_automount(ctx: &Ctx<'_>, out: &mut Out<'_>) {
                  automountServiceAccountToken: false: {consequence}"
             ),
         },
+        // Offline, the account may be defined elsewhere, and may turn the token off.
+        None if !ctx.absence_proven() => {
+            out.warn(format!(
+                "the pod does not set automountServiceAccountToken: false and its \
+                 ServiceAccount/{name} is not in the input: unless that account turns it off, \
+                 {consequence}"
+            ))
+            .object(format!("ServiceAccount/{name}"));
+            return;
+        }
         None => format!(
             "the pod does not set automountServiceAccountToken: false and its \
              ServiceAccount/{name} is not among the known ServiceAccounts, so the token is \
@@ -772,7 +782,7 @@ fn cluster_admin(ctx: &Ctx<'_>, out: &mut Out<'_>) {
 #[cfg(test)]
 mod tests {
     use crate::api::{Parameters, ReadinessPolicySpec, Severity};
-    use crate::testing::{findings, judge, judge_with, messages, outcome};
+    use crate::testing::{findings, judge, judge_complete, judge_with, messages, outcome};
 
     /// A Deployment with extra pod-spec lines (indented six spaces) and its containers.
     fn deployment(pod: &str, containers: &str) -> String {
@@ -1363,6 +1373,17 @@ mod tests {
         ));
         assert_eq!(outcome(&r, id), "fail");
         let r = judge(&format!(
+            "{named}{}",
+            service_account("default", "automountServiceAccountToken: false\n")
+        ));
+        assert_eq!(
+            messages(&r, id),
+            vec![
+                "the pod does not set automountServiceAccountToken: false and its ServiceAccount/api is not in the input: unless that account turns it off, every container gets a Kubernetes API token it may not need"
+            ]
+        );
+        assert_eq!(outcome(&r, id), "warn");
+        let r = judge_complete(&format!(
             "{named}{}",
             service_account("default", "automountServiceAccountToken: false\n")
         ));
