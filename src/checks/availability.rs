@@ -66,7 +66,7 @@ pub const CHECKS: &[Check] = &[
         category: Category::Availability,
         severity: Severity::Low,
         needs: Needs::Related,
-        title: "A Deployment serving traffic has no HorizontalPodAutoscaler",
+        title: "A Deployment serving clients through a Service has no HorizontalPodAutoscaler",
         remediation: "Add a HorizontalPodAutoscaler targeting the Deployment (minReplicas 2 or \
                       more, a CPU or request-rate target), and give its containers CPU requests.",
         run: no_hpa,
@@ -177,9 +177,9 @@ fn few_replicas_cost(ctx: &Ctx<'_>, count: i32) -> (Severity, &'static str) {
     }
     if serves_clients(ctx) == Some(false) {
         let cost = if count < 1 {
-            "no pod runs at all, though no client reaches it through a Service"
+            "no pod runs at all, though no Service sends it requests"
         } else {
-            "no client reaches it through a Service, so a restart of a pod pauses its work \
+            "no Service sends it requests (metrics scrapes aside), so a restart pauses its work \
              rather than failing requests"
         };
         return (Severity::Low, cost);
@@ -941,7 +941,7 @@ mod tests {
             assert_eq!(
                 messages(&r, "availability-single-replica"),
                 vec![
-                    "Deployment runs 1 replica (fewer than 2): no client reaches it through a Service, so a restart of a pod pauses its work rather than failing requests"
+                    "Deployment runs 1 replica (fewer than 2): no Service sends it requests (metrics scrapes aside), so a restart pauses its work rather than failing requests"
                 ],
                 "{extra}"
             );

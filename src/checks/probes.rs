@@ -15,7 +15,7 @@ pub const CHECKS: &[Check] = &[
         category: Category::Probes,
         severity: Severity::High,
         needs: Needs::Object,
-        title: "A long-running container has no readinessProbe",
+        title: "A container a Service sends requests to has no readinessProbe",
         remediation: "Add a readinessProbe that checks the container can serve (for example an \
                       httpGet on /ready) so traffic only reaches ready pods.",
         run: readiness_missing,
@@ -35,7 +35,7 @@ pub const CHECKS: &[Check] = &[
         category: Category::Probes,
         severity: Severity::Medium,
         needs: Needs::Object,
-        title: "Liveness and readiness probes are the same handler",
+        title: "Liveness and readiness probes are the same HTTP handler",
         remediation: "Point readiness at a check of dependencies (/ready) and liveness at a \
                       check of the process alone (/livez): a dependency outage should take pods \
                       out of rotation, not restart them all.",
