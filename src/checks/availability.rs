@@ -1472,6 +1472,8 @@ mod tests {
         let f = findings(&r, "live-crashloop")[0];
         assert_eq!(f.container.as_deref(), Some("app"));
         assert_eq!(f.object.as_deref(), Some("Pod/api-5f7-a"));
+        // Down now: critical.
+        assert_eq!(f.severity, Severity::Critical);
         let restarted = "  - {name: app, ready: true, restartCount: 3, image: api:1, imageID: x, \
                          state: {running: {startedAt: \"2026-06-01T11:50:00Z\"}}, lastState: \
                          {terminated: {reason: Error, exitCode: 137, finishedAt: \
@@ -1486,6 +1488,8 @@ mod tests {
                 "pod api-5f7-a: container \"app\" has 3 restarts, the last 10m ago (last termination: Error, exit code 137): it keeps crashing"
             ]
         );
+        // Running again after recent crashes: unstable, not down.
+        assert_eq!(findings(&r, "live-crashloop")[0].severity, Severity::High);
         // Restarts older than the window are history.
         let old = restarted.replace("2026-06-01T11:49:30Z", "2026-06-01T09:00:00Z");
         let r = judge(&format!("{base}{}", pod("api-5f7-a", "n1", true, &old)));

@@ -324,6 +324,11 @@ mod tests {
             findings(&r, "helm-release-failed")[0].object.as_deref(),
             Some("Secret/sh.helm.release.v1.shop.v3")
         );
+        // A failed release is not proof the workload is down: the live checks say that.
+        assert_eq!(
+            findings(&r, "helm-release-failed")[0].severity,
+            crate::api::Severity::High
+        );
         let r = judge(&format!(
             "{}{}",
             deployment("api", ""),
