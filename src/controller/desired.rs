@@ -1,26 +1,19 @@
-//! The ReadinessReport the controller wants for a workload, and whether the cluster already holds
-//! it. Pure: the reconciler decides from this what to write.
+//! The ReadinessReport the controller wants for a workload, and what must be written to bring the
+//! cluster's copy to it. Pure: the reconciler decides from this what to write.
 
 use std::collections::BTreeMap;
-use std::hash::{Hash, Hasher};
 
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, OwnerReference, Time};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::reports::{CachedReport, CachedStatus};
+use super::report_cache::{
+    CONDITION, CachedReport, CachedStatus, KIND_LABEL, LabelsDigest, MANAGED_BY, NAME_LABEL,
+    RELEASE_LABEL, StatusDigest, labels_digest, status_digest,
+};
 use crate::api::{ReadinessReportSpec, Report, Verdict, WorkloadRef};
 use crate::workload::WorkloadObject;
-
-pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "prodready");
-pub const KIND_LABEL: &str = "prodready.dev/workload-kind";
-pub const NAME_LABEL: &str = "prodready.dev/workload-name";
-pub const RELEASE_LABEL: &str = "prodready.dev/release";
-/// The labels prodready sets on its reports.
-pub const OWN_LABELS: [&str; 4] = [MANAGED_BY.0, KIND_LABEL, NAME_LABEL, RELEASE_LABEL];
-/// The summary condition: `kubectl wait --for=condition=ProductionReady` works on it.
-pub const CONDITION: &str = "ProductionReady";
 
 /// Object names are DNS subdomains: at most 253 characters.
 const MAX_NAME: usize = 253;
@@ -87,47 +80,6 @@ pub fn content_hash(report: &Report) -> String {
     let text = serde_json::to_string(&content).expect("a report serializes");
     let digest = Sha256::digest(text.as_bytes());
     digest[..8].iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// A hash of a set of labels.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LabelsDigest(u64);
-
-/// Hashes labels given in key order (as a `BTreeMap` iterates).
-pub fn labels_digest<'a>(
-    labels: impl IntoIterator<Item = (&'a String, &'a String)>,
-) -> LabelsDigest {
-    let mut hasher = std::hash::DefaultHasher::new();
-    for (key, value) in labels {
-        (key, value).hash(&mut hasher);
-    }
-    LabelsDigest(hasher.finish())
-}
-
-/// A hash of a status without what moves on every evaluation (when it ran, when the condition
-/// last moved): equal digests need no write.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct StatusDigest([u8; 16]);
-
-/// Hashes a status as [`StatusDigest`] says. The times are taken out for the hashing and put
-/// back, rather than hashing a copy: a copy of a status is every finding's message again.
-pub fn status_digest(status: &mut Report) -> StatusDigest {
-    let evaluated = status.last_evaluated.take();
-    let moved: Vec<Time> = status
-        .conditions
-        .iter_mut()
-        .map(|c| std::mem::replace(&mut c.last_transition_time, Time(Timestamp::UNIX_EPOCH)))
-        .collect();
-    let mut hasher = Sha256::new();
-    serde_json::to_writer(&mut hasher, &*status).expect("a report serializes");
-    status.last_evaluated = evaluated;
-    for (c, time) in status.conditions.iter_mut().zip(moved) {
-        c.last_transition_time = time;
-    }
-    let digest = hasher.finalize();
-    let mut out = [0; 16];
-    out.copy_from_slice(&digest[..16]);
-    StatusDigest(out)
 }
 
 /// The report the controller wants.
