@@ -241,8 +241,8 @@ pub struct AuditArgs {
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
 
-    /// How to print the reports: for a person, for a program, for code scanning (SARIF) or for
-    /// a CI test view (JUnit).
+    /// How to print the reports: for a person, for a program, for code scanning (SARIF), for
+    /// a CI test view (JUnit) or for policy-report tools (OpenReports).
     #[arg(long, value_enum, default_value_t = AuditFormat::Table)]
     pub format: AuditFormat,
 
@@ -294,6 +294,8 @@ pub enum AuditFormat {
     Yaml,
     Sarif,
     Junit,
+    /// A List of OpenReports `Report`s (openreports.io/v1alpha1), for `kubectl apply`.
+    Openreports,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
