@@ -80,6 +80,11 @@ pub struct ControllerArgs {
     #[arg(long)]
     pub finding_metrics: bool,
 
+    /// Keep an OpenReports `Report` (openreports.io/v1alpha1) beside each ReadinessReport, for
+    /// Policy Reporter and other policy-report tools; written once the CRD is installed.
+    #[arg(long)]
+    pub openreports: bool,
+
     /// Elect a leader on a Lease: only the leader writes; run 2+ replicas for availability.
     #[arg(long)]
     pub leader_elect: bool,

@@ -6,6 +6,8 @@
 //! leader election only the leader writes, and every replica keeps warm caches.
 
 mod leader;
+pub mod openreports;
+pub mod optional_crd;
 pub mod reconcile;
 pub mod report;
 pub mod reports;
@@ -68,6 +70,10 @@ pub struct Config {
     pub concurrency: usize,
     /// This replica's name, in events and in the Lease.
     pub identity: String,
+    /// Keep an OpenReports Report beside each ReadinessReport.
+    pub openreports: bool,
+    /// How often a missing optional CRD (OpenReports) is looked for again.
+    pub crd_recheck: Duration,
 }
 
 impl Default for Config {
@@ -82,6 +88,8 @@ impl Default for Config {
             leader_election: None,
             concurrency: 4,
             identity: default_identity(),
+            openreports: false,
+            crd_recheck: Duration::from_secs(30),
         }
     }
 }
@@ -103,6 +111,8 @@ pub struct Context {
     pub state: Arc<LiveState>,
     pub reports: Arc<ReportCache>,
     pub metrics: Arc<Metrics>,
+    /// With `--openreports`.
+    pub openreports: Option<Arc<openreports::OpenReports>>,
     pub recorder: Recorder,
     pub config: Config,
     leader: AtomicBool,
@@ -117,11 +127,16 @@ impl Context {
                 instance: Some(config.identity.clone()),
             },
         );
+        let metrics = Arc::new(Metrics::new());
+        let openreports = config
+            .openreports
+            .then(|| openreports::OpenReports::new(metrics.registry()));
         Arc::new(Context {
             client,
             state: LiveState::new(),
             reports: Arc::new(ReportCache::default()),
-            metrics: Arc::new(Metrics::new()),
+            metrics,
+            openreports,
             recorder,
             leader: AtomicBool::new(config.leader_election.is_none()),
             config,
@@ -245,6 +260,7 @@ pub async fn run_with(
         sink.clone(),
         observer.clone(),
     )));
+    tasks.extend(openreports::start(&ctx, sink.clone()).await);
     if let Some(addr) = ctx.config.http_addr {
         let listener = tokio::net::TcpListener::bind(addr)
             .await

@@ -82,17 +82,20 @@ pub async fn reconcile(ctx: &Context, key: &WorkloadKey) -> Result<Outcome, Erro
     let previous = existing.as_ref().and_then(|r| r.status.as_ref());
     let desired = report::desired(&workload, judged, previous, Timestamp::now());
     let writes = report::writes_needed(&desired, existing.as_deref());
-    if !writes.any() {
-        return Ok(Outcome::Unchanged);
-    }
-    if !ctx.is_leader() {
-        return Ok(Outcome::NotLeader);
-    }
-    write(ctx, &desired, writes, existing.is_none()).await?;
-    if let Some(change) = report::verdict_change(previous, &desired.status) {
-        record_event(ctx, &workload, change).await;
-    }
-    Ok(Outcome::Written)
+    let outcome = if !writes.any() {
+        Outcome::Unchanged
+    } else if !ctx.is_leader() {
+        Outcome::NotLeader
+    } else {
+        write(ctx, &desired, writes, existing.is_none()).await?;
+        if let Some(change) = report::verdict_change(previous, &desired.status) {
+            record_event(ctx, &workload, change).await;
+        }
+        Outcome::Written
+    };
+    let owner = desired.owner.as_ref().map(|o| o.uid.as_str());
+    super::openreports::reconcile(ctx, &desired.status, owner).await?;
+    Ok(outcome)
 }
 
 async fn write(
