@@ -85,6 +85,10 @@ pub struct ControllerArgs {
     #[arg(long)]
     pub openreports: bool,
 
+    /// How often a missing optional CRD (OpenReports) is looked for again.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration, hide = true)]
+    pub crd_recheck: std::time::Duration,
+
     /// Elect a leader on a Lease: only the leader writes; run 2+ replicas for availability.
     #[arg(long)]
     pub leader_elect: bool,

@@ -333,7 +333,11 @@ pub async fn reconcile(
     let applied = api
         .patch(
             &key.1,
-            &PatchParams::apply(FIELD_MANAGER).force(),
+            // Strict: a field the installed CRD does not know is refused, not pruned, so a
+            // Report is never stored with less than it says (nor rewritten for ever to match).
+            &PatchParams::apply(FIELD_MANAGER)
+                .force()
+                .validation_strict(),
             &Patch::Apply(&want.report),
         )
         .await;
