@@ -29,6 +29,7 @@ const OPERATOR_METRICS: &[&str] = &[
     "prodready_watch_errors_total",
     "prodready_watch_restarts_total",
     "prodready_leader",
+    "prodready_openreports_writes_total",
     "prodready_webhook_reviews_total",
     "prodready_webhook_review_duration_seconds",
     "prodready_webhook_warnings_total",
@@ -56,14 +57,19 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 /// The value sets every rendering test covers: the defaults, the webhook with self-managed
-/// certificates, and every optional part on (cert-manager certificates, monitoring, dashboard,
-/// default policy).
+/// certificates and OpenReports, and every optional part on (cert-manager certificates,
+/// monitoring, dashboard, OpenReports, default policy).
 fn value_sets() -> Vec<(&'static str, Vec<String>)> {
     vec![
         ("defaults", vec![]),
         (
-            "webhook with self-managed certificates",
-            vec!["--set".into(), "webhook.enabled=true".into()],
+            "webhook with self-managed certificates, OpenReports",
+            vec![
+                "--set".into(),
+                "webhook.enabled=true".into(),
+                "--set".into(),
+                "openreports.enabled=true".into(),
+            ],
         ),
         (
             "everything on",
@@ -255,6 +261,25 @@ async fn the_api_server_accepts_every_rendered_object() {
         None,
         "kubectl wait for the CRDs",
     );
+    // The upstream OpenReports CRDs, which the chart never installs: with them, the operator
+    // runs with --openreports writes its own Report under the chart's RBAC.
+    ok(
+        cp.kubectl()
+            .args(["apply", "-f"])
+            .arg(root().join("tests/fixtures/openreports")),
+        None,
+        "kubectl apply the OpenReports CRDs",
+    );
+    ok(
+        cp.kubectl().args([
+            "wait",
+            "--for=condition=Established",
+            "--timeout=60s",
+            "crd/reports.openreports.io",
+        ]),
+        None,
+        "kubectl wait for the OpenReports CRD",
+    );
     for (name, values) in value_sets() {
         let ns = cp.namespace("chart-install").await;
         let release = "prodready";
@@ -303,7 +328,10 @@ async fn the_api_server_accepts_every_rendered_object() {
                     .as_str()
                     .is_some_and(|n| n.ends_with("-webhook-certificates"))
         });
-        check_rbac(cp, &ns, release, name, self_managed);
+        let openreports = rendered
+            .iter()
+            .any(|o| o["kind"] == "Deployment" && o.to_string().contains("\"--openreports\""));
+        check_rbac(cp, &ns, release, name, self_managed, openreports);
         run_operator_as_installed(cp, &ns, release, name, &rendered);
         ok(
             cp.helm().args([
@@ -577,7 +605,60 @@ fn run_operator_as_installed(
         "{name}: the operator ran under the chart's RBAC; its own report in the cluster: score {}, {open:?}",
         own["status"]["score"]
     );
+    if args.iter().any(|a| a == "--openreports") {
+        check_own_openreport(
+            cp,
+            ns,
+            name,
+            deployment["metadata"]["name"].as_str().unwrap(),
+        );
+    }
     drop(guard);
+}
+
+/// With --openreports, the operator (under the chart's RBAC) keeps an OpenReports Report of its
+/// own Deployment whose failures are those of its ReadinessReport.
+fn check_own_openreport(cp: &support::ControlPlane, ns: &str, name: &str, workload: &str) {
+    let get = |what: &str, object: &str| -> Option<Value> {
+        let out = run(
+            cp.kubectl()
+                .args(["get", what, object, "-n", ns, "-o", "json"]),
+            None,
+            "kubectl get",
+        );
+        out.status
+            .success()
+            .then(|| serde_json::from_slice(&out.stdout).ok())
+            .flatten()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut last = String::new();
+    while std::time::Instant::now() < deadline {
+        let report = get(
+            "reports.openreports.io",
+            &format!("prodready-deployment-{workload}"),
+        );
+        let own = get("readinessreport", &format!("deployment-{workload}"));
+        if let (Some(report), Some(own)) = (report, own) {
+            let failing: u64 = ["critical", "high", "medium", "low", "info"]
+                .iter()
+                .map(|s| own["status"]["summary"][s].as_u64().unwrap_or(0))
+                .sum();
+            assert_eq!(report["source"], "prodready", "{name}");
+            assert_eq!(report["scope"]["name"], workload, "{name}");
+            if report["summary"]["fail"].as_u64() == Some(failing) {
+                println!("{name}: its OpenReports Report: {}", report["summary"]);
+                return;
+            }
+            last = format!("{} against {failing} failing", report["summary"]);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    panic!(
+        "{name}: no OpenReports Report of the operator's own Deployment matching its \
+         ReadinessReport within 30 s ({last}); log in {}",
+        cp.log_dir().display()
+    );
 }
 
 fn free_port() -> u16 {
@@ -601,7 +682,14 @@ fn http_get(port: u16, path: &str) -> Option<String> {
 }
 
 /// What the release's ServiceAccount may and may not do, asked of the apiserver.
-fn check_rbac(cp: &support::ControlPlane, ns: &str, release: &str, name: &str, self_managed: bool) {
+fn check_rbac(
+    cp: &support::ControlPlane,
+    ns: &str,
+    release: &str,
+    name: &str,
+    self_managed: bool,
+    openreports: bool,
+) {
     let user = format!("system:serviceaccount:{ns}:{release}");
     let can = |args: &[&str]| -> bool {
         let out = run(
@@ -642,6 +730,13 @@ fn check_rbac(cp: &support::ControlPlane, ns: &str, release: &str, name: &str, s
         "{name}"
     );
     assert!(!can(&["*", "*"]), "{name}");
+    // OpenReports Reports only with openreports.enabled, and nothing else of that group.
+    assert_eq!(
+        can(&["patch", "reports.openreports.io", "-n", "default"]),
+        openreports,
+        "{name}"
+    );
+    assert!(!can(&["create", "clusterreports.openreports.io"]), "{name}");
     if self_managed {
         // Self-managed certificates: its own two Secrets and its own webhook configuration.
         for secret in ["prodready-webhook-tls", "prodready-webhook-ca"] {
@@ -666,6 +761,47 @@ fn check_rbac(cp: &support::ControlPlane, ns: &str, release: &str, name: &str, s
             "{name}"
         );
     }
+}
+
+/// OpenReports: RBAC for its Reports and the flag only with `openreports.enabled`, and never
+/// the CRDs, which belong to the OpenReports project.
+#[tokio::test]
+async fn openreports_are_behind_a_value_and_bring_no_crd() {
+    let Some(cp) = support::controlplane().await else {
+        return;
+    };
+    let off = documents(&template(cp, &[]));
+    let on = documents(&template(
+        cp,
+        &["--set".into(), "openreports.enabled=true".into()],
+    ));
+    let grants = |objects: &[Value]| {
+        one(objects, "ClusterRole")["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|rule| {
+                rule["apiGroups"]
+                    .as_array()
+                    .is_some_and(|g| g.iter().any(|g| g == "openreports.io"))
+            })
+    };
+    let flag = |objects: &[Value]| {
+        one(objects, "Deployment")["spec"]["template"]["spec"]["containers"][0]["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == "--openreports")
+    };
+    assert!(!grants(&off) && !flag(&off));
+    assert!(grants(&on) && flag(&on));
+    let crds: Vec<String> = fs::read_dir(chart().join("crds"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|f| f.contains("openreports"))
+        .collect();
+    assert!(crds.is_empty(), "the chart ships {crds:?}");
+    assert!(find(&on, "CustomResourceDefinition").is_empty());
 }
 
 #[tokio::test]
