@@ -1528,6 +1528,7 @@ fn dashboard_is_valid_and_reads_only_operator_metrics() {
             .map(|(i, q)| {
                 let expr = q
                     .replace("$__rate_interval", "5m")
+                    .replace("$cluster", ".*")
                     .replace("$namespace", ".*");
                 serde_json::json!({"record": format!("dashboard:query_{i}"), "expr": expr})
             })
@@ -1543,6 +1544,113 @@ fn dashboard_is_valid_and_reads_only_operator_metrics() {
             "promtool check rules (dashboard queries)",
         );
     }
+}
+
+/// The dashboard on a fleet's Prometheus: every query selects the chosen clusters and keeps
+/// clusters apart, so the same namespace and workload names in two clusters are two workloads;
+/// with one cluster (no cluster label) it counts as before. promtool evaluates the panels'
+/// queries against both series sets.
+#[test]
+fn dashboard_keeps_the_clusters_of_a_fleet_apart() {
+    let dashboard: Value =
+        serde_json::from_str(&fs::read_to_string(chart().join("files/dashboard.json")).unwrap())
+            .unwrap();
+    let variables: Vec<&str> = dashboard["templating"]["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v["name"].as_str())
+        .collect();
+    assert_eq!(variables, ["datasource", "cluster", "namespace"]);
+    let mut queries = Vec::new();
+    exprs(&dashboard["panels"], &mut queries);
+    for q in &queries {
+        for name in metric_names(q) {
+            assert!(
+                q.contains(&format!("{name}{{cluster=~\"$cluster\"")),
+                "{name} is read without the cluster selector: {q}"
+            );
+        }
+        assert!(
+            !q.contains("by (namespace"),
+            "a per-workload aggregation merges clusters: {q}"
+        );
+    }
+    let Some(mut promtool) = promtool() else {
+        return;
+    };
+    let panel = |title: &str| -> String {
+        let panels = dashboard["panels"].as_array().unwrap();
+        let panel = panels.iter().find(|p| p["title"] == title).unwrap();
+        panel["targets"][0]["expr"].as_str().unwrap().to_string()
+    };
+    let with = |query: &str, cluster: &str| {
+        query
+            .replace("$cluster", cluster)
+            .replace("$namespace", ".*")
+            .replace("$__rate_interval", "5m")
+    };
+    let score = |cluster: &str, pod: &str, value: u32| {
+        let cluster = if cluster.is_empty() {
+            String::new()
+        } else {
+            format!("cluster=\"{cluster}\",")
+        };
+        serde_json::json!({
+            "series": format!("prodready_workload_score{{{cluster}namespace=\"shop\",kind=\"Deployment\",workload=\"api\",pod=\"{pod}\"}}"),
+            "values": format!("{value}x10"),
+        })
+    };
+    let sample = |labels: &str, value: f64| serde_json::json!({"labels": labels, "value": value});
+    let expect = |expr: String, samples: Vec<Value>| serde_json::json!({"expr": expr, "eval_time": "5m", "exp_samples": samples});
+    let (workloads, average, worst) = (
+        panel("Workloads"),
+        panel("Average score"),
+        panel("Worst workloads"),
+    );
+    let tests = serde_json::json!({
+        "rule_files": [],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                // Both replicas of each cluster export the series.
+                "input_series": [
+                    score("eu-1", "prodready-a", 80), score("eu-1", "prodready-b", 80),
+                    score("us-1", "prodready-a", 40), score("us-1", "prodready-b", 40),
+                ],
+                "promql_expr_test": [
+                    expect(with(&workloads, ".*"), vec![sample("{}", 2.0)]),
+                    expect(with(&workloads, "eu-1"), vec![sample("{}", 1.0)]),
+                    expect(with(&average, ".*"), vec![sample("{}", 60.0)]),
+                    expect(with(&average, "us-1"), vec![sample("{}", 40.0)]),
+                    expect(with(&worst, ".*"), vec![
+                        sample(r#"{cluster="eu-1", kind="Deployment", namespace="shop", workload="api"}"#, 80.0),
+                        sample(r#"{cluster="us-1", kind="Deployment", namespace="shop", workload="api"}"#, 40.0),
+                    ]),
+                ],
+            },
+            {
+                "interval": "1m",
+                "input_series": [score("", "prodready-a", 70), score("", "prodready-b", 70)],
+                "promql_expr_test": [
+                    expect(with(&workloads, ".*"), vec![sample("{}", 1.0)]),
+                    expect(with(&worst, ".*"), vec![
+                        sample(r#"{kind="Deployment", namespace="shop", workload="api"}"#, 70.0),
+                    ]),
+                ],
+            },
+        ],
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dashboard.test.yaml");
+    fs::write(&path, serde_yaml_ng::to_string(&tests).unwrap()).unwrap();
+    let out = ok(
+        promtool.args(["test", "rules"]).arg(&path),
+        None,
+        "promtool test rules (dashboard queries on a fleet)",
+    );
+    assert!(out.contains("SUCCESS"), "{out}");
 }
 
 #[tokio::test]
