@@ -398,7 +398,11 @@ async fn run(ctx: Arc<Context>, open: Arc<OpenReports>, sink: Sink, watching: bo
             }
             event = next => {
                 let Some(event) = event else {
+                    // The watch retries its errors and never ends; should it end all the same,
+                    // the next look starts it again as if the CRD had just appeared.
                     events = None;
+                    *open.presence.lock().unwrap_or_else(PoisonError::into_inner) =
+                        Presence::default();
                     continue;
                 };
                 let touched = match event {
