@@ -62,8 +62,13 @@ fn run(cmd: &mut Command, stdin: Option<&str>) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// The upstream CRDs, as a user installs them.
+/// The upstream CRDs, as a user installs them. Tests sharing a control plane take turns: two
+/// client-side applies of a new CRD at once race (one of them is told it already exists).
 fn install_upstream_crds(cp: &ControlPlane) {
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     run(
         cp.kubectl().args(["apply", "-f"]).arg(upstream_crds()),
         None,
