@@ -36,6 +36,10 @@ pub struct Config {
     pub concurrency: usize,
     /// This replica's name, in events and in the Lease.
     pub identity: String,
+    /// Keep an OpenReports Report beside each ReadinessReport.
+    pub openreports: bool,
+    /// How often a missing optional CRD (OpenReports) is looked for again.
+    pub crd_recheck: Duration,
 }
 
 impl Default for Config {
@@ -50,6 +54,8 @@ impl Default for Config {
             leader_election: None,
             concurrency: 4,
             identity: default_identity(),
+            openreports: false,
+            crd_recheck: Duration::from_secs(30),
         }
     }
 }
@@ -94,6 +100,8 @@ pub struct Context {
     pub state: Arc<LiveState>,
     pub reports: Arc<ReportCache>,
     pub metrics: Arc<Metrics>,
+    /// With `--openreports`.
+    pub openreports: Option<Arc<super::openreports::OpenReports>>,
     pub recorder: Recorder,
     pub config: Config,
     leader: AtomicBool,
@@ -108,11 +116,16 @@ impl Context {
                 instance: Some(config.identity.clone()),
             },
         );
+        let metrics = Arc::new(Metrics::new());
+        let openreports = config
+            .openreports
+            .then(|| super::openreports::OpenReports::new(metrics.registry()));
         Arc::new(Context {
             client,
             state: LiveState::new(),
             reports: Arc::new(ReportCache::default()),
-            metrics: Arc::new(Metrics::new()),
+            metrics,
+            openreports,
             recorder,
             leader: AtomicBool::new(config.leader_election.is_none()),
             config,

@@ -14,6 +14,8 @@ mod desired;
 mod error;
 mod leader;
 pub mod metrics;
+pub mod openreports;
+pub mod optional_crd;
 mod reconcile;
 mod report_cache;
 mod report_watch;
@@ -76,6 +78,7 @@ pub async fn run_with(
         sink.clone(),
         observer,
     )));
+    tasks.extend(openreports::start(&ctx, sink.clone()).await);
     if let Some(addr) = ctx.config.http_addr {
         let listener = tokio::net::TcpListener::bind(addr)
             .await

@@ -83,17 +83,20 @@ pub async fn reconcile(ctx: &Context, key: &WorkloadKey) -> Result<Outcome, Erro
     let previous = existing.as_ref().and_then(|r| r.status.as_ref());
     let wanted = desired::desired(&workload, judged, previous, Timestamp::now());
     let writes = desired::writes_needed(&wanted, existing.as_deref());
-    if !writes.any() {
-        return Ok(Outcome::Unchanged);
-    }
-    if !ctx.is_leader() {
-        return Ok(Outcome::NotLeader);
-    }
-    write(ctx, &wanted, writes, existing.is_none()).await?;
-    if let Some(change) = desired::verdict_change(previous, &wanted.status) {
-        record_event(ctx, &workload, change).await;
-    }
-    Ok(Outcome::Written)
+    let outcome = if !writes.any() {
+        Outcome::Unchanged
+    } else if !ctx.is_leader() {
+        Outcome::NotLeader
+    } else {
+        write(ctx, &wanted, writes, existing.is_none()).await?;
+        if let Some(change) = desired::verdict_change(previous, &wanted.status) {
+            record_event(ctx, &workload, change).await;
+        }
+        Outcome::Written
+    };
+    let owner = wanted.owner.as_ref().map(|o| o.uid.as_str());
+    super::openreports::reconcile(ctx, &wanted.status, owner).await?;
+    Ok(outcome)
 }
 
 async fn write(

@@ -23,14 +23,7 @@ use crate::api::{
 use crate::live::{WorkloadKey, read, write};
 use crate::workload::WorkloadKind;
 
-pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "prodready");
-pub const KIND_LABEL: &str = "prodready.dev/workload-kind";
-pub const NAME_LABEL: &str = "prodready.dev/workload-name";
-pub const RELEASE_LABEL: &str = "prodready.dev/release";
-/// The labels prodready sets on its reports.
-pub const OWN_LABELS: [&str; 4] = [MANAGED_BY.0, KIND_LABEL, NAME_LABEL, RELEASE_LABEL];
-/// The summary condition: `kubectl wait --for=condition=ProductionReady` works on it.
-pub const CONDITION: &str = "ProductionReady";
+use crate::api::names::{CONDITION, OWN_LABELS};
 
 /// A hash of a set of labels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -275,6 +268,7 @@ impl ReportCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::names::MANAGED_BY;
     use crate::api::{ReadinessReportSpec, WorkloadRef};
 
     fn report(rv: &str, score: u8) -> ReadinessReport {

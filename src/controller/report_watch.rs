@@ -10,8 +10,9 @@ use kube::Api;
 use kube::runtime::watcher::{self, Event};
 use kube::runtime::{WatchStreamExt, watcher as watch_stream};
 
-use super::report_cache::{MANAGED_BY, ReportCache, key_of, workload_of};
+use super::report_cache::{ReportCache, key_of, workload_of};
 use crate::api::ReadinessReport;
+use crate::api::names::MANAGED_BY;
 use crate::live::watch::{Sink, WatchObserver};
 use crate::live::{LiveState, WorkloadKey};
 
