@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use kube::runtime::watcher::Event;
 use prodready::api::ReadinessReport;
 use prodready::controller::ReportCache;
-use prodready::controller::report::{desired, object_patch, status_patch};
+use prodready::controller::{desired, object_patch, status_patch};
 use prodready::input::classify::{Parsed, classify};
 use prodready::live::watch::{Item, WatchState};
 use prodready::live::{LiveState, read, write};
@@ -142,7 +142,7 @@ fn main() {
     let cache_bytes = live() - cache_before;
 
     let scrape_before = live();
-    let metrics = prodready::metrics::Metrics::new();
+    let metrics = prodready::controller::Metrics::new();
     let all = reports.all();
     let text = metrics.render(all.iter().map(|r| r.as_ref()), false, None);
     let scrape_bytes = text.len();

@@ -12,7 +12,6 @@ pub mod health;
 pub mod input;
 pub mod live;
 pub mod memory;
-pub mod metrics;
 pub mod output;
 #[cfg(test)]
 pub(crate) mod testing;

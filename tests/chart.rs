@@ -29,6 +29,7 @@ const OPERATOR_METRICS: &[&str] = &[
     "prodready_watch_errors_total",
     "prodready_watch_restarts_total",
     "prodready_leader",
+    "prodready_openreports_writes_total",
     "prodready_webhook_reviews_total",
     "prodready_webhook_review_duration_seconds",
     "prodready_webhook_warnings_total",
@@ -56,14 +57,19 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 /// The value sets every rendering test covers: the defaults, the webhook with self-managed
-/// certificates, and every optional part on (cert-manager certificates, monitoring, dashboard,
-/// default policy).
+/// certificates and OpenReports, and every optional part on (cert-manager certificates,
+/// monitoring, dashboard, OpenReports, default policy).
 fn value_sets() -> Vec<(&'static str, Vec<String>)> {
     vec![
         ("defaults", vec![]),
         (
-            "webhook with self-managed certificates",
-            vec!["--set".into(), "webhook.enabled=true".into()],
+            "webhook with self-managed certificates, OpenReports",
+            vec![
+                "--set".into(),
+                "webhook.enabled=true".into(),
+                "--set".into(),
+                "openreports.enabled=true".into(),
+            ],
         ),
         (
             "everything on",
@@ -255,6 +261,25 @@ async fn the_api_server_accepts_every_rendered_object() {
         None,
         "kubectl wait for the CRDs",
     );
+    // The upstream OpenReports CRDs, which the chart never installs: with them, the operator
+    // runs with --openreports writes its own Report under the chart's RBAC.
+    ok(
+        cp.kubectl()
+            .args(["apply", "-f"])
+            .arg(root().join("tests/fixtures/openreports")),
+        None,
+        "kubectl apply the OpenReports CRDs",
+    );
+    ok(
+        cp.kubectl().args([
+            "wait",
+            "--for=condition=Established",
+            "--timeout=60s",
+            "crd/reports.openreports.io",
+        ]),
+        None,
+        "kubectl wait for the OpenReports CRD",
+    );
     for (name, values) in value_sets() {
         let ns = cp.namespace("chart-install").await;
         let release = "prodready";
@@ -303,7 +328,10 @@ async fn the_api_server_accepts_every_rendered_object() {
                     .as_str()
                     .is_some_and(|n| n.ends_with("-webhook-certificates"))
         });
-        check_rbac(cp, &ns, release, name, self_managed);
+        let openreports = rendered
+            .iter()
+            .any(|o| o["kind"] == "Deployment" && o.to_string().contains("\"--openreports\""));
+        check_rbac(cp, &ns, release, name, self_managed, openreports);
         run_operator_as_installed(cp, &ns, release, name, &rendered);
         ok(
             cp.helm().args([
@@ -577,7 +605,60 @@ fn run_operator_as_installed(
         "{name}: the operator ran under the chart's RBAC; its own report in the cluster: score {}, {open:?}",
         own["status"]["score"]
     );
+    if args.iter().any(|a| a == "--openreports") {
+        check_own_openreport(
+            cp,
+            ns,
+            name,
+            deployment["metadata"]["name"].as_str().unwrap(),
+        );
+    }
     drop(guard);
+}
+
+/// With --openreports, the operator (under the chart's RBAC) keeps an OpenReports Report of its
+/// own Deployment whose failures are those of its ReadinessReport.
+fn check_own_openreport(cp: &support::ControlPlane, ns: &str, name: &str, workload: &str) {
+    let get = |what: &str, object: &str| -> Option<Value> {
+        let out = run(
+            cp.kubectl()
+                .args(["get", what, object, "-n", ns, "-o", "json"]),
+            None,
+            "kubectl get",
+        );
+        out.status
+            .success()
+            .then(|| serde_json::from_slice(&out.stdout).ok())
+            .flatten()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut last = String::new();
+    while std::time::Instant::now() < deadline {
+        let report = get(
+            "reports.openreports.io",
+            &format!("prodready-deployment-{workload}"),
+        );
+        let own = get("readinessreport", &format!("deployment-{workload}"));
+        if let (Some(report), Some(own)) = (report, own) {
+            let failing: u64 = ["critical", "high", "medium", "low", "info"]
+                .iter()
+                .map(|s| own["status"]["summary"][s].as_u64().unwrap_or(0))
+                .sum();
+            assert_eq!(report["source"], "prodready", "{name}");
+            assert_eq!(report["scope"]["name"], workload, "{name}");
+            if report["summary"]["fail"].as_u64() == Some(failing) {
+                println!("{name}: its OpenReports Report: {}", report["summary"]);
+                return;
+            }
+            last = format!("{} against {failing} failing", report["summary"]);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    panic!(
+        "{name}: no OpenReports Report of the operator's own Deployment matching its \
+         ReadinessReport within 30 s ({last}); log in {}",
+        cp.log_dir().display()
+    );
 }
 
 fn free_port() -> u16 {
@@ -601,7 +682,14 @@ fn http_get(port: u16, path: &str) -> Option<String> {
 }
 
 /// What the release's ServiceAccount may and may not do, asked of the apiserver.
-fn check_rbac(cp: &support::ControlPlane, ns: &str, release: &str, name: &str, self_managed: bool) {
+fn check_rbac(
+    cp: &support::ControlPlane,
+    ns: &str,
+    release: &str,
+    name: &str,
+    self_managed: bool,
+    openreports: bool,
+) {
     let user = format!("system:serviceaccount:{ns}:{release}");
     let can = |args: &[&str]| -> bool {
         let out = run(
@@ -642,6 +730,13 @@ fn check_rbac(cp: &support::ControlPlane, ns: &str, release: &str, name: &str, s
         "{name}"
     );
     assert!(!can(&["*", "*"]), "{name}");
+    // OpenReports Reports only with openreports.enabled, and nothing else of that group.
+    assert_eq!(
+        can(&["patch", "reports.openreports.io", "-n", "default"]),
+        openreports,
+        "{name}"
+    );
+    assert!(!can(&["create", "clusterreports.openreports.io"]), "{name}");
     if self_managed {
         // Self-managed certificates: its own two Secrets and its own webhook configuration.
         for secret in ["prodready-webhook-tls", "prodready-webhook-ca"] {
@@ -666,6 +761,47 @@ fn check_rbac(cp: &support::ControlPlane, ns: &str, release: &str, name: &str, s
             "{name}"
         );
     }
+}
+
+/// OpenReports: RBAC for its Reports and the flag only with `openreports.enabled`, and never
+/// the CRDs, which belong to the OpenReports project.
+#[tokio::test]
+async fn openreports_are_behind_a_value_and_bring_no_crd() {
+    let Some(cp) = support::controlplane().await else {
+        return;
+    };
+    let off = documents(&template(cp, &[]));
+    let on = documents(&template(
+        cp,
+        &["--set".into(), "openreports.enabled=true".into()],
+    ));
+    let grants = |objects: &[Value]| {
+        one(objects, "ClusterRole")["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|rule| {
+                rule["apiGroups"]
+                    .as_array()
+                    .is_some_and(|g| g.iter().any(|g| g == "openreports.io"))
+            })
+    };
+    let flag = |objects: &[Value]| {
+        one(objects, "Deployment")["spec"]["template"]["spec"]["containers"][0]["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == "--openreports")
+    };
+    assert!(!grants(&off) && !flag(&off));
+    assert!(grants(&on) && flag(&on));
+    let crds: Vec<String> = fs::read_dir(chart().join("crds"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|f| f.contains("openreports"))
+        .collect();
+    assert!(crds.is_empty(), "the chart ships {crds:?}");
+    assert!(find(&on, "CustomResourceDefinition").is_empty());
 }
 
 #[tokio::test]
@@ -1392,6 +1528,7 @@ fn dashboard_is_valid_and_reads_only_operator_metrics() {
             .map(|(i, q)| {
                 let expr = q
                     .replace("$__rate_interval", "5m")
+                    .replace("$cluster", ".*")
                     .replace("$namespace", ".*");
                 serde_json::json!({"record": format!("dashboard:query_{i}"), "expr": expr})
             })
@@ -1407,6 +1544,113 @@ fn dashboard_is_valid_and_reads_only_operator_metrics() {
             "promtool check rules (dashboard queries)",
         );
     }
+}
+
+/// The dashboard on a fleet's Prometheus: every query selects the chosen clusters and keeps
+/// clusters apart, so the same namespace and workload names in two clusters are two workloads;
+/// with one cluster (no cluster label) it counts as before. promtool evaluates the panels'
+/// queries against both series sets.
+#[test]
+fn dashboard_keeps_the_clusters_of_a_fleet_apart() {
+    let dashboard: Value =
+        serde_json::from_str(&fs::read_to_string(chart().join("files/dashboard.json")).unwrap())
+            .unwrap();
+    let variables: Vec<&str> = dashboard["templating"]["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v["name"].as_str())
+        .collect();
+    assert_eq!(variables, ["datasource", "cluster", "namespace"]);
+    let mut queries = Vec::new();
+    exprs(&dashboard["panels"], &mut queries);
+    for q in &queries {
+        for name in metric_names(q) {
+            assert!(
+                q.contains(&format!("{name}{{cluster=~\"$cluster\"")),
+                "{name} is read without the cluster selector: {q}"
+            );
+        }
+        assert!(
+            !q.contains("by (namespace"),
+            "a per-workload aggregation merges clusters: {q}"
+        );
+    }
+    let Some(mut promtool) = promtool() else {
+        return;
+    };
+    let panel = |title: &str| -> String {
+        let panels = dashboard["panels"].as_array().unwrap();
+        let panel = panels.iter().find(|p| p["title"] == title).unwrap();
+        panel["targets"][0]["expr"].as_str().unwrap().to_string()
+    };
+    let with = |query: &str, cluster: &str| {
+        query
+            .replace("$cluster", cluster)
+            .replace("$namespace", ".*")
+            .replace("$__rate_interval", "5m")
+    };
+    let score = |cluster: &str, pod: &str, value: u32| {
+        let cluster = if cluster.is_empty() {
+            String::new()
+        } else {
+            format!("cluster=\"{cluster}\",")
+        };
+        serde_json::json!({
+            "series": format!("prodready_workload_score{{{cluster}namespace=\"shop\",kind=\"Deployment\",workload=\"api\",pod=\"{pod}\"}}"),
+            "values": format!("{value}x10"),
+        })
+    };
+    let sample = |labels: &str, value: f64| serde_json::json!({"labels": labels, "value": value});
+    let expect = |expr: String, samples: Vec<Value>| serde_json::json!({"expr": expr, "eval_time": "5m", "exp_samples": samples});
+    let (workloads, average, worst) = (
+        panel("Workloads"),
+        panel("Average score"),
+        panel("Worst workloads"),
+    );
+    let tests = serde_json::json!({
+        "rule_files": [],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                // Both replicas of each cluster export the series.
+                "input_series": [
+                    score("eu-1", "prodready-a", 80), score("eu-1", "prodready-b", 80),
+                    score("us-1", "prodready-a", 40), score("us-1", "prodready-b", 40),
+                ],
+                "promql_expr_test": [
+                    expect(with(&workloads, ".*"), vec![sample("{}", 2.0)]),
+                    expect(with(&workloads, "eu-1"), vec![sample("{}", 1.0)]),
+                    expect(with(&average, ".*"), vec![sample("{}", 60.0)]),
+                    expect(with(&average, "us-1"), vec![sample("{}", 40.0)]),
+                    expect(with(&worst, ".*"), vec![
+                        sample(r#"{cluster="eu-1", kind="Deployment", namespace="shop", workload="api"}"#, 80.0),
+                        sample(r#"{cluster="us-1", kind="Deployment", namespace="shop", workload="api"}"#, 40.0),
+                    ]),
+                ],
+            },
+            {
+                "interval": "1m",
+                "input_series": [score("", "prodready-a", 70), score("", "prodready-b", 70)],
+                "promql_expr_test": [
+                    expect(with(&workloads, ".*"), vec![sample("{}", 1.0)]),
+                    expect(with(&worst, ".*"), vec![
+                        sample(r#"{kind="Deployment", namespace="shop", workload="api"}"#, 70.0),
+                    ]),
+                ],
+            },
+        ],
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dashboard.test.yaml");
+    fs::write(&path, serde_yaml_ng::to_string(&tests).unwrap()).unwrap();
+    let out = ok(
+        promtool.args(["test", "rules"]).arg(&path),
+        None,
+        "promtool test rules (dashboard queries on a fleet)",
+    );
+    assert!(out.contains("SUCCESS"), "{out}");
 }
 
 #[tokio::test]

@@ -223,7 +223,7 @@ fn exit_2_on_malformed_documents_and_the_good_ones_are_still_judged() {
     );
 
     // Every format still prints the good workloads.
-    for format in ["table", "yaml", "sarif", "junit"] {
+    for format in ["table", "yaml", "sarif", "junit", "openreports"] {
         let o = audit(&[BROKEN, "--format", format]);
         assert_eq!(code(&o), 2, "{format}");
         assert!(stdout(&o).contains("before"), "{format}: {}", stdout(&o));
@@ -564,6 +564,31 @@ fn golden_input_errors_in_every_format() {
         assert_eq!(code(&o), 2, "{format}");
         golden(file, &without_version(&stdout(&o)));
         golden("errors.stderr.txt", &stderr(&o));
+    }
+}
+
+/// `--format openreports` stamps its results with the evaluation time (`--now`, pinned by
+/// `audit`).
+#[test]
+fn golden_audit_as_openreports() {
+    let o = audit(&[AUDIT_SET, "--format", "openreports"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    golden("audit.openreports.yaml", &stdout(&o));
+    // One Report per workload, whose results are the JSON report's findings and passed checks.
+    let list: Value = serde_yaml_ng::from_slice(&o.stdout).expect("valid YAML");
+    let reports = json(&audit(&[AUDIT_SET, "--format", "json"]));
+    let items = list["items"].as_array().unwrap();
+    let reports = reports["reports"].as_array().unwrap();
+    assert_eq!(items.len(), reports.len());
+    for (item, report) in items.iter().zip(reports) {
+        assert_eq!(item["scope"]["name"], report["workload"]["name"]);
+        let results = item["results"].as_array().unwrap();
+        let passed = report["passedChecks"].as_array().map_or(0, Vec::len);
+        assert_eq!(
+            results.len(),
+            report["findings"].as_array().unwrap().len() + passed
+        );
+        assert_eq!(item["summary"]["pass"], passed);
     }
 }
 

@@ -984,6 +984,65 @@ async fn a_second_replica_takes_over_when_the_leader_dies() {
     );
 }
 
+/// A stop that comes while the first batch of a large namespace is being judged is honoured
+/// within the batch: the Lease is given up well inside a pod's grace period.
+#[tokio::test]
+async fn a_stop_during_the_first_batch_releases_the_lease_at_once() {
+    let Some(cp) = support::controlplane().await else {
+        return;
+    };
+    install_crds(cp).await;
+    let admin = cp.client();
+    let ns = cp.namespace("stop-in-batch").await;
+    let operator = install_rbac(cp).await;
+    const WORKLOADS: usize = 300;
+    let items: Vec<serde_json::Value> = (0..WORKLOADS)
+        .map(|i| deployment(&format!("web-{i}"), 1))
+        .collect();
+    run(
+        cp.kubectl().args(["apply", "-n", &ns, "-f", "-"]),
+        Some(&json!({"apiVersion": "v1", "kind": "List", "items": items}).to_string()),
+    );
+    let config = Config {
+        namespace: Some(ns.clone()),
+        identity: "stopping".to_string(),
+        // One at a time: the batch lasts a while.
+        concurrency: 1,
+        leader_election: Some(controller::LeaderElection {
+            lease_namespace: operator.namespace.clone(),
+            ..controller::LeaderElection::default()
+        }),
+        ..Config::default()
+    };
+    let mut replica = Replica::start(cp, &operator, config).await;
+    let api: Api<ReadinessReport> = Api::namespaced(admin.clone(), &ns);
+    eventually("the first reports", Duration::from_secs(60), || async {
+        let list = api.list(&ListParams::default()).await.ok()?;
+        (list.items.len() >= 3).then_some(())
+    })
+    .await;
+    let asked = Instant::now();
+    replica.stop().await;
+    let took = asked.elapsed();
+    let written = api.list(&ListParams::default()).await.unwrap().items.len();
+    eprintln!(
+        "stopped {:.2}s after asked, {written} of {WORKLOADS} reports written",
+        took.as_secs_f64()
+    );
+    assert!(written < WORKLOADS, "the stop came within the batch");
+    assert!(took < Duration::from_secs(5), "stopping took {took:?}");
+    let lease: k8s_openapi::api::coordination::v1::Lease =
+        Api::namespaced(admin.clone(), &operator.namespace)
+            .get("prodready-controller")
+            .await
+            .unwrap();
+    assert_eq!(
+        lease.spec.and_then(|s| s.holder_identity),
+        None,
+        "the Lease is released on shutdown"
+    );
+}
+
 #[tokio::test]
 async fn the_binary_serves_health_and_metrics_and_stops_on_sigterm() {
     let Some(cp) = support::controlplane().await else {

@@ -18,9 +18,9 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::{Client, ResourceExt};
 use prodready::api::ReadinessPolicy;
+use prodready::controller::Metrics;
 use prodready::live::LiveState;
 use prodready::live::watch::{self, Scope, WatchObserver};
-use prodready::metrics::Metrics;
 use prodready::webhook::certs::{self, Lifetimes};
 use prodready::webhook::{self, Certificates, SelfManaged, WebhookMetrics};
 use serde_json::json;
@@ -212,7 +212,7 @@ async fn start_with(
     let state = LiveState::new();
     let metrics = Arc::new(Metrics::new());
     let webhook_metrics = WebhookMetrics::register(metrics.registry());
-    let (sink, mut keys) = tokio::sync::mpsc::unbounded_channel();
+    let (sink, mut keys) = tokio::sync::mpsc::channel(1024);
     tokio::spawn(async move { while keys.recv().await.is_some() {} });
     let observer: Arc<dyn WatchObserver> = metrics.clone();
     let (names, watches) =

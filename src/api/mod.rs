@@ -1,6 +1,7 @@
 //! Types that cross the boundary of the process: what the CLI prints, what the cluster stores
 //! (ReadinessReport, ReadinessPolicy) and what the webhook answers with.
 
+pub mod names;
 mod policy;
 mod readiness_report;
 mod report;

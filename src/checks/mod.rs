@@ -96,7 +96,8 @@ pub fn by_id(id: &str) -> Option<&'static Check> {
     index_of(id).map(|i| CATALOGUE[i])
 }
 
-/// What the engine works out once per workload, shared by every check.
+/// What the engine works out once per workload, shared by every check (see
+/// `engine::related`).
 #[derive(Debug, Default)]
 pub struct Related<'w> {
     /// Services in the namespace whose selector matches the pods.
@@ -109,31 +110,6 @@ pub struct Related<'w> {
     /// Observed pods (owned ones; a bare Pod's own state is on the workload).
     pub pods: Vec<&'w PodFacts>,
     pub release: Option<&'w HelmReleaseFacts>,
-}
-
-impl<'w> Related<'w> {
-    pub fn compute(workload: &Workload<'_>, world: &'w World) -> Related<'w> {
-        let ns = workload.namespace;
-        let labels = workload.pod_labels();
-        let services = world.services_selecting(ns, labels);
-        let mut ingresses = Vec::new();
-        for svc in &services {
-            for ing in world.ingresses_for_service(ns, &svc.name) {
-                ingresses.push((ing, *svc));
-            }
-        }
-        Related {
-            ingresses,
-            network_policies: world.network_policies_selecting(ns, labels),
-            pdbs: world.pdbs_selecting(ns, labels),
-            hpa: world.hpa_for(ns, workload.kind.as_str(), workload.name),
-            pods: world.pods_of(ns, workload.kind.as_str(), workload.name),
-            release: workload
-                .helm_release()
-                .and_then(|r| world.helm_release(ns, r)),
-            services,
-        }
-    }
 }
 
 /// What a check reads.

@@ -80,6 +80,15 @@ pub struct ControllerArgs {
     #[arg(long)]
     pub finding_metrics: bool,
 
+    /// Keep an OpenReports `Report` (openreports.io/v1alpha1) beside each ReadinessReport, for
+    /// Policy Reporter and other policy-report tools; written once the CRD is installed.
+    #[arg(long)]
+    pub openreports: bool,
+
+    /// How often a missing optional CRD (OpenReports) is looked for again.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration, hide = true)]
+    pub crd_recheck: std::time::Duration,
+
     /// Elect a leader on a Lease: only the leader writes; run 2+ replicas for availability.
     #[arg(long)]
     pub leader_elect: bool,
@@ -247,8 +256,8 @@ pub struct AuditArgs {
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
 
-    /// How to print the reports: for a person, for a program, for code scanning (SARIF) or for
-    /// a CI test view (JUnit).
+    /// How to print the reports: for a person, for a program, for code scanning (SARIF), for
+    /// a CI test view (JUnit) or for policy-report tools (OpenReports).
     #[arg(long, value_enum, default_value_t = AuditFormat::Table)]
     pub format: AuditFormat,
 
@@ -300,6 +309,8 @@ pub enum AuditFormat {
     Yaml,
     Sarif,
     Junit,
+    /// A List of OpenReports `Report`s (openreports.io/v1alpha1), for `kubectl apply`.
+    Openreports,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -324,6 +324,7 @@ fn write_output(audit: &Audit, args: &AuditArgs) -> Result<(), String> {
         AuditFormat::Yaml => Format::Yaml,
         AuditFormat::Sarif => Format::Sarif,
         AuditFormat::Junit => Format::Junit,
+        AuditFormat::Openreports => Format::OpenReports,
     };
     let to_terminal = args.output.is_none() && io::stdout().is_terminal();
     let options = RenderOptions {
@@ -334,6 +335,7 @@ fn write_output(audit: &Audit, args: &AuditArgs) -> Result<(), String> {
         },
         show_skipped: args.show_skipped,
         base_dir: std::env::current_dir().ok(),
+        now: args.now,
     };
     match &args.output {
         Some(path) => {

@@ -35,6 +35,8 @@ pub fn config(args: &ControllerArgs) -> Config {
         namespace: args.namespace.clone(),
         resync: args.resync,
         finding_metrics: args.finding_metrics,
+        openreports: args.openreports,
+        crd_recheck: args.crd_recheck,
         http_addr: Some(args.http_addr),
         leader_election: args.leader_elect.then(|| LeaderElection {
             lease_name: args.lease_name.clone(),

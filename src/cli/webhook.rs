@@ -4,15 +4,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc::unbounded_channel;
-
 use super::controller::{config as controller_config, runtime, shutdown_signal};
 use super::{EXIT_INPUT, EXIT_OK, RunArgs, WebhookArgs, WebhookServingArgs, cluster};
+use crate::controller::Metrics;
 use crate::controller::{self, Context};
 use crate::health::Health;
 use crate::live::LiveState;
 use crate::live::watch::{self, Scope, WatchObserver};
-use crate::metrics::Metrics;
 use crate::webhook::certs::Lifetimes;
 use crate::webhook::{self, Certificates, SelfManaged, WebhookMetrics};
 
@@ -121,7 +119,7 @@ pub fn run_webhook(args: &WebhookArgs) -> u8 {
                 }
             };
             // Changes would re-evaluate reports; the webhook judges on request: drop the keys.
-            let (sink, mut keys) = unbounded_channel();
+            let (sink, mut keys) = tokio::sync::mpsc::channel(1024);
             tokio::spawn(async move { while keys.recv().await.is_some() {} });
             let observer: Arc<dyn WatchObserver> = metrics.clone();
             let (names, _watches) =

@@ -2,37 +2,14 @@
 //! its caches warm, and a new leader judges everything once on taking over.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use kube_lease_manager::{LeaseManager, LeaseManagerBuilder};
 use tokio::sync::watch::Receiver;
 use tokio::task::JoinHandle;
 
-use super::{Context, Error};
+use super::context::{Context, LeaderElection};
+use super::error::Error;
 use crate::live::watch::Sink;
-
-/// Where the Lease lives and how long it holds.
-#[derive(Clone, Debug)]
-pub struct LeaderElection {
-    pub lease_name: String,
-    pub lease_namespace: String,
-    /// A leader that stops renewing loses the Lease after this long: the bound on takeover.
-    pub duration_seconds: u64,
-    /// Renewal starts this long before expiry.
-    pub grace_seconds: u64,
-}
-
-impl Default for LeaderElection {
-    fn default() -> Self {
-        LeaderElection {
-            lease_name: "prodready-controller".into(),
-            lease_namespace: "default".into(),
-            // Takeover within 15 s of the leader dying: 10 s of Lease, plus the time to notice.
-            duration_seconds: 10,
-            grace_seconds: 3,
-        }
-    }
-}
 
 /// A running election; [`Lease::release`] gives the Lease up at shutdown.
 pub struct Lease {
@@ -74,24 +51,21 @@ pub async fn start(
     let follower = tokio::spawn(async move {
         loop {
             let leading = *changes.borrow_and_update();
-            let was = ctx.leader.swap(leading, Ordering::SeqCst);
+            let was = ctx.set_leader(leading);
             if leading && !was {
                 tracing::info!(identity = %ctx.config.identity, "became the leader");
                 // What the previous leader left unfinished is judged again, and the reports
                 // of workloads deleted meanwhile are removed.
-                for key in ctx
-                    .state
-                    .all_workloads()
-                    .into_iter()
-                    .chain(super::orphans(&ctx))
-                {
-                    let _ = sink.send(key);
+                for key in ctx.everything() {
+                    if sink.send(key).await.is_err() {
+                        break;
+                    }
                 }
             } else if !leading && was {
                 tracing::warn!(identity = %ctx.config.identity, "lost the leadership");
             }
             if changes.changed().await.is_err() {
-                ctx.leader.store(false, Ordering::SeqCst);
+                ctx.set_leader(false);
                 return;
             }
         }

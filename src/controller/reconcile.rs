@@ -12,9 +12,10 @@ use kube::api::{
 };
 use kube::runtime::events::{Event, EventType};
 
-use super::report::{self, Desired};
-use super::reports::CachedReport;
-use super::{Context, Error};
+use super::context::Context;
+use super::desired::{self, Desired};
+use super::error::Error;
+use super::report_cache::CachedReport;
 use crate::api::{ReadinessReport, Report};
 use crate::live::{WorkloadKey, read};
 use crate::workload::WorkloadObject;
@@ -71,7 +72,7 @@ fn evaluate(ctx: &Context, workload: &WorkloadObject) -> Result<Report, Error> {
 
 pub async fn reconcile(ctx: &Context, key: &WorkloadKey) -> Result<Outcome, Error> {
     let stored = read(&ctx.state.workloads).get(key).cloned();
-    let name = report::report_name(key.kind.as_str(), &key.name);
+    let name = desired::report_name(key.kind.as_str(), &key.name);
     let existing = ctx.reports.get(&key.namespace, &name);
     let Some(stored) = stored else {
         return remove_orphan(ctx, key, &name, existing).await;
@@ -80,25 +81,28 @@ pub async fn reconcile(ctx: &Context, key: &WorkloadKey) -> Result<Outcome, Erro
     drop(stored);
     let judged = evaluate(ctx, &workload)?;
     let previous = existing.as_ref().and_then(|r| r.status.as_ref());
-    let desired = report::desired(&workload, judged, previous, Timestamp::now());
-    let writes = report::writes_needed(&desired, existing.as_deref());
-    if !writes.any() {
-        return Ok(Outcome::Unchanged);
-    }
-    if !ctx.is_leader() {
-        return Ok(Outcome::NotLeader);
-    }
-    write(ctx, &desired, writes, existing.is_none()).await?;
-    if let Some(change) = report::verdict_change(previous, &desired.status) {
-        record_event(ctx, &workload, change).await;
-    }
-    Ok(Outcome::Written)
+    let wanted = desired::desired(&workload, judged, previous, Timestamp::now());
+    let writes = desired::writes_needed(&wanted, existing.as_deref());
+    let outcome = if !writes.any() {
+        Outcome::Unchanged
+    } else if !ctx.is_leader() {
+        Outcome::NotLeader
+    } else {
+        write(ctx, &wanted, writes, existing.is_none()).await?;
+        if let Some(change) = desired::verdict_change(previous, &wanted.status) {
+            record_event(ctx, &workload, change).await;
+        }
+        Outcome::Written
+    };
+    let owner = wanted.owner.as_ref().map(|o| o.uid.as_str());
+    super::openreports::reconcile(ctx, &wanted.status, owner).await?;
+    Ok(outcome)
 }
 
 async fn write(
     ctx: &Context,
     desired: &Desired,
-    writes: report::Writes,
+    writes: desired::Writes,
     created: bool,
 ) -> Result<(), Error> {
     let api: Api<ReadinessReport> = Api::namespaced(ctx.client.clone(), &desired.namespace);
@@ -109,7 +113,7 @@ async fn write(
                 .patch(
                     &desired.name,
                     &params,
-                    &Patch::Apply(report::object_patch(desired)),
+                    &Patch::Apply(desired::object_patch(desired)),
                 )
                 .await?;
             ctx.reports.upsert(applied);
@@ -121,7 +125,7 @@ async fn write(
                 .patch_status(
                     &desired.name,
                     &params,
-                    &Patch::Apply(report::status_patch(desired)),
+                    &Patch::Apply(desired::status_patch(desired)),
                 )
                 .await?;
             ctx.reports.upsert(applied);
@@ -195,7 +199,7 @@ async fn remove_orphan(
     Ok(Outcome::Deleted)
 }
 
-async fn record_event(ctx: &Context, workload: &WorkloadObject, change: report::VerdictChange) {
+async fn record_event(ctx: &Context, workload: &WorkloadObject, change: desired::VerdictChange) {
     let meta = workload.meta();
     let kind = workload.kind();
     let reference = ObjectReference {

@@ -1,6 +1,7 @@
 //! Runs the catalogue on a workload: exemptions, scoring and the verdict. Pure: no I/O.
 
 mod policy;
+mod related;
 mod score;
 
 use std::borrow::Cow;
@@ -13,7 +14,7 @@ pub use score::{score, verdict};
 use crate::api::{
     CheckResult, EXEMPT_ANNOTATION, EXEMPT_REASON_ANNOTATION, Finding, Report, Summary,
 };
-use crate::checks::{Check, Ctx, Out, Related, catalogue};
+use crate::checks::{Check, Ctx, Out, catalogue};
 use crate::workload::Workload;
 use crate::world::World;
 
@@ -78,7 +79,7 @@ pub fn evaluate(
     policy: &CompiledPolicy,
     now: Timestamp,
 ) -> Report {
-    let related = Related::compute(workload, world);
+    let related = related::related(workload, world);
     let ctx = Ctx {
         workload,
         world,

@@ -29,7 +29,7 @@ use kube::runtime::watcher::{self, Event};
 use kube::runtime::{WatchStreamExt, watcher as watch_stream};
 use kube::{Client, Resource};
 use serde::de::DeserializeOwned;
-use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::mpsc::Sender;
 
 use super::affected::{self, Footprint, Lookup, WorkloadKey, object_key};
 use super::footprints::namespace_and_name;
@@ -387,8 +387,9 @@ fn version_of(item: &Item) -> Option<NonZeroU64> {
     })
 }
 
-/// Where workload keys to judge again are sent.
-pub type Sink = UnboundedSender<WorkloadKey>;
+/// Where workload keys to judge again are sent. Bounded: a watch waits while the consumer
+/// catches up rather than queueing without limit.
+pub type Sink = Sender<WorkloadKey>;
 
 /// Counts what happens to the watches (kept by the controller's metrics).
 pub trait WatchObserver: Send + Sync {
@@ -796,7 +797,7 @@ pub async fn run(
                     _ => {}
                 }
                 for key in applied.handle(&state, event, &present) {
-                    if sink.send(key).is_err() {
+                    if sink.send(key).await.is_err() {
                         return;
                     }
                 }

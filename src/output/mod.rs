@@ -3,6 +3,7 @@
 
 mod json;
 mod junit;
+pub mod openreports;
 mod sarif;
 mod table;
 
@@ -30,6 +31,8 @@ pub enum Format {
     Yaml,
     Sarif,
     Junit,
+    /// A List of OpenReports `Report`s, for `kubectl apply`.
+    OpenReports,
 }
 
 /// Presentation choices that do not change what was found.
@@ -42,6 +45,8 @@ pub struct RenderOptions {
     /// The directory file locations are made relative to (SARIF URIs); absolute paths outside
     /// it stay absolute.
     pub base_dir: Option<PathBuf>,
+    /// The evaluation time, for formats that stamp results (OpenReports); the clock otherwise.
+    pub now: Option<jiff::Timestamp>,
 }
 
 /// Writes the audit in a format.
@@ -57,6 +62,7 @@ pub fn render(
         Format::Yaml => json::write_yaml(audit, out),
         Format::Sarif => sarif::write(audit, options, out),
         Format::Junit => junit::write(audit, out),
+        Format::OpenReports => openreports::write(audit, options, out),
     }
 }
 

@@ -90,10 +90,10 @@ impl WebhookMetrics {
             .with_label_values(&[kind, operation, decision.label()])
             .inc();
         self.duration.observe(seconds);
-        for check in &decision.warned_checks {
+        for check in decision.warned_checks() {
             self.warnings.with_label_values(&[check.as_ref()]).inc();
         }
-        for check in &decision.denied_checks {
+        for check in decision.denied_checks() {
             self.denials.with_label_values(&[check.as_ref()]).inc();
         }
     }

@@ -25,7 +25,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 pub use metrics::WebhookMetrics;
-pub use review::{Decision, Exclusions, decide};
+pub use review::{Decision, Denial, Exclusions, Warnings, decide};
 pub use rotation::SelfManaged;
 pub use tls::{CertStore, PemPair};
 

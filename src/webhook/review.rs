@@ -39,41 +39,91 @@ impl Exclusions {
     }
 }
 
-/// What the webhook answers, and what the metrics count.
+/// What the webhook answers, and what the metrics count. Allowed or refused is the variant: an
+/// answer cannot say both.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Not judged (not a workload, an excluded namespace, mode Off, caches not loaded yet, an
+    /// internal error): allowed, with a note when the person applying should know why.
+    NotJudged { note: Option<String> },
+    /// Judged and allowed, with one warning per failing finding.
+    Allowed(Warnings),
+    /// Judged and refused.
+    Denied { warnings: Warnings, denial: Denial },
+}
+
+/// The warnings of a judged request.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Decision {
-    pub allowed: bool,
+pub struct Warnings {
     /// One line per failing finding: `prodready <check-id>: <message>`.
-    pub warnings: Vec<String>,
-    /// Why the request was refused, for the person who sent it.
-    pub denial: Option<String>,
-    /// Checks behind the warnings and behind the denial, for the metrics: the IDs as the
-    /// findings carry them, the catalogue's own strings shared rather than copied.
-    pub warned_checks: Vec<Cow<'static, str>>,
-    pub denied_checks: Vec<Cow<'static, str>>,
-    /// The request was judged (a workload, in a judged namespace, under a mode other than Off).
-    pub judged: bool,
+    pub lines: Vec<String>,
+    /// The checks behind them, for the metrics: the IDs as the findings carry them, the
+    /// catalogue's own strings shared rather than copied.
+    pub checks: Vec<Cow<'static, str>>,
+}
+
+/// Why a request was refused.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Denial {
+    /// For the person who sent it.
+    pub message: String,
+    /// The checks that refused it, for the metrics.
+    pub checks: Vec<Cow<'static, str>>,
 }
 
 impl Decision {
     fn allow() -> Decision {
-        Decision {
-            allowed: true,
-            ..Decision::default()
+        Decision::NotJudged { note: None }
+    }
+
+    fn allow_with(note: String) -> Decision {
+        Decision::NotJudged { note: Some(note) }
+    }
+
+    pub fn is_allowed(&self) -> bool {
+        !matches!(self, Decision::Denied { .. })
+    }
+
+    /// The request was judged (a workload, in a judged namespace, under a mode other than Off).
+    pub fn judged(&self) -> bool {
+        !matches!(self, Decision::NotJudged { .. })
+    }
+
+    /// The warnings returned with the answer, whichever it is.
+    pub fn warnings(&self) -> &[String] {
+        match self {
+            Decision::NotJudged { note } => note.as_slice(),
+            Decision::Allowed(w) | Decision::Denied { warnings: w, .. } => &w.lines,
         }
     }
 
-    fn allow_with(warning: String) -> Decision {
-        Decision {
-            allowed: true,
-            warnings: vec![warning],
-            ..Decision::default()
+    /// The checks behind the warnings.
+    pub fn warned_checks(&self) -> &[Cow<'static, str>] {
+        match self {
+            Decision::NotJudged { .. } => &[],
+            Decision::Allowed(w) | Decision::Denied { warnings: w, .. } => &w.checks,
+        }
+    }
+
+    /// Why the request was refused, if it was.
+    pub fn denial(&self) -> Option<&str> {
+        match self {
+            Decision::Denied { denial, .. } => Some(&denial.message),
+            _ => None,
+        }
+    }
+
+    /// The checks that refused the request.
+    pub fn denied_checks(&self) -> &[Cow<'static, str>] {
+        match self {
+            Decision::Denied { denial, .. } => &denial.checks,
+            _ => &[],
         }
     }
 
     /// `allow`, `warn` or `deny`: the decision label of the review metrics.
     pub fn label(&self) -> &'static str {
-        match (self.allowed, self.warnings.is_empty()) {
+        match (self.is_allowed(), self.warnings().is_empty()) {
             (false, _) => "deny",
             (true, false) => "warn",
             (true, true) => "allow",
@@ -186,11 +236,7 @@ pub fn decide_on<O: Admitted>(
     };
     let report = FreedLater::new(engine::evaluate(&view, &world, policy, now));
     let failing: Vec<&Finding> = admission_failures(&report).collect();
-    let mut decision = Decision {
-        allowed: true,
-        judged: true,
-        ..Decision::default()
-    };
+    let mut warnings = Warnings::default();
     for finding in &failing {
         // `prodready <check-id>: <message>`, assembled rather than formatted: one exact
         // allocation per warning, and a review carries a dozen or more.
@@ -200,11 +246,11 @@ pub fn decide_on<O: Admitted>(
         warning.push_str(id);
         warning.push_str(": ");
         warning.push_str(message);
-        decision.warnings.push(warning);
-        decision.warned_checks.push(finding.check_id.clone());
+        warnings.lines.push(warning);
+        warnings.checks.push(finding.check_id.clone());
     }
     if policy.webhook.mode != WebhookMode::Enforce {
-        return decision;
+        return Decision::Allowed(warnings);
     }
     let threshold = policy.webhook.deny_severity;
     let mut blocking: Vec<&Finding> = failing
@@ -229,20 +275,21 @@ pub fn decide_on<O: Admitted>(
         blocking.retain(|f| !before.contains(&(f.check_id.as_ref(), f.container.as_deref())));
     }
     if blocking.is_empty() {
-        return decision;
+        return Decision::Allowed(warnings);
     }
-    decision.allowed = false;
-    decision.denied_checks = blocking.iter().map(|f| f.check_id.clone()).collect();
-    decision.denial = Some(denial_message(
-        kind,
-        namespace,
-        request.name,
-        policy,
-        threshold,
-        is_update,
-        &blocking,
-    ));
-    decision
+    let denial = Denial {
+        message: denial_message(
+            kind,
+            namespace,
+            request.name,
+            policy,
+            threshold,
+            is_update,
+            &blocking,
+        ),
+        checks: blocking.iter().map(|f| f.check_id.clone()).collect(),
+    };
+    Decision::Denied { warnings, denial }
 }
 
 /// Failing findings that count at admission. Live checks judge the running version (its pods,
@@ -445,21 +492,21 @@ mod tests {
             &request("CREATE", Some(deployment("api", privileged())), None),
             &state,
         );
-        assert!(d.allowed);
-        assert!(d.judged);
+        assert!(d.is_allowed());
+        assert!(d.judged());
         assert_eq!(d.label(), "warn");
         assert!(
-            d.warnings.contains(
+            d.warnings().contains(
                 &"prodready security-privileged: container \"app\" is privileged: it has every \
                   capability and the node's devices, so a compromised process owns the node"
                     .to_string()
             ),
             "{:#?}",
-            d.warnings
+            d.warnings()
         );
-        assert!(d.warnings.iter().all(|w| w.starts_with("prodready ")));
-        assert_eq!(d.warnings.len(), d.warned_checks.len());
-        assert!(d.denial.is_none());
+        assert!(d.warnings().iter().all(|w| w.starts_with("prodready ")));
+        assert_eq!(d.warnings().len(), d.warned_checks().len());
+        assert!(d.denial().is_none());
     }
 
     #[test]
@@ -469,9 +516,9 @@ mod tests {
             &request("CREATE", Some(deployment("api", privileged())), None),
             &state,
         );
-        assert!(!d.allowed);
-        assert_eq!(d.denied_checks, ["security-privileged"]);
-        let denial = d.denial.unwrap();
+        assert!(!d.is_allowed());
+        assert_eq!(d.denied_checks(), ["security-privileged"]);
+        let denial = d.denial().unwrap();
         let lines: Vec<&str> = denial.lines().collect();
         assert_eq!(
             lines[0],
@@ -490,13 +537,13 @@ mod tests {
             "To accept a failure on purpose, annotate the workload prodready.dev/exempt: \
              \"<check-id>\" with the reason in prodready.dev/exempt-reason."
         );
-        assert!(!d.warnings.is_empty(), "the rest is still warned about");
+        assert!(!d.warnings().is_empty(), "the rest is still warned about");
         // Without a critical failure the same policy lets it through, with warnings.
         let d = decide_now(
             &request("CREATE", Some(deployment("api", container())), None),
             &state,
         );
-        assert!(d.allowed, "{:?}", d.denial);
+        assert!(d.is_allowed(), "{:?}", d.denial());
         assert_eq!(d.label(), "warn");
     }
 
@@ -510,16 +557,20 @@ mod tests {
             &request("UPDATE", Some(scaled), Some(legacy.clone())),
             &state,
         );
-        assert!(d.allowed, "scaling a legacy violator: {:?}", d.denial);
-        assert!(d.warned_checks.iter().any(|c| c == "security-privileged"));
+        assert!(
+            d.is_allowed(),
+            "scaling a legacy violator: {:?}",
+            d.denial()
+        );
+        assert!(d.warned_checks().iter().any(|c| c == "security-privileged"));
 
         let mut worse = legacy.clone();
         worse["spec"]["template"]["spec"]["hostNetwork"] = json!(true);
         let d = decide_now(&request("UPDATE", Some(worse), Some(legacy)), &state);
-        assert!(!d.allowed);
-        assert_eq!(d.denied_checks, ["security-host-namespaces"]);
+        assert!(!d.is_allowed());
+        assert_eq!(d.denied_checks(), ["security-host-namespaces"]);
         assert!(
-            d.denial
+            d.denial()
                 .unwrap()
                 .contains("this change introduces 1 new failing check at or above critical")
         );
@@ -534,8 +585,8 @@ mod tests {
             "prodready.dev/exempt-reason": "node agent, reviewed by security"
         });
         let d = decide_now(&request("CREATE", Some(exempt), None), &state);
-        assert!(d.allowed, "{:?}", d.denial);
-        assert!(!d.warned_checks.iter().any(|c| c == "security-privileged"));
+        assert!(d.is_allowed(), "{:?}", d.denial());
+        assert!(!d.warned_checks().iter().any(|c| c == "security-privileged"));
     }
 
     #[test]
@@ -557,16 +608,16 @@ mod tests {
         };
         let req = request("CREATE", Some(deployment("api", container())), None);
         let d = decide_now(&req, &state(&ingress(false), enforce(Severity::High)));
-        assert!(!d.allowed);
+        assert!(!d.is_allowed());
         assert!(
-            d.denied_checks
+            d.denied_checks()
                 .iter()
                 .any(|c| c == "exposure-ingress-no-tls"),
             "{d:?}"
         );
         let d = decide_now(&req, &state(&ingress(true), enforce(Severity::High)));
         assert!(
-            !d.denied_checks
+            !d.denied_checks()
                 .iter()
                 .any(|c| c == "exposure-ingress-no-tls"),
             "{d:?}"
@@ -579,7 +630,7 @@ mod tests {
         let bad = deployment("api", privileged());
         // Deletions, other kinds, owned objects, excluded namespaces.
         let d = decide_now(&request("DELETE", None, Some(bad.clone())), &state);
-        assert_eq!((d.allowed, d.label()), (true, "allow"));
+        assert_eq!((d.is_allowed(), d.label()), (true, "allow"));
         let service = json!({"apiVersion": "v1", "kind": "Service",
             "metadata": {"name": "api", "namespace": NS}, "spec": {}});
         assert_eq!(
@@ -624,13 +675,13 @@ mod tests {
             "metadata": {"name": "debug", "namespace": NS},
             "spec": {"containers": [privileged()]}});
         let d = decide_now(&request("CREATE", Some(pod.clone()), None), &state);
-        assert!(!d.allowed);
+        assert!(!d.is_allowed());
         let cold = LiveState::new();
         cold.sync.expect(["Pod".to_string()]);
         let d = decide_now(&request("CREATE", Some(pod), None), &cold);
-        assert!(d.allowed);
+        assert!(d.is_allowed());
         assert_eq!(
-            d.warnings,
+            d.warnings(),
             ["prodready: not judged yet: the webhook is still loading the cluster's state"]
         );
     }
@@ -641,14 +692,14 @@ mod tests {
         let mut broken = deployment("api", container());
         broken["spec"]["replicas"] = json!("three");
         let d = decide_now(&request("CREATE", Some(broken), None), &state);
-        assert!(d.allowed);
-        assert_eq!(d.warnings.len(), 1);
+        assert!(d.is_allowed());
+        assert_eq!(d.warnings().len(), 1);
         assert!(
-            d.warnings[0].starts_with(
+            d.warnings()[0].starts_with(
                 "prodready: Deployment shop/api was not judged: Deployment: spec.replicas"
             ),
             "{:?}",
-            d.warnings
+            d.warnings()
         );
     }
 }

@@ -176,10 +176,10 @@ fn respond<O: Admitted>(
     webhook
         .metrics
         .record(kind, operation, &decision, started.elapsed().as_secs_f64());
-    if decision.judged {
+    if decision.judged() {
         tracing::info!(kind, namespace = request.namespace.unwrap_or(""),
             name = %request.name, operation, decision = decision.label(),
-            dry_run = head.dry_run, warnings = decision.warnings.len(), "admission review");
+            dry_run = head.dry_run, warnings = decision.warnings().len(), "admission review");
     }
     let answer = wire::encode(head.api_version, head.kind, head.uid, &decision);
     leftovers::free_later(decision);
@@ -196,13 +196,11 @@ fn judge<O: Admitted>(webhook: &Webhook, request: &Admission<'_, O>) -> Decision
         Err(_) => {
             tracing::error!(kind = %request.kind.kind, name = %request.name,
                 "judging an admission request panicked; allowed");
-            Decision {
-                allowed: true,
-                warnings: vec![
+            Decision::NotJudged {
+                note: Some(
                     "prodready: not judged: an internal error occurred (see the operator log)"
                         .to_string(),
-                ],
-                ..Decision::default()
+                ),
             }
         }
     }

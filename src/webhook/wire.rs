@@ -620,11 +620,15 @@ impl Visitor<'_> for AnyStr {
 /// bytes kube's `AdmissionResponse` would serialize to, written directly: the answer is a few
 /// KiB of warnings, and escaping them is most of the work.
 pub fn encode(api_version: &str, kind: &str, uid: &str, decision: &Decision) -> Vec<u8> {
-    let denial = decision.denial.as_deref();
+    let denial = decision.denial();
     let size = 160
         + uid.len()
         + denial.map_or(0, str::len)
-        + decision.warnings.iter().map(|w| w.len() + 8).sum::<usize>();
+        + decision
+            .warnings()
+            .iter()
+            .map(|w| w.len() + 8)
+            .sum::<usize>();
     let mut out = Vec::with_capacity(size);
     out.extend_from_slice(b"{\"apiVersion\":");
     string(&mut out, api_version);
@@ -643,9 +647,9 @@ pub fn encode(api_version: &str, kind: &str, uid: &str, decision: &Decision) -> 
             out.extend_from_slice(b",\"reason\":\"Forbidden\"}");
         }
     }
-    if !decision.warnings.is_empty() {
+    if !decision.warnings().is_empty() {
         out.extend_from_slice(b",\"warnings\":[");
-        for (i, warning) in decision.warnings.iter().enumerate() {
+        for (i, warning) in decision.warnings().iter().enumerate() {
             if i > 0 {
                 out.push(b',');
             }
@@ -718,6 +722,7 @@ mod tests {
     use kube::core::admission::AdmissionResponse;
 
     use super::*;
+    use crate::webhook::review::{Denial, Warnings};
 
     #[test]
     fn strings_are_escaped_as_serde_json_escapes_them() {
@@ -761,30 +766,31 @@ mod tests {
             "prodready a: \"x\"".to_string(),
             "prodready b: y\n".to_string(),
         ];
+        let warned = Warnings {
+            lines: warnings,
+            checks: vec!["a".into(), "b".into()],
+        };
         let decisions = [
-            Decision::default(),
-            Decision {
-                allowed: true,
-                warnings: warnings.clone(),
-                ..Decision::default()
+            Decision::NotJudged { note: None },
+            Decision::Allowed(warned.clone()),
+            Decision::Denied {
+                warnings: warned,
+                denial: Denial {
+                    message: "prodready: refused:\n- a (critical): \"x\"".to_string(),
+                    checks: vec!["a".into()],
+                },
             },
-            Decision {
-                allowed: false,
-                warnings,
-                denial: Some("prodready: refused:\n- a (critical): \"x\"".to_string()),
-                ..Decision::default()
-            },
-            Decision {
-                denial: Some(String::new()),
-                ..Decision::default()
+            Decision::Denied {
+                warnings: Warnings::default(),
+                denial: Denial::default(),
             },
         ];
         for decision in &decisions {
             let mut response = AdmissionResponse::from(&request);
-            if !decision.warnings.is_empty() {
-                response.warnings = Some(decision.warnings.clone());
+            if !decision.warnings().is_empty() {
+                response.warnings = Some(decision.warnings().to_vec());
             }
-            if let Some(denial) = &decision.denial {
+            if let Some(denial) = decision.denial() {
                 response = response.deny(denial);
                 response.result.code = 403;
                 response.result.reason = "Forbidden".into();

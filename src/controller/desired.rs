@@ -1,82 +1,20 @@
-//! The ReadinessReport the controller wants for a workload, and whether the cluster already holds
-//! it. Pure: the reconciler decides from this what to write.
+//! The ReadinessReport the controller wants for a workload, and what must be written to bring the
+//! cluster's copy to it. Pure: the reconciler decides from this what to write.
 
 use std::collections::BTreeMap;
-use std::hash::{Hash, Hasher};
 
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, OwnerReference, Time};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::reports::{CachedReport, CachedStatus};
+use super::report_cache::{
+    CachedReport, CachedStatus, LabelsDigest, StatusDigest, labels_digest, status_digest,
+};
+use crate::api::names::{CONDITION, KIND_LABEL, MANAGED_BY, NAME_LABEL, RELEASE_LABEL};
+pub use crate::api::names::{label_value, report_name};
 use crate::api::{ReadinessReportSpec, Report, Verdict, WorkloadRef};
 use crate::workload::WorkloadObject;
-
-pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "prodready");
-pub const KIND_LABEL: &str = "prodready.dev/workload-kind";
-pub const NAME_LABEL: &str = "prodready.dev/workload-name";
-pub const RELEASE_LABEL: &str = "prodready.dev/release";
-/// The labels prodready sets on its reports.
-pub const OWN_LABELS: [&str; 4] = [MANAGED_BY.0, KIND_LABEL, NAME_LABEL, RELEASE_LABEL];
-/// The summary condition: `kubectl wait --for=condition=ProductionReady` works on it.
-pub const CONDITION: &str = "ProductionReady";
-
-/// Object names are DNS subdomains: at most 253 characters.
-const MAX_NAME: usize = 253;
-const MAX_LABEL_VALUE: usize = 63;
-
-fn short_hash(text: &str) -> String {
-    let digest = Sha256::digest(text.as_bytes());
-    digest[..5].iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// `<kind>-<name>` in lower case; a name too long keeps its start and gains a hash of the
-/// whole, so two long names never collide.
-pub fn report_name(kind: &str, name: &str) -> String {
-    let full = format!("{kind}-{name}").to_ascii_lowercase();
-    if full.len() <= MAX_NAME {
-        return full;
-    }
-    let hash = short_hash(&full);
-    let keep = MAX_NAME - hash.len() - 1;
-    let prefix = full[..keep].trim_end_matches(['-', '.']);
-    format!("{prefix}-{hash}")
-}
-
-fn is_label_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')
-}
-
-/// A label value that Kubernetes accepts: at most 63 characters of `[A-Za-z0-9._-]`, starting
-/// and ending alphanumeric. Anything else is cut and suffixed with a hash of the original.
-pub fn label_value(value: &str) -> String {
-    let valid = value.len() <= MAX_LABEL_VALUE
-        && value.chars().all(is_label_char)
-        && value
-            .chars()
-            .next()
-            .is_none_or(|c| c.is_ascii_alphanumeric())
-        && value
-            .chars()
-            .last()
-            .is_none_or(|c| c.is_ascii_alphanumeric());
-    if valid {
-        return value.to_string();
-    }
-    let hash = short_hash(value);
-    let cleaned: String = value
-        .chars()
-        .map(|c| if is_label_char(c) { c } else { '-' })
-        .take(MAX_LABEL_VALUE - hash.len() - 1)
-        .collect();
-    let cleaned = cleaned.trim_matches(|c: char| !c.is_ascii_alphanumeric());
-    if cleaned.is_empty() {
-        hash
-    } else {
-        format!("{cleaned}-{hash}")
-    }
-}
 
 /// What a report's content hashes over: everything judged, nothing about when.
 pub fn content_hash(report: &Report) -> String {
@@ -87,47 +25,6 @@ pub fn content_hash(report: &Report) -> String {
     let text = serde_json::to_string(&content).expect("a report serializes");
     let digest = Sha256::digest(text.as_bytes());
     digest[..8].iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// A hash of a set of labels.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LabelsDigest(u64);
-
-/// Hashes labels given in key order (as a `BTreeMap` iterates).
-pub fn labels_digest<'a>(
-    labels: impl IntoIterator<Item = (&'a String, &'a String)>,
-) -> LabelsDigest {
-    let mut hasher = std::hash::DefaultHasher::new();
-    for (key, value) in labels {
-        (key, value).hash(&mut hasher);
-    }
-    LabelsDigest(hasher.finish())
-}
-
-/// A hash of a status without what moves on every evaluation (when it ran, when the condition
-/// last moved): equal digests need no write.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct StatusDigest([u8; 16]);
-
-/// Hashes a status as [`StatusDigest`] says. The times are taken out for the hashing and put
-/// back, rather than hashing a copy: a copy of a status is every finding's message again.
-pub fn status_digest(status: &mut Report) -> StatusDigest {
-    let evaluated = status.last_evaluated.take();
-    let moved: Vec<Time> = status
-        .conditions
-        .iter_mut()
-        .map(|c| std::mem::replace(&mut c.last_transition_time, Time(Timestamp::UNIX_EPOCH)))
-        .collect();
-    let mut hasher = Sha256::new();
-    serde_json::to_writer(&mut hasher, &*status).expect("a report serializes");
-    status.last_evaluated = evaluated;
-    for (c, time) in status.conditions.iter_mut().zip(moved) {
-        c.last_transition_time = time;
-    }
-    let digest = hasher.finalize();
-    let mut out = [0; 16];
-    out.copy_from_slice(&digest[..16]);
-    StatusDigest(out)
 }
 
 /// The report the controller wants.
@@ -390,20 +287,6 @@ mod tests {
 
     fn at(seconds: i64) -> Timestamp {
         Timestamp::from_second(seconds).unwrap()
-    }
-
-    #[test]
-    fn names_and_labels_stay_within_kubernetes_limits() {
-        assert_eq!(report_name("Deployment", "api"), "deployment-api");
-        let long = "a".repeat(250);
-        let name = report_name("StatefulSet", &long);
-        assert!(name.len() <= 253);
-        assert_ne!(name, report_name("StatefulSet", &"a".repeat(251)));
-        assert_eq!(label_value("api"), "api");
-        let long = label_value(&"x".repeat(100));
-        assert!(long.len() <= 63 && long.starts_with("xxx"), "{long}");
-        let odd = label_value("-my release!");
-        assert!(odd.chars().all(is_label_char) && odd.starts_with("my-release"));
     }
 
     #[test]

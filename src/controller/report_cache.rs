@@ -1,6 +1,7 @@
-//! The controller's cache of its own ReadinessReports, fed by a watch and by the answers to its
-//! own writes. A watch event older than a write's answer never replaces it, so the controller
-//! does not mistake its own earlier version for a user's edit and write again.
+//! What the controller knows of the ReadinessReports the cluster holds: the cache of its own
+//! reports, fed by a watch (`report_watch`) and by the answers to its own writes, and the labels
+//! and digests it compares them by. A watch event older than a write's answer never replaces it,
+//! so the controller does not mistake its own earlier version for a user's edit and write again.
 //!
 //! It keeps a digest of each report, not the report: what reconcile compares, what events and
 //! /metrics read. A full report holds every finding's message and remediation (about 12 KiB
@@ -10,19 +11,60 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, RwLock};
 
-use futures::StreamExt;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::Api;
-use kube::runtime::watcher::{self, Event};
-use kube::runtime::{WatchStreamExt, watcher as watch_stream};
+use std::hash::{Hash, Hasher};
 
-use super::report::{self, CONDITION, LabelsDigest, MANAGED_BY, StatusDigest};
+use jiff::Timestamp;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use sha2::{Digest, Sha256};
+
 use crate::api::{
     CheckResult, Needs, ReadinessReport, ReadinessReportSpec, Report, Severity, Summary, Verdict,
 };
-use crate::live::watch::{Sink, WatchObserver};
-use crate::live::{LiveState, WorkloadKey, read, write};
+use crate::live::{WorkloadKey, read, write};
 use crate::workload::WorkloadKind;
+
+use crate::api::names::{CONDITION, OWN_LABELS};
+
+/// A hash of a set of labels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LabelsDigest(u64);
+
+/// Hashes labels given in key order (as a `BTreeMap` iterates).
+pub fn labels_digest<'a>(
+    labels: impl IntoIterator<Item = (&'a String, &'a String)>,
+) -> LabelsDigest {
+    let mut hasher = std::hash::DefaultHasher::new();
+    for (key, value) in labels {
+        (key, value).hash(&mut hasher);
+    }
+    LabelsDigest(hasher.finish())
+}
+
+/// A hash of a status without what moves on every evaluation (when it ran, when the condition
+/// last moved): equal digests need no write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StatusDigest([u8; 16]);
+
+/// Hashes a status as [`StatusDigest`] says. The times are taken out for the hashing and put
+/// back, rather than hashing a copy: a copy of a status is every finding's message again.
+pub fn status_digest(status: &mut Report) -> StatusDigest {
+    let evaluated = status.last_evaluated.take();
+    let moved: Vec<Time> = status
+        .conditions
+        .iter_mut()
+        .map(|c| std::mem::replace(&mut c.last_transition_time, Time(Timestamp::UNIX_EPOCH)))
+        .collect();
+    let mut hasher = Sha256::new();
+    serde_json::to_writer(&mut hasher, &*status).expect("a report serializes");
+    status.last_evaluated = evaluated;
+    for (c, time) in status.conditions.iter_mut().zip(moved) {
+        c.last_transition_time = time;
+    }
+    let digest = hasher.finalize();
+    let mut out = [0; 16];
+    out.copy_from_slice(&digest[..16]);
+    StatusDigest(out)
+}
 
 /// A finding as the cache keeps it: which check, how bad, and the outcome.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,7 +101,7 @@ pub struct CachedStatus {
 impl CachedStatus {
     /// Reads a status, hashing it whole before its messages are dropped.
     pub fn of(mut status: Report) -> CachedStatus {
-        let digest = report::status_digest(&mut status);
+        let digest = status_digest(&mut status);
         let condition = status
             .conditions
             .iter()
@@ -116,11 +158,11 @@ pub struct CachedReport {
 impl CachedReport {
     pub fn of(report: ReadinessReport) -> CachedReport {
         let meta = report.metadata;
-        let labels = report::labels_digest(
+        let labels = labels_digest(
             meta.labels
                 .iter()
                 .flatten()
-                .filter(|(k, _)| report::OWN_LABELS.contains(&k.as_str())),
+                .filter(|(k, _)| OWN_LABELS.contains(&k.as_str())),
         );
         CachedReport {
             namespace: meta.namespace.unwrap_or_default(),
@@ -160,7 +202,7 @@ pub struct ReportCache {
     reports: RwLock<BTreeMap<(String, String), Arc<CachedReport>>>,
 }
 
-fn key_of(report: &ReadinessReport) -> (String, String) {
+pub(super) fn key_of(report: &ReadinessReport) -> (String, String) {
     (
         report.metadata.namespace.clone().unwrap_or_default(),
         report.metadata.name.clone().unwrap_or_default(),
@@ -212,7 +254,7 @@ impl ReportCache {
         read(&self.reports).is_empty()
     }
 
-    fn retain(&self, keep: &HashSet<(String, String)>) -> Vec<Arc<CachedReport>> {
+    pub(super) fn retain(&self, keep: &HashSet<(String, String)>) -> Vec<Arc<CachedReport>> {
         let mut reports = write(&self.reports);
         let gone: Vec<(String, String)> = reports
             .keys()
@@ -223,76 +265,10 @@ impl ReportCache {
     }
 }
 
-/// The name the report watch syncs under.
-pub const WATCH_NAME: &str = "ReadinessReport";
-
-/// Watches the controller's reports: each change (a user's edit or deletion too) sends the
-/// workload to be judged again, which restores what the controller wants.
-pub async fn run(
-    api: Api<ReadinessReport>,
-    cache: Arc<ReportCache>,
-    state: Arc<LiveState>,
-    sink: Sink,
-    observer: Arc<dyn WatchObserver>,
-) {
-    let config = watcher::Config::default().labels(&format!("{}={}", MANAGED_BY.0, MANAGED_BY.1));
-    let mut stream = watch_stream(api, config).default_backoff().boxed();
-    let mut relisted: Option<HashSet<(String, String)>> = None;
-    let mut listed_once = false;
-    while let Some(event) = stream.next().await {
-        let event = match event {
-            Ok(e) => e,
-            Err(e) => {
-                observer.error(WATCH_NAME);
-                tracing::warn!(watch = WATCH_NAME, error = %e, "watch error; retrying with backoff");
-                continue;
-            }
-        };
-        let mut touched: Vec<WorkloadKey> = Vec::new();
-        match event {
-            Event::Init => {
-                if listed_once {
-                    observer.restart(WATCH_NAME);
-                }
-                listed_once = true;
-                relisted = Some(HashSet::new());
-            }
-            Event::InitApply(report) => {
-                if let Some(seen) = relisted.as_mut() {
-                    seen.insert(key_of(&report));
-                }
-                touched.extend(workload_of(&report));
-                cache.upsert(report);
-            }
-            Event::InitDone => {
-                if let Some(seen) = relisted.take() {
-                    for gone in cache.retain(&seen) {
-                        touched.extend(gone.workload());
-                    }
-                }
-                state.sync.mark_synced(WATCH_NAME);
-            }
-            Event::Apply(report) => {
-                touched.extend(workload_of(&report));
-                cache.upsert(report);
-            }
-            Event::Delete(report) => {
-                let (ns, name) = key_of(&report);
-                cache.remove(&ns, &name);
-                touched.extend(workload_of(&report));
-            }
-        }
-        for key in touched {
-            if sink.send(key).is_err() {
-                return;
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::names::MANAGED_BY;
     use crate::api::{ReadinessReportSpec, WorkloadRef};
 
     fn report(rv: &str, score: u8) -> ReadinessReport {
@@ -365,7 +341,7 @@ mod tests {
         let cached = CachedReport::of(full);
         assert_eq!(
             cached.labels,
-            report::labels_digest([(&MANAGED_BY.0.to_string(), &MANAGED_BY.1.to_string())]),
+            labels_digest([(&MANAGED_BY.0.to_string(), &MANAGED_BY.1.to_string())]),
             "only prodready's own labels"
         );
         let status = cached.status.as_ref().unwrap();

@@ -8,8 +8,8 @@ use prometheus::{
     Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, Opts, Registry, TextEncoder,
 };
 
+use super::report_cache::CachedReport;
 use crate::api::{Severity, Verdict, WorkloadRef};
-use crate::controller::reports::CachedReport;
 use crate::live::watch::WatchObserver;
 
 /// Counters of what the controller did.
