@@ -58,12 +58,12 @@ fn main() {
     let start_load = load_average();
     // One run each first, not counted: the app and the binaries come into the page cache.
     for (_, command) in &tools {
-        measure(&mut command(), &out);
+        measure(&mut command(), &out, None);
     }
     let mut results: Vec<Vec<Run>> = tools.iter().map(|_| Vec::new()).collect();
     for _ in 0..runs {
         for ((_, command), runs) in tools.iter().zip(&mut results) {
-            runs.push(measure(&mut command(), &out));
+            runs.push(measure(&mut command(), &out, None));
         }
     }
     println!(
@@ -90,7 +90,7 @@ fn main() {
             rss / 1024.0,
             mib(rss_max),
             wall(runs) / ours,
-            runs.last().map_or(0, |r| r.exit)
+            runs.last().map_or(String::new(), Run::outcome)
         );
     }
 }

@@ -4,7 +4,7 @@
 //!   scripts/bench.sh audit
 //!   cargo bench --bench audit_peers -- [--corpus synthetic,realworld] [--workloads 1000,10000]
 //!                                      [--runs 5] [--only kube-score,polaris,trivy,checkov]
-//!                                      [--peers DIR]
+//!                                      [--peers DIR] [--limit SECONDS]
 //!
 //! The peers are found or built by scripts/peers.sh (in the cache directory unless `--peers`
 //! says where); one that cannot be built is left out of the table, with a note. The realworld
@@ -12,9 +12,10 @@
 //!
 //! Each tool runs as its own process with JSON output to a file; wall time is the median of the
 //! runs, peak RSS the largest resident set of the process (from wait4). A peer runs at most three
-//! times, once if its first run takes over a minute. The floors take turns with prodready round
-//! after round; the ratio to the floor is the median of the rounds' ratios, so a machine that
-//! slows down between runs weighs on both sides of it.
+//! times, once if its first run takes over a minute, and is stopped after `--limit` seconds (30
+//! minutes by default, 0 for no limit), its row then saying so. The floors take turns with
+//! prodready round after round; the ratio to the floor is the median of the rounds' ratios, so a
+//! machine that slows down between runs weighs on both sides of it.
 
 #[path = "../corpus.rs"]
 mod corpus;
@@ -23,12 +24,23 @@ mod measure;
 mod peers;
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use measure::{arg, load_average, measure, median, mib};
 use peers::Tool;
 
 /// A peer's runs stop after the first one that takes longer than this, in seconds.
 const LONG_RUN: f64 = 60.0;
+
+/// How each corpus is measured.
+struct Setup {
+    /// prodready's and the floors' runs; a peer's are at most three.
+    runs: usize,
+    /// A peer's run is stopped after this long.
+    limit: Option<Duration>,
+    /// Where the corpora and the tools' outputs go.
+    work: PathBuf,
+}
 
 /// One turn of the floors and prodready on the same corpus, in seconds.
 struct Round {
@@ -59,11 +71,16 @@ fn main() {
         .map(|n| n.parse().expect("--workloads takes numbers"))
         .collect();
     let runs: usize = arg(&args, "--runs").map_or(5, |r| r.parse().expect("--runs N"));
+    let limit: u64 = arg(&args, "--limit").map_or(1800, |l| l.parse().expect("--limit SECONDS"));
     let wanted = list("--only", "kube-score,polaris");
     let wanted: Vec<&str> = wanted.iter().map(String::as_str).collect();
     let peers_dir = arg(&args, "--peers").map(PathBuf::from);
-    let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join("audit-peers");
-    std::fs::create_dir_all(&work).expect("work dir");
+    let setup = Setup {
+        runs,
+        limit: (limit > 0).then(|| Duration::from_secs(limit)),
+        work: Path::new(env!("CARGO_TARGET_TMPDIR")).join("audit-peers"),
+    };
+    std::fs::create_dir_all(&setup.work).expect("work dir");
 
     let ours = peers::prodready();
     let (peers, missing) = peers::find(peers_dir.as_deref(), &wanted);
@@ -75,7 +92,7 @@ fn main() {
     }
     for name in &corpora {
         for &n in &workloads {
-            let path = work.join(format!("corpus-{name}-{n}.yaml"));
+            let path = setup.work.join(format!("corpus-{name}-{n}.yaml"));
             let text = corpus::named(name, n);
             std::fs::write(&path, &text).expect("writing the corpus");
             println!(
@@ -83,28 +100,30 @@ fn main() {
                 text.len() as f64 / (1024.0 * 1024.0)
             );
             drop(text);
-            table(&ours, &peers, &path, n, runs, &work);
+            table(&ours, &peers, &path, n, &setup);
         }
     }
 }
 
 /// The table for one corpus: the floors and prodready round after round, then each peer.
-fn table(ours: &Tool, peers: &[Tool], corpus: &Path, n: usize, runs: usize, work: &Path) {
+fn table(ours: &Tool, peers: &[Tool], corpus: &Path, n: usize, setup: &Setup) {
+    let (runs, work) = (setup.runs, &setup.work);
     let stem = corpus.file_stem().unwrap().to_string_lossy();
     let output = |path: &Path| std::fs::metadata(path).map_or(0.0, |m| mib(m.len() >> 10));
     let floor_out = work.join(format!("floor-{stem}.out"));
     let ours_out = work.join(format!("prodready-{stem}.json"));
     let mut rounds = Vec::new();
-    let (mut floor_rss, mut floor_one_rss, mut ours_rss, mut ours_exit) = (0, 0, 0, 0);
+    let (mut floor_rss, mut floor_one_rss, mut ours_rss) = (0, 0, 0);
+    let mut ours_exit = String::new();
     for _ in 0..runs {
         let load = load_average();
-        let one = measure(&mut floor::command(false, corpus), &floor_out);
-        let every = measure(&mut floor::command(true, corpus), &floor_out);
-        let run = measure(&mut ours.command(corpus), &ours_out);
+        let one = measure(&mut floor::command(false, corpus), &floor_out, None);
+        let every = measure(&mut floor::command(true, corpus), &floor_out, None);
+        let run = measure(&mut ours.command(corpus), &ours_out, None);
         floor_one_rss = floor_one_rss.max(one.peak_rss_kib);
         floor_rss = floor_rss.max(every.peak_rss_kib);
         ours_rss = ours_rss.max(run.peak_rss_kib);
-        ours_exit = run.exit;
+        ours_exit = run.outcome();
         rounds.push(Round {
             load,
             floor_one: one.seconds,
@@ -134,27 +153,7 @@ fn table(ours: &Tool, peers: &[Tool], corpus: &Path, n: usize, runs: usize, work
         output(&ours_out)
     );
     for tool in peers {
-        let out = work.join(format!("{}-{stem}.json", tool.name.replace(' ', "-")));
-        let (mut times, mut rss, mut exit) = (Vec::new(), 0, 0);
-        while times.len() < runs.min(3) {
-            let run = measure(&mut tool.command(corpus), &out);
-            times.push(run.seconds);
-            rss = rss.max(run.peak_rss_kib);
-            exit = run.exit;
-            if run.seconds > LONG_RUN {
-                break;
-            }
-        }
-        let peer = median(times.clone());
-        println!(
-            "| {} | {peer:.2} s | {:.0} | {:.0} MiB | {:.1}x | {} | {exit} ({:.1} MiB of JSON) |",
-            tool.name,
-            n as f64 / peer,
-            mib(rss),
-            peer / wall,
-            times.len(),
-            output(&out)
-        );
+        println!("{}", peer_row(tool, corpus, n, wall, setup));
     }
     println!("\nRound by round, with the 1-minute load average as each round started:\n");
     println!(
@@ -177,4 +176,42 @@ fn table(ours: &Tool, peers: &[Tool], corpus: &Path, n: usize, runs: usize, work
         median(rounds.iter().map(|r| r.prodready / r.floor).collect()),
         median(rounds.iter().map(|r| r.prodready / r.floor_one).collect())
     );
+}
+
+/// A peer's row: its runs on `corpus`, beside prodready's median `wall`.
+fn peer_row(tool: &Tool, corpus: &Path, n: usize, wall: f64, setup: &Setup) -> String {
+    let stem = corpus.file_stem().unwrap().to_string_lossy();
+    let out = setup
+        .work
+        .join(format!("{}-{stem}.json", tool.name.replace(' ', "-")));
+    let (mut times, mut rss, mut exit) = (Vec::new(), 0, String::new());
+    while times.len() < setup.runs.min(3) {
+        let run = measure(&mut tool.command(corpus), &out, setup.limit);
+        rss = rss.max(run.peak_rss_kib);
+        if run.stopped {
+            let secs = run.seconds;
+            return format!(
+                "| {} | > {secs:.0} s (stopped) | < {:.0} | > {:.0} MiB | > {:.1}x | 1 | - |",
+                tool.name,
+                n as f64 / secs,
+                mib(rss),
+                secs / wall
+            );
+        }
+        times.push(run.seconds);
+        exit = run.outcome();
+        if run.seconds > LONG_RUN {
+            break;
+        }
+    }
+    let peer = median(times.clone());
+    let json = std::fs::metadata(&out).map_or(0.0, |m| mib(m.len() >> 10));
+    format!(
+        "| {} | {peer:.2} s | {:.0} | {:.0} MiB | {:.1}x | {} | {exit} ({json:.1} MiB of JSON) |",
+        tool.name,
+        n as f64 / peer,
+        mib(rss),
+        peer / wall,
+        times.len(),
+    )
 }
