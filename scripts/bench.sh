@@ -6,8 +6,9 @@
 #
 # BENCH_WORKLOADS=1000,10000 sets the corpus sizes, BENCH_CORPUS=synthetic,realworld the corpora
 # of the audit table, BENCH_PEERS=kube-score,polaris the peers in the audit tables (trivy and
-# checkov take minutes per run at 10,000), BENCH_RUNS the runs of the small audit (200),
-# BENCH_RATES=100,500,1000 the webhook rates.
+# checkov take minutes per run at 10,000), BENCH_LIMIT the seconds after which a peer's run is
+# stopped (1800; 0 for none), BENCH_RUNS the runs of the small audit (200), BENCH_RATES=100,500,1000
+# the webhook rates.
 #
 # The audit benchmarks find or build the peers with scripts/peers.sh, at pinned versions, under
 # the cache directory, and reuse them on later runs. Set PRODREADY_BENCH_DIR to put them
@@ -36,7 +37,8 @@ for step in "${steps[@]}"; do
 	engine) cargo bench --quiet --bench engine_figures -- --bench ;;
 	audit)
 		cargo bench --quiet --bench audit_peers -- ${BENCH_WORKLOADS:+--workloads "$BENCH_WORKLOADS"} \
-			${BENCH_CORPUS:+--corpus "$BENCH_CORPUS"} ${BENCH_PEERS:+--only "$BENCH_PEERS"}
+			${BENCH_CORPUS:+--corpus "$BENCH_CORPUS"} ${BENCH_PEERS:+--only "$BENCH_PEERS"} \
+			${BENCH_LIMIT:+--limit "$BENCH_LIMIT"}
 		;;
 	small)
 		cargo bench --quiet --bench small_audit -- ${BENCH_RUNS:+--runs "$BENCH_RUNS"} \
