@@ -1,8 +1,29 @@
-//! A synthetic cluster for benchmarks: `n` workloads spread over namespaces, each with the
-//! related objects a real application has (Service, Ingress, NetworkPolicy, PDB, HPA,
-//! ConfigMap, claims), with settings varied so every check takes its different paths.
+//! The corpora benchmarks read. The synthetic one (below): `n` workloads spread over namespaces,
+//! each with the related objects a real application has (Service, Ingress, NetworkPolicy, PDB,
+//! HPA, ConfigMap, claims), with settings varied so every check takes its different paths. The
+//! realworld one: public manifests replicated (see `replicated`).
+
+// Each benchmark includes this module and uses the corpora it needs.
+#![allow(dead_code)]
 
 use std::fmt::Write;
+
+#[path = "corpus/copy.rs"]
+mod copy;
+#[path = "corpus/replicated.rs"]
+pub mod replicated;
+
+/// The corpora a benchmark can be asked for by name.
+pub const NAMES: &str = "synthetic, realworld";
+
+/// The corpus called `name`, with `n` workloads.
+pub fn named(name: &str, n: usize) -> String {
+    match name {
+        "synthetic" => corpus(n),
+        "realworld" => replicated::corpus(&replicated::source(), n),
+        other => panic!("unknown corpus {other:?} (one of: {NAMES})"),
+    }
+}
 
 /// Workloads per namespace.
 const PER_NAMESPACE: usize = 50;

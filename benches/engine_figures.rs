@@ -1,6 +1,7 @@
 //! Prints the engine's figures for BENCHMARKS.md: workloads per second for reading and for
 //! judging a 10,000-workload corpus, and heap allocations per judged workload (counted by a
-//! wrapping global allocator). Run: `cargo bench --bench engine_figures`.
+//! wrapping global allocator). Run: `cargo bench --bench engine_figures -- [N] [--corpus NAME]`
+//! (NAME: synthetic, the default, or realworld; see benches/corpus.rs).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -50,7 +51,12 @@ fn main() {
         .iter()
         .find_map(|a| a.parse().ok())
         .unwrap_or(if measuring { 10_000 } else { 200 });
-    let text = corpus::corpus(n);
+    let name = args
+        .iter()
+        .position(|a| a == "--corpus")
+        .and_then(|i| args.get(i + 1))
+        .map_or("synthetic", String::as_str);
+    let text = corpus::named(name, n);
     let runs = 5;
 
     let mut parse_secs = Vec::new();
@@ -89,7 +95,10 @@ fn main() {
     }
     let parse = median(parse_secs);
     let eval = median(eval_secs);
-    println!("corpus: {n} workloads, {} MiB of YAML", text.len() >> 20);
+    println!(
+        "corpus: {n} workloads, {name}, {} MiB of YAML",
+        text.len() >> 20
+    );
     println!(
         "read (parse + index):  {:>8.1} ms  {:>10.0} workloads/s",
         parse * 1e3,
