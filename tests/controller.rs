@@ -881,6 +881,15 @@ impl Drop for Replica {
     }
 }
 
+/// The sum of `prodready_report_writes_total` over its results.
+fn report_writes(metrics: &str) -> f64 {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with("prodready_report_writes_total{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
 #[tokio::test]
 async fn a_second_replica_takes_over_when_the_leader_dies() {
     let Some(cp) = support::controlplane().await else {
@@ -929,16 +938,16 @@ async fn a_second_replica_takes_over_when_the_leader_dies() {
         || async { (replicas[follower].ctx.reports.all().len() == 1).then_some(()) },
     )
     .await;
-    let follower_metrics = replicas[follower].ctx.render_metrics();
-    assert!(
-        !follower_metrics.contains("prodready_report_writes_total{"),
-        "{follower_metrics}"
-    );
-    assert!(
-        replicas[leader]
-            .ctx
-            .render_metrics()
-            .contains(r#"prodready_report_writes_total{result="created"} 1"#)
+    // Exactly one write between the two replicas, whichever led when it was made: a loaded
+    // machine may move the Lease before this point, but two replicas never both write.
+    let writes: Vec<f64> = replicas
+        .iter()
+        .map(|r| report_writes(&r.ctx.render_metrics()))
+        .collect();
+    assert_eq!(
+        writes.iter().sum::<f64>(),
+        1.0,
+        "report writes by replica: {writes:?}"
     );
     replicas[leader].kill();
     let killed = Instant::now();
