@@ -8,7 +8,7 @@ use k8s_openapi::api::core::v1::{Container, PersistentVolumeClaim, Volume, Volum
 use super::util::{
     contains_ignoring_case, datastore_container, human_duration, is_datastore, join_names,
 };
-use super::{Check, Ctx, Out};
+use super::{Check, Ctx, Out, Run};
 use crate::api::{Category, Needs, Parameters, Severity};
 use crate::workload::{Workload, WorkloadKind, WorkloadObject};
 use crate::world::{CronJobFacts, RelatedKind};
@@ -24,7 +24,7 @@ pub const CHECKS: &[Check] = &[
                       volumeClaimTemplate in a StatefulSet, or a persistentVolumeClaim volume \
                       (or use a managed service). A pure cache that may lose everything can be \
                       exempted with the prodready.dev/exempt annotation.",
-        run: ephemeral_datastore,
+        run: Run::Workload(ephemeral_datastore),
     },
     Check {
         id: "storage-emptydir-data",
@@ -35,7 +35,7 @@ pub const CHECKS: &[Check] = &[
         remediation: "Mount a PersistentVolumeClaim at this path, or rebuild the data at start-up \
                       from durable storage (object storage, a database); keep emptyDir for \
                       scratch space and caches.",
-        run: emptydir_data,
+        run: Run::Workload(emptydir_data),
     },
     Check {
         id: "storage-no-backup",
@@ -47,7 +47,7 @@ pub const CHECKS: &[Check] = &[
                       namespace, a CronJob labelled prodready.dev/backup that dumps the data \
                       (pg_dump, mysqldump...) to storage outside the cluster, or scheduled \
                       VolumeSnapshots (a SnapshotSchedule selecting the claims). Test a restore.",
-        run: no_backup,
+        run: Run::Workload(no_backup),
     },
     Check {
         id: "storage-reclaim-delete",
@@ -59,7 +59,7 @@ pub const CHECKS: &[Check] = &[
                       (`kubectl patch pv <name> -p '{\"spec\":{\"persistentVolumeReclaimPolicy\":\
                       \"Retain\"}}'`), and provision new claims from a StorageClass with \
                       reclaimPolicy: Retain.",
-        run: reclaim_delete,
+        run: Run::Workload(reclaim_delete),
     },
     Check {
         id: "storage-rwo-shared",
@@ -70,7 +70,7 @@ pub const CHECKS: &[Check] = &[
         remediation: "Give each replica its own volume (a StatefulSet with a \
                       volumeClaimTemplate), use a ReadWriteMany claim from a StorageClass that \
                       supports it, or run a single replica.",
-        run: rwo_shared,
+        run: Run::Workload(rwo_shared),
     },
     Check {
         id: "live-pvc-pending",
@@ -82,7 +82,7 @@ pub const CHECKS: &[Check] = &[
                       that does not exist or cannot provision, no PersistentVolume matching its \
                       size and access modes, or a zone the volume cannot reach. A Lost claim's \
                       volume is gone: restore it from a backup.",
-        run: live_pvc_pending,
+        run: Run::Workload(live_pvc_pending),
     },
 ];
 

@@ -118,6 +118,8 @@ pub struct NamespaceIndex {
     /// EndpointSlice name -> (Service, ready endpoints).
     endpoint_slices: HashMap<String, (String, u32)>,
     endpoints: HashMap<String, u32>,
+    /// The pod templates of the namespace's workloads, by `Kind/name`.
+    templates: BTreeMap<Box<str>, TemplateFacts>,
 }
 
 /// The index. See the module documentation.
@@ -635,8 +637,15 @@ impl World {
         self.monitor_targets.insert((kind, key), targets);
     }
 
-    /// Records what the World needs from a workload: CronJobs that may be backups.
+    /// Records what the World needs from a workload: its pod template's labels and ports, and
+    /// CronJobs that may be backups.
     pub fn apply_workload(&mut self, workload: &WorkloadObject) {
+        if let Some(view) = workload.view() {
+            let facts = template_facts(&view);
+            self.ns_mut(view.namespace)
+                .templates
+                .insert(facts.workload.clone(), facts);
+        }
         if let WorkloadObject::CronJob(cj) = workload {
             self.present.insert(RelatedKind::CronJob);
             let ns = ns_of(&cj.metadata);
@@ -662,9 +671,12 @@ impl World {
 
     /// Forgets a workload recorded by `apply_workload`.
     pub fn remove_workload(&mut self, kind: crate::workload::WorkloadKind, ns: &str, name: &str) {
-        if kind == crate::workload::WorkloadKind::CronJob
-            && let Some(idx) = self.namespaces.get_mut(ns)
-        {
+        let Some(idx) = self.namespaces.get_mut(ns) else {
+            return;
+        };
+        idx.templates
+            .remove(format!("{}/{name}", kind.as_str()).as_str());
+        if kind == crate::workload::WorkloadKind::CronJob {
             idx.cron_jobs.remove(name);
         }
     }
@@ -818,6 +830,30 @@ impl World {
     }
 
     // ---- lookups -------------------------------------------------------------------------
+
+    /// The namespaces the World holds anything of (objects, workloads), in no set order.
+    pub fn namespace_names(&self) -> impl Iterator<Item = &str> {
+        self.namespaces.keys().map(String::as_str)
+    }
+
+    /// The pod templates of the workloads in `ns`, by `Kind/name`.
+    pub fn templates(&self, ns: &str) -> impl Iterator<Item = &TemplateFacts> {
+        self.namespaces
+            .get(ns)
+            .into_iter()
+            .flat_map(|i| i.templates.values())
+    }
+
+    /// The Services of `ns` with their selectors, by name.
+    pub fn services_in(&self, ns: &str) -> Vec<(&Selector, &ServiceFacts)> {
+        let mut out: Vec<(&Selector, &ServiceFacts)> = self
+            .namespaces
+            .get(ns)
+            .map(|i| i.services.iter().map(|(_, sel, svc)| (sel, svc)).collect())
+            .unwrap_or_default();
+        out.sort_by(|a, b| a.1.name.cmp(&b.1.name));
+        out
+    }
 
     pub fn namespace_labels(&self, ns: &str) -> Option<&BTreeMap<String, String>> {
         self.namespace_labels.get(ns)
@@ -1077,6 +1113,24 @@ impl World {
 
     pub fn node(&self, name: &str) -> Option<&NodeFacts> {
         self.nodes.get(name)
+    }
+}
+
+/// The labels and declared ports of a workload's pod template (init containers' ports too: a
+/// native sidecar serves from them).
+fn template_facts(view: &crate::workload::Workload<'_>) -> TemplateFacts {
+    let ports = view
+        .all_containers()
+        .flat_map(|c| c.ports.iter().flatten())
+        .map(|p| DeclaredPort {
+            name: p.name.as_deref().map(Into::into),
+            number: p.container_port,
+        })
+        .collect();
+    TemplateFacts {
+        workload: format!("{}/{}", view.kind.as_str(), view.name).into(),
+        labels: Labels::from(view.pod_labels()),
+        ports,
     }
 }
 
