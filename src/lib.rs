@@ -15,6 +15,7 @@ pub mod memory;
 pub mod output;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod text;
 pub mod webhook;
 pub mod workload;
 pub mod world;

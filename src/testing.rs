@@ -21,8 +21,21 @@ pub fn judge(yaml: &str) -> Report {
 
 /// Judges the first workload in `yaml` under a policy.
 pub fn judge_with(yaml: &str, policy: &ReadinessPolicySpec) -> Report {
+    judge_input(yaml, policy, false)
+}
+
+/// Judges the first workload in `yaml`, the text declared the whole of its namespaces
+/// (`--complete`).
+pub fn judge_complete(yaml: &str) -> Report {
+    judge_input(yaml, &ReadinessPolicySpec::default(), true)
+}
+
+fn judge_input(yaml: &str, policy: &ReadinessPolicySpec, complete: bool) -> Report {
     let mut inv = Inventory::new();
     inv.add_text("test.yaml", yaml);
+    if complete {
+        inv.assume_complete();
+    }
     assert!(
         inv.errors.is_empty(),
         "fixture does not parse: {:?}",

@@ -286,6 +286,50 @@ fn stdin_is_read_with_dash() {
     assert_eq!(json(&o)["summary"]["workloads"], 5);
 }
 
+/// `-n` gives namespace-less manifests the namespace they will be applied to; `--complete`
+/// declares the input the whole namespace, so what it lacks is missing.
+#[test]
+fn manifests_take_a_namespace_and_can_be_declared_complete() {
+    let manifest = b"apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api}\nspec:\n  \
+        replicas: 2\n  selector: {matchLabels: {app: api}}\n  template:\n    metadata: {labels: \
+        {app: api}}\n    spec:\n      containers: [{name: app, image: 'api:1', envFrom: \
+        [{secretRef: {name: api-env}}]}]\n";
+    let missing = |args: &[&str]| {
+        let mut all = vec!["audit", "--now", NOW, "--format", "json", "-"];
+        all.extend_from_slice(args);
+        let o = run_with_stdin(&all, manifest);
+        let doc = json(&o);
+        let r = &doc["reports"][0];
+        let outcome: Vec<String> = findings(r)
+            .into_iter()
+            .filter(|(id, _, _)| id == "config-missing-reference" || id == "network-no-policy")
+            .map(|(id, _, result)| format!("{id} {result}"))
+            .collect();
+        (workloads(&doc), outcome, code(&o))
+    };
+    assert_eq!(
+        missing(&[]),
+        (
+            vec!["Deployment default/api".to_string()],
+            vec![
+                "config-missing-reference skip".to_string(),
+                "network-no-policy skip".to_string()
+            ],
+            0
+        )
+    );
+    let (names, outcome, exit) = missing(&["-n", "shop", "--complete", "--fail-on", "high"]);
+    assert_eq!(names, ["Deployment shop/api"]);
+    assert_eq!(
+        outcome,
+        ["config-missing-reference fail", "network-no-policy fail"]
+    );
+    assert_eq!(exit, 1);
+    // --complete is about manifests: a cluster is complete already.
+    let o = run(&["audit", "--cluster", "--complete"]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+}
+
 #[test]
 fn directories_are_read_recursively() {
     let o = audit(&[AUDIT_SET, "--format", "json"]);
@@ -362,7 +406,7 @@ fn skipped_checks_show_only_when_asked() {
     let shown = shown.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(
         shown.contains(
-            "exempt by annotation prodready.dev/exempt: pulls work from a queue; serves no traffic"
+            "exempt by annotation prodready.dev/exempt: pulls work from a queue; its supervisor restarts it when it hangs"
         ),
         "{shown}"
     );
@@ -647,8 +691,8 @@ fn sarif_locates_results_for_code_scanning() {
     assert_eq!(readiness["level"], "error");
     assert_eq!(
         readiness["message"]["text"],
-        "Deployment shop/api: container \"app\" has no readinessProbe: it receives traffic \
-         before it can serve and while it is failing"
+        "Deployment shop/api: container \"app\" has no readinessProbe: Service api sends it \
+         requests before it can serve and while it is failing"
     );
     assert_eq!(
         readiness["locations"][0]["logicalLocations"][0]["fullyQualifiedName"],
@@ -813,7 +857,7 @@ fn junit_parses_back_with_consistent_counts() {
         legacy
             .cases
             .iter()
-            .any(|c| c.0 == "probe-readiness-missing" && c.1 == "skipped")
+            .any(|c| c.0 == "probe-liveness-missing" && c.1 == "skipped")
     );
     let input = suites.last().unwrap();
     assert_eq!(input.attrs["name"], "input");
@@ -837,7 +881,7 @@ fn junit_escapes_what_manifests_contain() {
     assert!(
         identical
             .2
-            .contains(r#"exec "sh -c test -f /tmp/ok && [ \"$(cat /tmp/n)\" -lt 5 ] <x> 'é' ]]>""#),
+            .contains(r#"httpGet /ok?n="$(cat /tmp/n)"&x=<x> 'é' ]]> on port 8080"#),
         "{}",
         identical.2
     );

@@ -356,7 +356,7 @@ async fn warn_mode_applies_and_kubectl_shows_the_warnings() {
     assert!(
         warnings
             .iter()
-            .any(|w| w.starts_with("prodready probe-readiness-missing: container \"app\"")),
+            .any(|w| w.starts_with("prodready probe-liveness-missing: container \"app\"")),
         "{}",
         out.stderr
     );
@@ -420,7 +420,7 @@ async fn enforce_refuses_with_the_findings_and_their_fixes() {
     assert!(
         out.prodready_warnings()
             .iter()
-            .any(|w| w.starts_with("prodready probe-readiness-missing")),
+            .any(|w| w.starts_with("prodready probe-liveness-missing")),
         "{}",
         out.stderr
     );

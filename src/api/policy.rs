@@ -160,6 +160,14 @@ parameters! {
         "rabbitmq", "etcd", "cassandra", "scylla", "clickhouse", "minio", "influxdb", "neo4j",
         "couchdb", "memgraph", "nats",
     ]);
+    /// Image name fragments that identify an ingress controller or gateway proxy: its
+    /// LoadBalancer or NodePort Service is what it is for. A container whose arguments name an
+    /// ingress or gateway class counts too.
+    ingress_controller_images: Vec<String> = strings(&[
+        "ingress-nginx", "nginx-ingress", "ingress-controller", "traefik", "haproxy-ingress",
+        "kubernetes-ingress", "kong", "contour", "envoy", "proxyv2", "emissary", "ambassador",
+        "skipper", "gloo", "apisix", "pomerium",
+    ]);
     /// Mount paths that hold data (a prefix match).
     data_paths: Vec<String> = strings(&[
         "/data", "/var/lib/", "/bitnami/", "/var/opt/", "/srv/", "/registry", "/db",

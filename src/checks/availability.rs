@@ -8,6 +8,7 @@ use k8s_openapi::api::apps::v1::{DaemonSetStatus, DeploymentStatus, StatefulSetS
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
+use super::serving::serves_clients;
 use super::util::{
     datastore_container, human_duration, is_datastore, join_names, resolve_int_or_percent,
 };
@@ -65,7 +66,7 @@ pub const CHECKS: &[Check] = &[
         category: Category::Availability,
         severity: Severity::Low,
         needs: Needs::Related,
-        title: "A Deployment serving traffic has no HorizontalPodAutoscaler",
+        title: "A Deployment serving clients through a Service has no HorizontalPodAutoscaler",
         remediation: "Add a HorizontalPodAutoscaler targeting the Deployment (minReplicas 2 or \
                       more, a CPU or request-rate target), and give its containers CPU requests.",
         run: Run::Workload(no_hpa),
@@ -160,6 +161,37 @@ fn int_or_percent(v: &IntOrString) -> String {
     }
 }
 
+/// What one pod too few costs: a datastore's or a served workload's restart is an outage (high);
+/// a workload no client reaches through a Service (a worker, a controller, an exporter) only
+/// pauses its work (low). Unknown Services count as served.
+fn few_replicas_cost(ctx: &Ctx<'_>, count: i32) -> (Severity, &'static str) {
+    if is_datastore(ctx.workload, ctx.params) {
+        let cost = if count < 1 {
+            "no pod runs at all"
+        } else if count == 1 {
+            "a restart of its only pod is an outage of the data tier"
+        } else {
+            "one restart leaves the data tier without redundancy"
+        };
+        return (Severity::High, cost);
+    }
+    if serves_clients(ctx) == Some(false) {
+        let cost = if count < 1 {
+            "no pod runs at all, though no Service sends it requests"
+        } else {
+            "no Service sends it requests (metrics scrapes aside), so a restart pauses its work \
+             rather than failing requests"
+        };
+        return (Severity::Low, cost);
+    }
+    let cost = match count {
+        i32::MIN..=0 => "no pod runs at all",
+        1 => "a restart, crash or node drain of its only pod is an outage",
+        _ => "one restart, crash or node drain leaves it without redundancy",
+    };
+    (Severity::High, cost)
+}
+
 fn single_replica(ctx: &Ctx<'_>, out: &mut Out<'_>) {
     if !matches!(
         ctx.workload.kind,
@@ -167,7 +199,11 @@ fn single_replica(ctx: &Ctx<'_>, out: &mut Out<'_>) {
     ) {
         return;
     }
-    let Some((count, hpa)) = replica_floor(ctx) else {
+    // An autoscaler decides the count: availability-hpa-min-replicas judges its floor.
+    if ctx.related.hpa.is_some() {
+        return;
+    }
+    let Some(count) = ctx.workload.replicas() else {
         return;
     };
     let min = ctx.params.min_replicas;
@@ -180,41 +216,24 @@ fn single_replica(ctx: &Ctx<'_>, out: &mut Out<'_>) {
         .map(|(_, d)| format!(" of {d}"))
         .unwrap_or_default();
     let replica = plural(count, "replica", "replicas");
-    let how = match hpa {
-        Some(h) => format!(
-            "runs {count} {replica}{of} at minimum (HorizontalPodAutoscaler {} sets \
-             minReplicas {count}, fewer than {min})",
-            h.name
-        ),
-        None => format!("runs {count} {replica}{of} (fewer than {min})"),
-    };
-    let consequence = match (count, datastore) {
-        (0, _) => "no pod runs at all",
-        (1, true) => "a restart of its only pod is an outage of the data tier",
-        (1, false) => "a restart, crash or node drain of its only pod is an outage",
-        (_, true) => "one restart leaves the data tier without redundancy",
-        (_, false) => "one restart, crash or node drain leaves it without redundancy",
-    };
+    let (severity, consequence) = few_replicas_cost(ctx, count);
     let remediation = if datastore {
         format!(
             "Run the datastore replicated with {min} or more members (a primary with streaming \
              replicas, Redis Sentinel, an operator such as CloudNativePG) or use a managed \
              service: raising spec.replicas alone does not replicate the data."
         )
-    } else if hpa.is_some() {
-        format!("Raise the HorizontalPodAutoscaler's minReplicas to {min} or more.")
     } else {
         format!(
             "Set spec.replicas to {min} or more, so one pod can restart or be evicted while the \
              others serve."
         )
     };
-    let f = out
-        .fail(format!("{kind} {how}: {consequence}"))
-        .remediation(remediation);
-    if let Some(h) = hpa {
-        f.object(format!("HorizontalPodAutoscaler/{}", h.name));
-    }
+    out.fail(format!(
+        "{kind} runs {count} {replica}{of} (fewer than {min}): {consequence}"
+    ))
+    .remediation(remediation)
+    .severity(severity);
 }
 
 fn no_pdb(ctx: &Ctx<'_>, out: &mut Out<'_>) {
@@ -372,8 +391,9 @@ fn no_hpa(ctx: &Ctx<'_>, out: &mut Out<'_>) {
             &[RelatedKind::Service, HPA_KIND]
         });
     }
-    // Without a Service it serves no traffic this check can see.
-    if ctx.related.services.is_empty() {
+    // Without a Service port sending it requests (metrics scrapes aside), it serves no traffic
+    // this check can see.
+    if serves_clients(ctx) != Some(true) {
         return;
     }
     if !ctx.has(&[HPA_KIND]) {
@@ -407,15 +427,18 @@ fn hpa_min_replicas(ctx: &Ctx<'_>, out: &mut Out<'_>) {
     let min = ctx.params.min_replicas;
     let object = || format!("HorizontalPodAutoscaler/{}", h.name);
     if h.min_replicas < min {
+        // At its floor the workload runs that few pods: as costly as too few replicas.
+        let (severity, consequence) = few_replicas_cost(ctx, h.min_replicas);
         out.fail(format!(
             "HorizontalPodAutoscaler {} sets minReplicas {} (fewer than {min}): at quiet times \
-             it scales down to {} {}, too few to ride out a pod restart or node drain",
+             it scales down to {} {}, and {consequence}",
             h.name,
             h.min_replicas,
             h.min_replicas,
             plural(h.min_replicas, "replica", "replicas"),
         ))
-        .object(object());
+        .object(object())
+        .severity(severity);
     }
     if h.max_replicas <= h.min_replicas {
         out.fail(format!(
@@ -575,11 +598,14 @@ fn replicas_unavailable(ctx: &Ctx<'_>, out: &mut Out<'_>) {
             let how_long = age.map_or_else(String::new, |a| format!(" for {}", human_duration(a)));
             let consequence = match (kind, available) {
                 (WorkloadKind::DaemonSet, 0) => "no node runs it".to_string(),
-                (WorkloadKind::DaemonSet, _) => format!(
-                    "{} {} without it",
-                    desired - available,
-                    plural(desired - available, "node runs", "nodes run")
-                ),
+                (WorkloadKind::DaemonSet, _) => {
+                    // Both counts come from the object's status: saturate, never overflow.
+                    let missing = desired.saturating_sub(available);
+                    format!(
+                        "{missing} {} without it",
+                        plural(missing, "node runs", "nodes run")
+                    )
+                }
                 (_, 0) => "it is down".to_string(),
                 _ => "it runs without its planned capacity and redundancy".to_string(),
             };
@@ -707,6 +733,8 @@ fn crashloop(ctx: &Ctx<'_>, out: &mut Out<'_>) {
             // An OOM kill is live-oomkilled's finding, with a better diagnosis.
             let oom = c.last_terminated_reason.as_deref() == Some("OOMKilled");
             match recent {
+                // Running again after recent crashes: unstable, not down (CrashLoopBackOff,
+                // above, is down).
                 Some(ago) if c.restart_count > 0 && !oom => {
                     out.fail(format!(
                         "pod {}: container {:?} has {} {restarts}, the last {} ago{}: it keeps \
@@ -718,7 +746,8 @@ fn crashloop(ctx: &Ctx<'_>, out: &mut Out<'_>) {
                         last()
                     ))
                     .container(&c.name)
-                    .object(format!("Pod/{}", pod.name));
+                    .object(format!("Pod/{}", pod.name))
+                    .severity(Severity::High);
                 }
                 _ => out.pass(),
             }
@@ -763,6 +792,7 @@ fn image_pull_failure(ctx: &Ctx<'_>, out: &mut Out<'_>) {
 
 #[cfg(test)]
 mod tests {
+    use crate::api::Severity;
     use crate::testing::{findings, judge, judge_with, messages, outcome};
 
     /// A workload named api in namespace shop; `spec` lines at two spaces, `pod` lines at six.
@@ -856,11 +886,12 @@ mod tests {
                 .remediation
                 .contains("raising spec.replicas alone does not replicate the data")
         );
+        // A StatefulSet is not a datastore by itself: controllers use it for a stable identity.
         let sts = workload("StatefulSet", "  replicas: 1\n", "");
         assert_eq!(
             messages(&judge(&sts), "availability-single-replica"),
             vec![
-                "StatefulSet runs 1 replica (fewer than 2): a restart of its only pod is an outage of the data tier"
+                "StatefulSet runs 1 replica (fewer than 2): a restart, crash or node drain of its only pod is an outage"
             ]
         );
         let mut spec = crate::api::ReadinessPolicySpec::default();
@@ -876,26 +907,57 @@ mod tests {
     }
 
     #[test]
-    fn single_replica_with_hpa() {
+    fn an_autoscaled_workload_is_judged_by_its_autoscaler_floor() {
+        // The HPA decides the count: availability-hpa-min-replicas judges its floor, once.
         let r = judge(&format!("{}{}", deployment(1), hpa("Deployment", 3, 6)));
-        assert_eq!(outcome(&r, "availability-single-replica"), "pass");
-        // The HPA's floor counts, not spec.replicas.
+        assert_eq!(outcome(&r, "availability-single-replica"), "n/a");
+        assert_eq!(outcome(&r, "availability-hpa-min-replicas"), "pass");
         let r = judge(&format!("{}{}", deployment(4), hpa("Deployment", 1, 6)));
+        assert_eq!(outcome(&r, "availability-single-replica"), "n/a");
         assert_eq!(
-            messages(&r, "availability-single-replica"),
+            messages(&r, "availability-hpa-min-replicas"),
             vec![
-                "Deployment runs 1 replica at minimum (HorizontalPodAutoscaler api-hpa sets minReplicas 1, fewer than 2): a restart, crash or node drain of its only pod is an outage"
+                "HorizontalPodAutoscaler api-hpa sets minReplicas 1 (fewer than 2): at quiet times it scales down to 1 replica, and a restart, crash or node drain of its only pod is an outage"
             ]
         );
-        let f = findings(&r, "availability-single-replica")[0];
-        assert_eq!(f.object.as_deref(), Some("HorizontalPodAutoscaler/api-hpa"));
         assert_eq!(
-            f.remediation,
-            "Raise the HorizontalPodAutoscaler's minReplicas to 2 or more."
+            findings(&r, "availability-hpa-min-replicas")[0].severity,
+            Severity::High
         );
         // An HPA of another workload does not count.
         let r = judge(&format!("{}{}", deployment(1), hpa("StatefulSet", 3, 6)));
         assert_eq!(outcome(&r, "availability-single-replica"), "fail");
+    }
+
+    /// A workload no client reaches through a Service (a worker, a controller, an exporter
+    /// scraped for metrics) loses no request when its only pod restarts: low.
+    #[test]
+    fn a_single_replica_that_serves_no_client_pauses_rather_than_fails() {
+        let metrics_only = "---\napiVersion: v1\nkind: Service\nmetadata: {name: api-metrics, \
+                            namespace: shop}\nspec: {selector: {app: api}, ports: [{name: \
+                            http-metrics, port: 9090, targetPort: 8080}]}\n";
+        for extra in [OTHER_SERVICE, metrics_only] {
+            let r = judge(&format!("{}{extra}", deployment(1)));
+            assert_eq!(
+                messages(&r, "availability-single-replica"),
+                vec![
+                    "Deployment runs 1 replica (fewer than 2): no Service sends it requests (metrics scrapes aside), so a restart pauses its work rather than failing requests"
+                ],
+                "{extra}"
+            );
+            assert_eq!(
+                findings(&r, "availability-single-replica")[0].severity,
+                Severity::Low
+            );
+        }
+        // Behind a Service, or with Services unknown, it is an outage.
+        for yaml in [format!("{}{SERVICE}", deployment(1)), deployment(1)] {
+            let f = judge(&yaml);
+            assert_eq!(
+                findings(&f, "availability-single-replica")[0].severity,
+                Severity::High
+            );
+        }
     }
 
     #[test]
@@ -1099,7 +1161,7 @@ mod tests {
         assert_eq!(
             messages(&r, "availability-hpa-min-replicas"),
             vec![
-                "HorizontalPodAutoscaler api-hpa sets minReplicas 1 (fewer than 2): at quiet times it scales down to 1 replica, too few to ride out a pod restart or node drain",
+                "HorizontalPodAutoscaler api-hpa sets minReplicas 1 (fewer than 2): at quiet times it scales down to 1 replica, and a restart, crash or node drain of its only pod is an outage",
                 "HorizontalPodAutoscaler api-hpa sets maxReplicas 1, not above minReplicas 1: it can never add a replica under load",
             ]
         );
@@ -1410,6 +1472,8 @@ mod tests {
         let f = findings(&r, "live-crashloop")[0];
         assert_eq!(f.container.as_deref(), Some("app"));
         assert_eq!(f.object.as_deref(), Some("Pod/api-5f7-a"));
+        // Down now: critical.
+        assert_eq!(f.severity, Severity::Critical);
         let restarted = "  - {name: app, ready: true, restartCount: 3, image: api:1, imageID: x, \
                          state: {running: {startedAt: \"2026-06-01T11:50:00Z\"}}, lastState: \
                          {terminated: {reason: Error, exitCode: 137, finishedAt: \
@@ -1424,6 +1488,8 @@ mod tests {
                 "pod api-5f7-a: container \"app\" has 3 restarts, the last 10m ago (last termination: Error, exit code 137): it keeps crashing"
             ]
         );
+        // Running again after recent crashes: unstable, not down.
+        assert_eq!(findings(&r, "live-crashloop")[0].severity, Severity::High);
         // Restarts older than the window are history.
         let old = restarted.replace("2026-06-01T11:49:30Z", "2026-06-01T09:00:00Z");
         let r = judge(&format!("{base}{}", pod("api-5f7-a", "n1", true, &old)));

@@ -8,8 +8,10 @@ use k8s_openapi::api::core::v1::{Container, KeyToPath};
 use super::util::join_names;
 use super::{Check, Ctx, Out, Run};
 use crate::api::{Category, Needs, Parameters, Severity};
+use crate::text::credentials::{self, name_looks_secret};
+use crate::text::names::{ends_with_folded, eq_folded, find_words};
+use crate::text::url::{Url, urls_of};
 use crate::workload::Workload;
-use crate::world::ingest::{is_placeholder, urls_in};
 use crate::world::{ConfigMapFacts, RelatedKind};
 
 pub const CHECKS: &[Check] = &[
@@ -76,216 +78,7 @@ pub const CHECKS: &[Check] = &[
 const CONFIG_MAP_EXPOSURE: &str = "ConfigMaps are not encrypted at rest and anyone allowed \
                                    to read configuration can read it";
 
-// ---- names -----------------------------------------------------------------------------------
-
-/// A name byte as name patterns compare it: upper case, `-` and `.` read as `_`.
-fn fold(b: u8) -> u8 {
-    match b {
-        b'-' | b'.' => b'_',
-        _ => b.to_ascii_uppercase(),
-    }
-}
-
-fn eq_folded(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| fold(*x) == fold(*y))
-}
-
-/// Positions of `pattern` in `name`, compared as `fold` reads them.
-fn find_folded<'a>(name: &'a str, pattern: &'a str) -> impl Iterator<Item = usize> + 'a {
-    let (h, p) = (name.as_bytes(), pattern.as_bytes());
-    let last = h.len().checked_sub(p.len());
-    (0..last.map_or(0, |l| l + 1)).filter(move |&i| eq_folded(&h[i..i + p.len()], p))
-}
-
-fn ends_with_folded(name: &str, suffix: &str) -> bool {
-    name.len() >= suffix.len()
-        && eq_folded(
-            &name.as_bytes()[name.len() - suffix.len()..],
-            suffix.as_bytes(),
-        )
-}
-
-/// Whether `pattern` occurs in `name` as whole `_`-separated words; returns where.
-fn find_words(name: &str, pattern: &str) -> Option<usize> {
-    let n = name.as_bytes();
-    find_folded(name, pattern).find(|&i| {
-        let end = i + pattern.len();
-        (i == 0 || fold(n[i - 1]) == b'_') && (end == n.len() || fold(n[end]) == b'_')
-    })
-}
-
-/// Name suffixes that point at a credential (a file, a path, a Secret's name) or describe it
-/// (a lifetime, a length) rather than hold it.
-const NOT_A_CREDENTIAL_SUFFIXES: &[&str] = &[
-    "_FILE",
-    "_PATH",
-    "_DIR",
-    "_NAME",
-    "_REF",
-    "_URL",
-    "_URI",
-    "_ENDPOINT",
-    "_HOST",
-    "_PORT",
-    "_TTL",
-    "_EXPIRY",
-    "_EXPIRES",
-    "_EXPIRATION",
-    "_TIMEOUT",
-    "_LIFETIME",
-    "_INTERVAL",
-    "_SECONDS",
-    "_MINUTES",
-    "_HOURS",
-    "_DAYS",
-    "_MAX_AGE",
-    "_LENGTH",
-    "_SIZE",
-    "_ENABLED",
-    "_TYPE",
-    "_HEADER",
-    "_ALGORITHM",
-    "_KEY_ID",
-    "_AUDIENCE",
-    "_ISSUER",
-];
-
-/// The same reading of a credential name as `ingest::name_looks_secret`, without allocating:
-/// it runs on every environment variable.
-fn looks_secret(name: &str, params: &Parameters) -> bool {
-    params
-        .secret_name_patterns
-        .iter()
-        .any(|p| find_folded(name, p).next().is_some())
-        && !NOT_A_CREDENTIAL_SUFFIXES
-            .iter()
-            .any(|s| ends_with_folded(name, s))
-}
-
-/// Whether a literal under a credential-looking name is a credential: not a placeholder, a
-/// boolean switch or a file path.
-fn is_credential_literal(value: &str) -> bool {
-    let v = value.trim();
-    !(is_placeholder(v)
-        || v.starts_with('/')
-        || v.eq_ignore_ascii_case("true")
-        || v.eq_ignore_ascii_case("false"))
-}
-
-fn holds_private_key(value: &str) -> bool {
-    value.contains("PRIVATE KEY-----")
-}
-
 // ---- URLs ------------------------------------------------------------------------------------
-
-/// A connection URL split into the parts the checks read.
-struct Url<'a> {
-    scheme: &'a str,
-    /// `user:password`, when present.
-    userinfo: Option<&'a str>,
-    /// Host and port, after any user information.
-    host_port: &'a str,
-    query: &'a str,
-}
-
-impl<'a> Url<'a> {
-    fn parse(url: &'a str) -> Option<Url<'a>> {
-        let (scheme, rest) = url.split_once("://")?;
-        // Passwords are often written unencoded (with `/`, `?`, `#`): the user information
-        // ends at the last `@`, unless what precedes it is plainly `host[:port]/path`.
-        let (userinfo, after) = match rest.rfind('@') {
-            Some(at) if !is_host_then_path(&rest[..at]) => (Some(&rest[..at]), &rest[at + 1..]),
-            _ => (None, rest),
-        };
-        let query = match after.find(['?', '#']) {
-            Some(i) if after.as_bytes()[i] == b'?' => {
-                after[i + 1..].split('#').next().unwrap_or("")
-            }
-            _ => "",
-        };
-        let host_port = after.split(['/', '?', '#']).next().unwrap_or("");
-        Some(Url {
-            scheme,
-            userinfo,
-            host_port,
-            query,
-        })
-    }
-
-    fn password(&self) -> Option<&'a str> {
-        self.userinfo?
-            .split_once(':')
-            .map(|(_, p)| p)
-            .filter(|p| !p.is_empty())
-    }
-
-    /// A password written into the URL, not a `$(VAR)` or `${VAR}` reference.
-    fn has_literal_password(&self) -> bool {
-        self.password().is_some_and(|p| !is_placeholder(p))
-    }
-
-    fn host(&self) -> &'a str {
-        let hp = self.host_port;
-        if let Some(v6) = hp.strip_prefix('[') {
-            return v6.split(']').next().unwrap_or("");
-        }
-        match hp.rsplit_once(':') {
-            Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
-            _ => hp,
-        }
-    }
-
-    /// `scheme://host:port`: what a message may print (never the user information).
-    fn display(&self) -> String {
-        format!("{}://{}", self.scheme, self.host_port)
-    }
-
-    /// Query parameters, keys folded (`ssl-mode`, `sslMode` and `ssl_mode` read alike).
-    fn param(&self, wanted: &str) -> Option<&'a str> {
-        self.query.split('&').find_map(|kv| {
-            let (k, v) = kv.split_once('=')?;
-            let mut key = k.bytes().filter(|b| !matches!(b, b'-' | b'_'));
-            let mut want = wanted.bytes();
-            loop {
-                match (key.next(), want.next()) {
-                    (None, None) => return Some(v),
-                    (Some(a), Some(b)) if a.eq_ignore_ascii_case(&b) => {}
-                    _ => return None,
-                }
-            }
-        })
-    }
-
-    fn param_is(&self, key: &str, values: &[&str]) -> bool {
-        self.param(key)
-            .is_some_and(|v| values.iter().any(|w| eq_folded(v.as_bytes(), w.as_bytes())))
-    }
-}
-
-/// `host/path?mail=a` or `host:8080/path`: an `@` in the path or query, not after
-/// `user:password`.
-fn is_host_then_path(before_at: &str) -> bool {
-    let Some(i) = before_at.find(['/', '?', '#']) else {
-        return false;
-    };
-    match before_at[..i].rsplit_once(':') {
-        Some((_, port)) => !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()),
-        None => true,
-    }
-}
-
-/// The URL a value holds: the tokens `urls_in` finds, and a JDBC URL without its `jdbc:`.
-fn urls_of(value: &str) -> impl Iterator<Item = &str> {
-    let jdbc = value
-        .trim()
-        .strip_prefix("jdbc:")
-        .filter(|rest| rest.contains("://"));
-    urls_in(value).chain(jdbc)
-}
-
-fn holds_url_password(value: &str) -> bool {
-    urls_of(value).any(|u| Url::parse(u).is_some_and(|u| u.has_literal_password()))
-}
 
 /// Why a connection URL travels without TLS, with the fix; `None` when it asks for TLS or
 /// stays inside the cluster.
@@ -558,25 +351,21 @@ const AUTOMATIC_CONFIG_MAPS: &[&str] = &["kube-root-ca.crt", "openshift-service-
 // ---- checks ----------------------------------------------------------------------------------
 
 fn literal_secret(ctx: &Ctx<'_>, out: &mut Out<'_>) {
+    let patterns = &ctx.params.secret_name_patterns;
     for c in ctx.workload.all_containers() {
         for e in c.env.iter().flatten() {
             let Some(value) = e.value.as_deref() else {
                 continue;
             };
-            let what = if holds_private_key(value) {
-                "holds a PEM private key"
-            } else if holds_url_password(value) {
-                "holds a URL with an embedded password"
-            } else if looks_secret(&e.name, ctx.params) && is_credential_literal(value) {
-                "is set to a literal value"
-            } else {
+            let Some(credential) = credentials::judge(&e.name, value, patterns) else {
                 continue;
             };
             out.fail(format!(
-                "container {:?}: env {} {what}: anyone who can read the manifest or the {} \
-                 can read the credential",
+                "container {:?}: env {} {}: anyone who can read the manifest or the {} can read \
+                 the credential",
                 c.name,
                 e.name,
+                credential.describe(),
                 ctx.workload.kind.as_str()
             ))
             .container(&c.name);
@@ -611,33 +400,32 @@ fn secret_in_config_map(ctx: &Ctx<'_>, out: &mut Out<'_>) {
     out.pass();
 }
 
-/// What makes a ConfigMap key a credential, most telling first.
+/// What makes a ConfigMap key a credential, most telling first: judged like an env value
+/// (`text::credentials::judge`), by content, then by the key's name, then by the names of the
+/// fields a file-like value sets.
 fn config_map_credential(cm: &ConfigMapFacts, key: &str, params: &Parameters) -> Option<String> {
-    if cm.private_keys.iter().any(|k| k == key) {
-        return Some("holds a PEM private key".to_string());
+    let patterns = &params.secret_name_patterns;
+    if let Some((_, c)) = cm.content_credentials.iter().find(|(k, _)| &**k == key) {
+        return Some(c.describe().to_string());
     }
-    let url_password = cm
-        .urls
+    if cm.literal_keys.contains(key) && name_looks_secret(key, patterns) {
+        return Some("is named like a credential and holds a literal value".to_string());
+    }
+    let fields: Vec<&str> = cm
+        .literal_fields
         .iter()
-        .any(|(k, u)| &**k == key && Url::parse(u).is_some_and(|u| u.has_literal_password()));
-    if url_password {
-        return Some("holds a URL with an embedded password".to_string());
+        .filter(|(k, f)| &**k == key && name_looks_secret(f, patterns))
+        .map(|(_, f)| &**f)
+        .collect();
+    if fields.is_empty() {
+        return None;
     }
-    if cm.embedded_credentials.iter().any(|(k, _)| &**k == key) {
-        let fields: Vec<&str> = cm
-            .embedded_credentials
-            .iter()
-            .filter(|(k, _)| &**k == key)
-            .map(|(_, f)| &**f)
-            .collect();
-        let values = if fields.len() == 1 {
-            "a literal"
-        } else {
-            "literals"
-        };
-        return Some(format!("sets {} to {values}", join_names(&fields)));
-    }
-    looks_secret(key, params).then(|| "is named like a credential".to_string())
+    let values = if fields.len() == 1 {
+        "a literal"
+    } else {
+        "literals"
+    };
+    Some(format!("sets {} to {values}", join_names(&fields)))
 }
 
 fn plaintext_connection(ctx: &Ctx<'_>, out: &mut Out<'_>) {
@@ -728,6 +516,10 @@ const UNSAFE_WHEN_TRUE: &[(&str, &str)] = &[
     ("SKIP_TLS", "TLS is skipped or not verified"),
     ("INSECURE", "insecure connections or fallbacks are allowed"),
     ("DISABLE_AUTH", "authentication is off"),
+    (
+        "ALLOW_EMPTY_PASSWORD",
+        "the server accepts clients without a password",
+    ),
     ("AUTH_DISABLED", "authentication is off"),
     ("NO_AUTH", "authentication is off"),
     (
@@ -837,8 +629,9 @@ fn insecure_flag(ctx: &Ctx<'_>, out: &mut Out<'_>) {
 
 fn missing_reference(ctx: &Ctx<'_>, out: &mut Out<'_>) {
     let ns = ctx.workload.namespace;
+    let proven = ctx.absence_proven();
     let mut any = false;
-    let mut failed = false;
+    let mut found = false;
     let (mut secrets_unknown, mut config_maps_unknown) = (false, false);
     for r in references(*ctx.workload) {
         if r.optional || (r.kind == RefKind::ConfigMap && AUTOMATIC_CONFIG_MAPS.contains(&r.name)) {
@@ -868,40 +661,68 @@ fn missing_reference(ctx: &Ctx<'_>, out: &mut Out<'_>) {
         let Some(missing_key) = problem else {
             continue;
         };
-        failed = true;
-        let object = match missing_key {
-            None => format!("{} {}, which does not exist", r.kind.as_str(), r.name),
-            Some(k) => format!(
-                "key {k} of {} {}, which has no such key",
-                r.kind.as_str(),
-                r.name
+        found = true;
+        // A key missing from an object the input holds is proven; an object the input lacks
+        // is proven missing only in the cluster or for complete input: offline, an operator,
+        // External Secrets or another set of manifests may create it.
+        let (object, proven, consequence_if) = match missing_key {
+            None if proven => (
+                format!("{} {}, which does not exist", r.kind.as_str(), r.name),
+                true,
+                "",
+            ),
+            None => (
+                format!("{} {}, which is not in the input", r.kind.as_str(), r.name),
+                false,
+                "if it does not exist when the pod starts, ",
+            ),
+            Some(k) => (
+                format!(
+                    "key {k} of {} {}, which has no such key",
+                    r.kind.as_str(),
+                    r.name
+                ),
+                true,
+                "",
             ),
         };
         let f = match r.site {
             Site::Env { container, var } => out
-                .fail(format!(
-                    "container {container:?}: env {var} reads {object}: the container cannot \
-                     start (CreateContainerConfigError)"
-                ))
+                .fail_if_proven(
+                    proven,
+                    format!(
+                        "container {container:?}: env {var} reads {object}: {consequence_if}the \
+                         container cannot start (CreateContainerConfigError)"
+                    ),
+                )
                 .container(container),
             Site::EnvFrom { container } => out
-                .fail(format!(
-                    "container {container:?}: envFrom reads {object}: the container cannot \
-                     start (CreateContainerConfigError)"
-                ))
+                .fail_if_proven(
+                    proven,
+                    format!(
+                        "container {container:?}: envFrom reads {object}: {consequence_if}the \
+                         container cannot start (CreateContainerConfigError)"
+                    ),
+                )
                 .container(container),
-            Site::Volume(volume) => out.fail(format!(
-                "volume {volume:?} mounts {object}: the pod cannot start (stuck in \
-                 ContainerCreating)"
-            )),
-            Site::PullSecret => out.fail(format!(
-                "imagePullSecrets names {object}: images from a private registry cannot be \
-                 pulled"
-            )),
+            Site::Volume(volume) => out.fail_if_proven(
+                proven,
+                format!(
+                    "volume {volume:?} mounts {object}: {consequence_if}the pod cannot start \
+                     (stuck in ContainerCreating)"
+                ),
+            ),
+            Site::PullSecret => out.fail_if_proven(
+                proven,
+                format!(
+                    "imagePullSecrets names {object}: {consequence_if}images from a private \
+                     registry cannot be pulled"
+                ),
+            ),
         };
         f.object(format!("{}/{}", r.kind.as_str(), r.name));
     }
-    if !any || failed {
+    if !any || found {
         return;
     }
     match (secrets_unknown, config_maps_unknown) {
@@ -914,63 +735,8 @@ fn missing_reference(ctx: &Ctx<'_>, out: &mut Out<'_>) {
 
 #[cfg(test)]
 mod tests {
-    use super::{Url, looks_secret};
-    use crate::api::Parameters;
-    use crate::testing::{findings, judge, messages, outcome};
-    use crate::world::ingest::name_looks_secret;
-
-    #[test]
-    fn urls_with_unencoded_passwords_never_leak() {
-        for (url, password, shown) in [
-            (
-                "postgres://u:p?ss@db.example.com/app",
-                Some("p?ss"),
-                "postgres://db.example.com",
-            ),
-            (
-                "postgres://u:ab/c=@db:5432/app?sslmode=require",
-                Some("ab/c="),
-                "postgres://db:5432",
-            ),
-            (
-                "redis://:s#cret@redis:6379/0",
-                Some("s#cret"),
-                "redis://redis:6379",
-            ),
-            (
-                "https://api.example.com/x?mail=a@b.com",
-                None,
-                "https://api.example.com",
-            ),
-            ("http://npm:4873/@scope/pkg", None, "http://npm:4873"),
-            ("amqp://guest@rabbitmq", None, "amqp://rabbitmq"),
-        ] {
-            let u = Url::parse(url).unwrap();
-            assert_eq!(u.password(), password, "{url}");
-            assert_eq!(u.display(), shown, "{url}");
-        }
-        let u = Url::parse("postgres://u:ab/c=@db:5432/app?ssl_mode=verify-full#x").unwrap();
-        assert!(u.param_is("sslmode", &["verify-full"]));
-    }
-
-    #[test]
-    fn credential_names_read_like_ingest() {
-        let p = Parameters::default();
-        for name in [
-            "db-password",
-            "STRIPE_API_KEY",
-            "LOG_LEVEL",
-            "vault.token",
-            "Secret",
-        ] {
-            assert_eq!(
-                looks_secret(name, &p),
-                name_looks_secret(name, &p.secret_name_patterns),
-                "{name}"
-            );
-        }
-        assert!(!looks_secret("JWT_SECRET_FILE", &p));
-    }
+    use crate::api::CheckResult;
+    use crate::testing::{findings, judge, judge_complete, messages, outcome};
 
     fn deployment(pod_spec: &str) -> String {
         format!(
@@ -1031,6 +797,9 @@ mod tests {
              - {name: API_KEY, value: \"${API_KEY}\"}\n        \
              - {name: CLIENT_SECRET, value: \"\"}\n        \
              - {name: TOKEN_AUTH, value: \"true\"}\n        \
+             - {name: ALLOW_EMPTY_PASSWORD, value: \"no\"}\n        \
+             - {name: REDIS_PASSWORD_FILE, value: /opt/bitnami/redis/secrets/redis-password}\n        \
+             - {name: PASSWORD_AUTH_ENABLED, value: \"yes\"}\n        \
              - {name: DATABASE_URL, value: \"postgres://app:$(DB_PASSWORD)@db:5432/app\"}\n        \
              - {name: CACHE_URL, value: \"redis://redis:6379/0\"}\n",
         );
@@ -1060,7 +829,7 @@ mod tests {
         assert_eq!(
             messages(&r, "config-secret-in-configmap"),
             vec![
-                "ConfigMap app-config key DB_PASSWORD is named like a credential: ConfigMaps are not encrypted at rest and anyone allowed to read configuration can read it",
+                "ConfigMap app-config key DB_PASSWORD is named like a credential and holds a literal value: ConfigMaps are not encrypted at rest and anyone allowed to read configuration can read it",
                 "ConfigMap app-config key REDIS_URL holds a URL with an embedded password: ConfigMaps are not encrypted at rest and anyone allowed to read configuration can read it",
                 "ConfigMap files key app.yaml sets password and token to literals: ConfigMaps are not encrypted at rest and anyone allowed to read configuration can read it",
                 "ConfigMap files key tls.key holds a PEM private key: ConfigMaps are not encrypted at rest and anyone allowed to read configuration can read it",
@@ -1071,6 +840,62 @@ mod tests {
                 .object
                 .as_deref(),
             Some("ConfigMap/app-config")
+        );
+    }
+
+    /// ConfigMap values are judged like env values: the policy's own name patterns and the
+    /// same exclusions (switches, paths, placeholders, names that point at a credential).
+    #[test]
+    fn config_map_values_are_judged_like_env_values() {
+        let config_map = "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: app-config, namespace: shop}\n\
+             data:\n  ALLOW_EMPTY_PASSWORD: \"no\"\n  PASSWORD_FILE: /run/secrets/db\n  \
+             ATM_PIN: \"1234\"\n  settings.env: \"PIN=0000\\nTOKEN=${TOKEN}\\n\"\n  \
+             OPTS: \"--auth ghp_0123456789abcdefghijABCDEFGHIJ012345\"\n";
+        let env = "        - {name: ALLOW_EMPTY_PASSWORD, value: \"no\"}\n        \
+                   - {name: ATM_PIN, value: \"1234\"}\n        \
+                   - {name: OPTS, value: \"--auth ghp_0123456789abcdefghijABCDEFGHIJ012345\"}\n";
+        let yaml = format!(
+            "{}{config_map}",
+            deployment(&format!(
+                "      containers:\n      - name: app\n        image: api:1\n        \
+                 envFrom: [{{configMapRef: {{name: app-config}}}}]\n        env:\n{env}"
+            ))
+        );
+        let r = judge(&yaml);
+        assert_eq!(
+            messages(&r, "config-secret-in-configmap"),
+            vec![
+                "ConfigMap app-config key OPTS holds a GitHub token: ConfigMaps are not encrypted at rest and anyone allowed to read configuration can read it"
+            ]
+        );
+        assert_eq!(
+            messages(&r, "config-literal-secret"),
+            vec![
+                "container \"app\": env OPTS holds a GitHub token: anyone who can read the manifest or the Deployment can read the credential"
+            ]
+        );
+        let policy = crate::api::ReadinessPolicySpec {
+            parameters: crate::api::Parameters {
+                secret_name_patterns: vec!["pin".into()],
+                ..crate::api::Parameters::default()
+            },
+            ..crate::api::ReadinessPolicySpec::default()
+        };
+        let r = crate::testing::judge_with(&yaml, &policy);
+        assert_eq!(
+            messages(&r, "config-secret-in-configmap"),
+            vec![
+                "ConfigMap app-config key ATM_PIN is named like a credential and holds a literal value: ConfigMaps are not encrypted at rest and anyone allowed to read configuration can read it",
+                "ConfigMap app-config key OPTS holds a GitHub token: ConfigMaps are not encrypted at rest and anyone allowed to read configuration can read it",
+                "ConfigMap app-config key settings.env sets PIN to a literal: ConfigMaps are not encrypted at rest and anyone allowed to read configuration can read it",
+            ]
+        );
+        assert_eq!(
+            messages(&r, "config-literal-secret"),
+            vec![
+                "container \"app\": env ATM_PIN is set to a literal value: anyone who can read the manifest or the Deployment can read the credential",
+                "container \"app\": env OPTS holds a GitHub token: anyone who can read the manifest or the Deployment can read the credential",
+            ]
         );
     }
 
@@ -1176,6 +1001,7 @@ mod tests {
              - {name: NODE_TLS_REJECT_UNAUTHORIZED, value: \"0\"}\n        \
              - {name: disable-auth, value: \"yes\"}\n        \
              - {name: INSECURE_SKIP_TLS_VERIFY, value: \"on\"}\n        \
+             - {name: ALLOW_EMPTY_PASSWORD, value: \"yes\"}\n        \
              - {name: DISABLE_INSECURE_FALLBACK, value: \"true\"}\n        \
              - {name: SIMULATION_ENABLED, value: \"false\"}\n        \
              - {name: CASINO_AUTH, value: \"true\"}\n        \
@@ -1194,6 +1020,7 @@ mod tests {
                 "container \"app\": env NODE_TLS_REJECT_UNAUTHORIZED is \"0\": TLS certificates are not verified",
                 "container \"app\": env disable-auth is \"yes\": authentication is off",
                 "container \"app\": env INSECURE_SKIP_TLS_VERIFY is \"on\": TLS certificates are not verified",
+                "container \"app\": env ALLOW_EMPTY_PASSWORD is \"yes\": the server accepts clients without a password",
             ]
         );
         let safe = with_env(
@@ -1222,7 +1049,9 @@ mod tests {
 
     #[test]
     fn missing_references() {
-        let r = judge(&format!("{}{OBJECTS}", deployment(REFERENCES)));
+        let yaml = format!("{}{OBJECTS}", deployment(REFERENCES));
+        // The input declared complete: what it does not hold does not exist.
+        let r = judge_complete(&yaml);
         assert_eq!(
             messages(&r, "config-missing-reference"),
             vec![
@@ -1237,6 +1066,23 @@ mod tests {
         assert_eq!(f[3].object.as_deref(), Some("Secret/db-credentials"));
         assert_eq!(f[3].container.as_deref(), Some("app"));
         assert!(f[0].remediation.contains("External Secrets"));
+        // Offline, an object the input lacks may be made elsewhere (an operator, External
+        // Secrets): a warning. A key missing from an object the input holds is still proven.
+        let r = judge(&yaml);
+        let outcomes: Vec<(CheckResult, String)> = findings(&r, "config-missing-reference")
+            .iter()
+            .map(|f| (f.result, f.message.to_string()))
+            .collect();
+        assert_eq!(
+            outcomes,
+            vec![
+                (CheckResult::Fail, "volume \"certs\" mounts key ca.crt of Secret tls-certs, which has no such key: the pod cannot start (stuck in ContainerCreating)".to_string()),
+                (CheckResult::Fail, "container \"app\": env DB_PASS reads key pass of Secret db-credentials, which has no such key: the container cannot start (CreateContainerConfigError)".to_string()),
+                (CheckResult::Warn, "volume \"bundle\" mounts ConfigMap bundle, which is not in the input: if it does not exist when the pod starts, the pod cannot start (stuck in ContainerCreating)".to_string()),
+                (CheckResult::Warn, "imagePullSecrets names Secret regcred, which is not in the input: if it does not exist when the pod starts, images from a private registry cannot be pulled".to_string()),
+                (CheckResult::Warn, "container \"app\": envFrom reads Secret app-env, which is not in the input: if it does not exist when the pod starts, the container cannot start (CreateContainerConfigError)".to_string()),
+            ]
+        );
     }
 
     #[test]

@@ -2,10 +2,11 @@
 //! policy, rate and size limits, and endpoints behind it.
 
 use super::util::{
-    contains_ignoring_case, datastore_container, human_duration, is_datastore, join_names,
+    contains_ignoring_case, datastore_container, human_duration, is_ingress_controller, join_names,
 };
 use super::{Check, Ctx, Out, Run};
 use crate::api::{Category, Needs, Severity};
+use crate::text::annotations;
 use crate::world::{IngressFacts, Labels, RelatedKind, ServiceFacts};
 
 pub const CHECKS: &[Check] = &[
@@ -179,21 +180,6 @@ fn ingress_no_tls(ctx: &Ctx<'_>, out: &mut Out<'_>) {
     out.pass();
 }
 
-/// Controllers whose CORS switch allows every origin unless told otherwise:
-/// (enable annotation, origin annotation, controller).
-const CORS_ANNOTATIONS: &[(&str, &str, &str)] = &[
-    (
-        "nginx.ingress.kubernetes.io/enable-cors",
-        "nginx.ingress.kubernetes.io/cors-allow-origin",
-        "ingress-nginx",
-    ),
-    (
-        "k8s.apisix.apache.org/enable-cors",
-        "k8s.apisix.apache.org/cors-allow-origin",
-        "APISIX",
-    ),
-];
-
 /// An allowed-origin entry that matches every site.
 fn is_any_origin(entry: &str) -> bool {
     matches!(entry.trim(), "*" | "https://*" | "http://*")
@@ -204,7 +190,7 @@ fn cors_wildcard(ctx: &Ctx<'_>, out: &mut Out<'_>) {
         return;
     };
     for (ing, _) in list {
-        for (enable, origin, controller) in CORS_ANNOTATIONS {
+        for (enable, origin, controller) in annotations::CORS {
             let enabled = annotation(&ing.annotations, enable)
                 .is_some_and(|v| v.eq_ignore_ascii_case("true"));
             if !enabled {
@@ -235,22 +221,6 @@ fn cors_wildcard(ctx: &Ctx<'_>, out: &mut Out<'_>) {
     out.pass();
 }
 
-/// Annotations that set a request or connection limit when non-zero.
-const RATE_LIMIT_ANNOTATIONS: &[&str] = &[
-    "nginx.ingress.kubernetes.io/limit-rps",
-    "nginx.ingress.kubernetes.io/limit-rpm",
-    "nginx.ingress.kubernetes.io/limit-connections",
-    "nginx.ingress.kubernetes.io/global-rate-limit",
-    "nginx.org/limit-req-rate",
-    "haproxy.org/rate-limit-requests",
-];
-
-/// Annotations listing plugins or middlewares, one of which may be a rate limiter.
-const RATE_LIMIT_PLUGIN_LISTS: &[&str] = &[
-    "konghq.com/plugins",
-    "traefik.ingress.kubernetes.io/router.middlewares",
-];
-
 fn is_zero(value: &str) -> bool {
     let v = value.trim();
     let digits = v.trim_end_matches(|c: char| c.is_ascii_alphabetic());
@@ -258,10 +228,10 @@ fn is_zero(value: &str) -> bool {
 }
 
 fn rate_limited(a: &Labels) -> bool {
-    RATE_LIMIT_ANNOTATIONS
+    annotations::RATE_LIMITS
         .iter()
         .any(|k| annotation(a, k).is_some_and(|v| !v.is_empty() && !is_zero(v)))
-        || RATE_LIMIT_PLUGIN_LISTS.iter().any(|k| {
+        || annotations::RATE_LIMIT_PLUGIN_LISTS.iter().any(|k| {
             annotation(a, k).is_some_and(|v| {
                 ["ratelimit", "rate-limit", "rate_limit"]
                     .iter()
@@ -287,17 +257,12 @@ fn no_rate_limit(ctx: &Ctx<'_>, out: &mut Out<'_>) {
     out.pass();
 }
 
-const BODY_SIZE_ANNOTATIONS: &[&str] = &[
-    "nginx.ingress.kubernetes.io/proxy-body-size",
-    "nginx.org/client-max-body-size",
-];
-
 fn unbounded_body(ctx: &Ctx<'_>, out: &mut Out<'_>) {
     let Some(list) = ingresses(ctx, out) else {
         return;
     };
     for (ing, _) in list {
-        for key in BODY_SIZE_ANNOTATIONS {
+        for key in annotations::BODY_SIZES {
             if let Some(v) = annotation(&ing.annotations, key).filter(|v| is_zero(v)) {
                 out.fail(format!(
                     "Ingress {} lifts the request-body limit ({key}: {v:?}): a client can send \
@@ -313,51 +278,11 @@ fn unbounded_body(ctx: &Ctx<'_>, out: &mut Out<'_>) {
 
 // ---- Services --------------------------------------------------------------------------------
 
-/// Annotations that keep a LoadBalancer on the private network, with the values that do.
-const INTERNAL_LB_ANNOTATIONS: &[(&str, &str)] = &[
-    (
-        "service.beta.kubernetes.io/aws-load-balancer-scheme",
-        "internal",
-    ),
-    ("networking.gke.io/load-balancer-type", "internal"),
-    ("cloud.google.com/load-balancer-type", "internal"),
-    (
-        "service.beta.kubernetes.io/azure-load-balancer-internal",
-        "true",
-    ),
-    (
-        "service.beta.kubernetes.io/oci-load-balancer-internal",
-        "true",
-    ),
-    (
-        "service.beta.kubernetes.io/openstack-internal-load-balancer",
-        "true",
-    ),
-];
-
-/// The legacy AWS annotation: any value but "false" keeps the LoadBalancer internal (older docs
-/// used "0.0.0.0/0").
-const AWS_LEGACY_INTERNAL: &str = "service.beta.kubernetes.io/aws-load-balancer-internal";
-
-/// The Service annotations these checks read.
-pub(super) fn reads_service_annotation(key: &str) -> bool {
-    key == AWS_LEGACY_INTERNAL || INTERNAL_LB_ANNOTATIONS.iter().any(|(k, _)| *k == key)
-}
-
-/// The Ingress annotations these checks read.
-pub(super) fn reads_ingress_annotation(key: &str) -> bool {
-    CORS_ANNOTATIONS
-        .iter()
-        .any(|(enable, origin, _)| *enable == key || *origin == key)
-        || RATE_LIMIT_ANNOTATIONS.contains(&key)
-        || RATE_LIMIT_PLUGIN_LISTS.contains(&key)
-        || BODY_SIZE_ANNOTATIONS.contains(&key)
-}
-
 fn is_internal_load_balancer(svc: &ServiceFacts) -> bool {
     let a = &svc.annotations;
-    annotation(a, AWS_LEGACY_INTERNAL).is_some_and(|v| !v.eq_ignore_ascii_case("false"))
-        || INTERNAL_LB_ANNOTATIONS
+    annotation(a, annotations::AWS_LEGACY_INTERNAL)
+        .is_some_and(|v| !v.eq_ignore_ascii_case("false"))
+        || annotations::INTERNAL_LOAD_BALANCER
             .iter()
             .any(|(k, want)| annotation(a, k).is_some_and(|v| v.eq_ignore_ascii_case(want)))
 }
@@ -397,6 +322,10 @@ fn public_service(ctx: &Ctx<'_>, out: &mut Out<'_>) {
     if !serving && ctx.related.services.is_empty() {
         return;
     }
+    // The edge of the cluster: its public Service is what it is for.
+    if is_ingress_controller(ctx.workload, ctx.params) {
+        return out.pass();
+    }
     for svc in &ctx.related.services {
         if !exposes_publicly(svc) {
             continue;
@@ -408,11 +337,8 @@ fn public_service(ctx: &Ctx<'_>, out: &mut Out<'_>) {
             describe_ports(svc)
         );
         let object = format!("Service/{}", svc.name);
-        if is_datastore(ctx.workload, ctx.params) {
-            let what = match datastore_container(ctx.workload, ctx.params) {
-                Some((_, d)) => format!("the {d} datastore"),
-                None => format!("StatefulSet {}", ctx.workload.name),
-            };
+        if let Some((_, datastore)) = datastore_container(ctx.workload, ctx.params) {
+            let what = format!("the {datastore} datastore");
             out.fail(format!(
                 "{head} exposes {what} outside the cluster: anyone who reaches a node or the \
                  load balancer can try its credentials and exploits"
@@ -421,8 +347,8 @@ fn public_service(ctx: &Ctx<'_>, out: &mut Out<'_>) {
             .severity(Severity::Critical);
         } else {
             out.fail(format!(
-                "{head} exposes the pods outside the cluster directly: traffic bypasses the \
-                 Ingress and its TLS, authentication and limits"
+                "{head} exposes the pods outside the cluster directly: clients reach them \
+                 without an ingress controller's TLS, authentication and limits in between"
             ))
             .object(object);
         }
@@ -732,7 +658,7 @@ mod tests {
         assert_eq!(
             messages(&r, "exposure-public-service"),
             vec![
-                "Service api-public (LoadBalancer, ports 80 and 443) exposes the pods outside the cluster directly: traffic bypasses the Ingress and its TLS, authentication and limits"
+                "Service api-public (LoadBalancer, ports 80 and 443) exposes the pods outside the cluster directly: clients reach them without an ingress controller's TLS, authentication and limits in between"
             ]
         );
         let f = findings(&r, "exposure-public-service");
@@ -757,6 +683,20 @@ mod tests {
         assert_eq!(
             findings(&r, "exposure-public-service")[0].severity,
             Severity::Critical
+        );
+
+        // An ingress controller's public Service is its purpose.
+        let controller = format!(
+            "{}{}",
+            deployment("registry.k8s.io/ingress-nginx/controller:v1.11.0", 2),
+            service(
+                "ingress-nginx-controller",
+                "type: LoadBalancer, ports: [{port: 80}, {port: 443}]"
+            )
+        );
+        assert_eq!(
+            outcome(&judge(&controller), "exposure-public-service"),
+            "pass"
         );
 
         let internal = format!(

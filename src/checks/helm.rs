@@ -11,7 +11,7 @@ pub const CHECKS: &[Check] = &[
     Check {
         id: "helm-release-failed",
         category: Category::Helm,
-        severity: Severity::Critical,
+        severity: Severity::High,
         needs: Needs::Live,
         title: "The workload's Helm release failed or is stuck pending",
         remediation: "Read why (`helm history <release>`, `helm status <release>`), fix the \
@@ -323,6 +323,11 @@ mod tests {
         assert_eq!(
             findings(&r, "helm-release-failed")[0].object.as_deref(),
             Some("Secret/sh.helm.release.v1.shop.v3")
+        );
+        // A failed release is not proof the workload is down: the live checks say that.
+        assert_eq!(
+            findings(&r, "helm-release-failed")[0].severity,
+            crate::api::Severity::High
         );
         let r = judge(&format!(
             "{}{}",

@@ -16,6 +16,7 @@ mod probes;
 mod resources;
 mod rollout;
 mod security;
+mod serving;
 mod storage;
 pub mod util;
 
@@ -112,18 +113,6 @@ pub fn by_id(id: &str) -> Option<&'static Check> {
     index_of(id).map(|i| CATALOGUE[i])
 }
 
-/// Whether a check reads this Service annotation: the World keeps no other, so a check that
-/// reads one more must answer `true` for it here.
-pub fn reads_service_annotation(key: &str) -> bool {
-    exposure::reads_service_annotation(key) || key == observability::SCRAPE_ANNOTATION
-}
-
-/// Whether a check reads this Ingress annotation: the World keeps no other, so a check that
-/// reads one more must answer `true` for it here.
-pub fn reads_ingress_annotation(key: &str) -> bool {
-    exposure::reads_ingress_annotation(key)
-}
-
 /// What the engine works out once per workload, shared by every check (see
 /// `engine::related`).
 #[derive(Debug, Default)]
@@ -159,6 +148,13 @@ impl Ctx<'_> {
     /// Whether any of these kinds is known to the World.
     pub fn has_any(&self, kinds: &[RelatedKind]) -> bool {
         kinds.iter().any(|k| self.world.has(*k))
+    }
+
+    /// Whether an object the World does not hold is proven not to exist: in the cluster, or
+    /// for input declared the whole of its namespaces (`--complete`). Offline otherwise, an
+    /// absence is at most a warning.
+    pub fn absence_proven(&self) -> bool {
+        !self.world.is_partial()
     }
 
     /// Seconds from `t` to now (negative when `t` is in the future).
@@ -240,6 +236,20 @@ impl<'a> Out<'a> {
 
     pub fn warn(&mut self, message: impl Into<Cow<'static, str>>) -> FindingMut<'_> {
         self.push(CheckResult::Warn, message.into())
+    }
+
+    /// Fails when the finding is proven, warns when it is not (`Ctx::absence_proven`).
+    pub fn fail_if_proven(
+        &mut self,
+        proven: bool,
+        message: impl Into<Cow<'static, str>>,
+    ) -> FindingMut<'_> {
+        let result = if proven {
+            CheckResult::Fail
+        } else {
+            CheckResult::Warn
+        };
+        self.push(result, message.into())
     }
 
     pub fn skip(&mut self, reason: impl Into<Cow<'static, str>>) -> FindingMut<'_> {

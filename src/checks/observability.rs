@@ -3,6 +3,7 @@
 use super::util::join_names;
 use super::{Check, Ctx, Out, Run};
 use crate::api::{Category, Needs, Severity};
+use crate::text::annotations::SCRAPE as SCRAPE_ANNOTATION;
 use crate::world::{LabelSet, RelatedKind};
 
 pub const CHECKS: &[Check] = &[
@@ -31,8 +32,6 @@ pub const CHECKS: &[Check] = &[
         run: Run::Workload(no_alerts),
     },
 ];
-
-pub(super) const SCRAPE_ANNOTATION: &str = "prometheus.io/scrape";
 
 fn scrape_requested<L: LabelSet + ?Sized>(annotations: &L) -> bool {
     annotations
@@ -95,7 +94,8 @@ fn no_alerts(ctx: &Ctx<'_>, out: &mut Out<'_>) {
     let ns = ctx.workload.namespace;
     if ctx.world.prometheus_rules(ns).is_empty() {
         out.fail(format!(
-            "namespace {ns} has no PrometheusRule: nobody is alerted when it fails"
+            "namespace {ns} has no PrometheusRule: no alert rule of its own watches its \
+             workloads, so only rules kept elsewhere (if any) notice when it fails"
         ));
     } else {
         out.pass();
@@ -229,7 +229,9 @@ mod tests {
         let r = judge(&format!("{}{}", deployment(""), rule("monitoring")));
         assert_eq!(
             messages(&r, "observability-no-alerts"),
-            vec!["namespace shop has no PrometheusRule: nobody is alerted when it fails"]
+            vec![
+                "namespace shop has no PrometheusRule: no alert rule of its own watches its workloads, so only rules kept elsewhere (if any) notice when it fails"
+            ]
         );
         assert_eq!(
             outcome(

@@ -3,6 +3,7 @@
 use k8s_openapi::api::core::v1::{Container, Probe};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
+use super::serving::{Served, served};
 use super::util::{container_declares_port, human_duration, join_names};
 use super::{Check, Ctx, Out, Run};
 use crate::api::{Category, Needs, Severity};
@@ -14,7 +15,7 @@ pub const CHECKS: &[Check] = &[
         category: Category::Probes,
         severity: Severity::High,
         needs: Needs::Object,
-        title: "A long-running container has no readinessProbe",
+        title: "A container a Service sends requests to has no readinessProbe",
         remediation: "Add a readinessProbe that checks the container can serve (for example an \
                       httpGet on /ready) so traffic only reaches ready pods.",
         run: Run::Workload(readiness_missing),
@@ -34,7 +35,7 @@ pub const CHECKS: &[Check] = &[
         category: Category::Probes,
         severity: Severity::Medium,
         needs: Needs::Object,
-        title: "Liveness and readiness probes are the same handler",
+        title: "Liveness and readiness probes are the same HTTP handler",
         remediation: "Point readiness at a check of dependencies (/ready) and liveness at a \
                       check of the process alone (/livez): a dependency outage should take pods \
                       out of rotation, not restart them all.",
@@ -91,46 +92,50 @@ fn long_running_containers<'a>(ctx: &Ctx<'a>) -> Option<&'a [Container]> {
         .then(|| ctx.workload.containers())
 }
 
-fn probe_missing(
-    ctx: &Ctx<'_>,
-    out: &mut Out<'_>,
-    kind: &str,
-    consequence: &str,
-    get: fn(&Container) -> Option<&Probe>,
-) {
+fn readiness_missing(ctx: &Ctx<'_>, out: &mut Out<'_>) {
+    let Some(containers) = long_running_containers(ctx) else {
+        return;
+    };
+    // Readiness decides whether a Service sends the container requests: a container no Service
+    // targets (a worker, a reloader, a load generator) has nothing to be ready for.
+    for c in containers {
+        let Some(served) = served(ctx, c) else {
+            continue;
+        };
+        if c.readiness_probe.is_some() {
+            out.pass();
+            continue;
+        }
+        let message = match served {
+            Served::ByService(svc) => format!(
+                "container {:?} has no readinessProbe: Service {} sends it requests before it \
+                 can serve and while it is failing",
+                c.name, svc.name
+            ),
+            Served::DeclaresPorts => format!(
+                "container {:?} declares a port but has no readinessProbe: a Service in front \
+                 of it would send it requests before it can serve and while it is failing",
+                c.name
+            ),
+        };
+        out.fail(message).container(&c.name);
+    }
+}
+
+fn liveness_missing(ctx: &Ctx<'_>, out: &mut Out<'_>) {
     let Some(containers) = long_running_containers(ctx) else {
         return;
     };
     for c in containers {
-        if get(c).is_none() {
+        if c.liveness_probe.is_none() {
             out.fail(format!(
-                "container {:?} has no {kind}: {consequence}",
+                "container {:?} has no livenessProbe: a hung process is never restarted",
                 c.name
             ))
             .container(&c.name);
         }
     }
     out.pass();
-}
-
-fn readiness_missing(ctx: &Ctx<'_>, out: &mut Out<'_>) {
-    probe_missing(
-        ctx,
-        out,
-        "readinessProbe",
-        "it receives traffic before it can serve and while it is failing",
-        |c| c.readiness_probe.as_ref(),
-    );
-}
-
-fn liveness_missing(ctx: &Ctx<'_>, out: &mut Out<'_>) {
-    probe_missing(
-        ctx,
-        out,
-        "livenessProbe",
-        "a hung process is never restarted",
-        |c| c.liveness_probe.as_ref(),
-    );
 }
 
 /// A probe's handler in a comparable, printable form.
@@ -191,7 +196,9 @@ fn identical(ctx: &Ctx<'_>, out: &mut Out<'_>) {
             continue;
         };
         let (lh, rh) = (Handler::of(l), Handler::of(r));
-        if lh == rh && lh != Handler::None {
+        // The same HTTP path may check dependencies, so one outage fails liveness everywhere.
+        // The same tcpSocket, gRPC or exec check tests the process itself: fine for both.
+        if lh == rh && matches!(lh, Handler::Http { .. }) {
             out.fail(format!(
                 "container {:?}: livenessProbe and readinessProbe are the same {}: a \
                  dependency outage restarts every pod instead of taking them out of rotation",
@@ -310,13 +317,30 @@ fn port_unknown(ctx: &Ctx<'_>, out: &mut Out<'_>) {
                 } else {
                     join_names(&declared)
                 };
-                out.fail(format!(
-                    "container {:?}: {kind} targets port {}, which the container does not \
-                     declare (declared: {declared})",
-                    c.name,
-                    port_str(port)
-                ))
-                .container(&c.name);
+                match port {
+                    // The kubelet resolves a port name among the container's own ports: one it
+                    // does not declare fails the probe every time.
+                    IntOrString::String(_) => {
+                        out.fail(format!(
+                            "container {:?}: {kind} targets port {}, which the container does \
+                             not declare (declared: {declared}): the kubelet cannot resolve the \
+                             name, so the probe fails every time",
+                            c.name,
+                            port_str(port)
+                        ))
+                        .container(&c.name)
+                        .severity(Severity::Critical);
+                    }
+                    IntOrString::Int(_) => {
+                        out.fail(format!(
+                            "container {:?}: {kind} targets port {}, which the container does \
+                             not declare (declared: {declared})",
+                            c.name,
+                            port_str(port)
+                        ))
+                        .container(&c.name);
+                    }
+                }
             } else {
                 out.pass();
             }
@@ -340,6 +364,7 @@ fn liveness_fragile(ctx: &Ctx<'_>, out: &mut Out<'_>) {
         let delay = i64::from(l.initial_delay_seconds.unwrap_or(0));
         let period = i64::from(l.period_seconds.unwrap_or(10));
         let failures = i64::from(l.failure_threshold.unwrap_or(3));
+        // From i32 fields: the product and the sum fit in an i64, whatever the values.
         let tolerance = delay + period * failures;
         if tolerance < min {
             out.fail(format!(
@@ -418,7 +443,8 @@ fn live_probe_failing(ctx: &Ctx<'_>, out: &mut Out<'_>) {
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::{judge, messages, outcome};
+    use crate::api::Severity;
+    use crate::testing::{findings, judge, messages, outcome};
 
     fn deployment(container: &str) -> String {
         format!(
@@ -434,14 +460,17 @@ mod tests {
          readinessProbe: {httpGet: {path: /ready, port: http}}\n        \
          livenessProbe: {httpGet: {path: /livez, port: 8080}}\n";
 
+    const SERVICE: &str = "---\napiVersion: v1\nkind: Service\nmetadata: {name: api, namespace: shop}\n\
+                           spec: {selector: {app: api}, ports: [{port: 80, targetPort: 8080}]}\n";
+
     #[test]
     fn readiness_and_liveness_missing() {
-        let r = judge(&deployment(BARE));
+        let r = judge(&format!("{}{SERVICE}", deployment(BARE)));
         assert_eq!(outcome(&r, "probe-readiness-missing"), "fail");
         assert_eq!(
             messages(&r, "probe-readiness-missing"),
             vec![
-                "container \"app\" has no readinessProbe: it receives traffic before it can serve and while it is failing"
+                "container \"app\" has no readinessProbe: Service api sends it requests before it can serve and while it is failing"
             ]
         );
         assert_eq!(outcome(&r, "probe-liveness-missing"), "fail");
@@ -457,6 +486,28 @@ mod tests {
         let r = judge(&deployment(GOOD));
         assert_eq!(outcome(&r, "probe-readiness-missing"), "pass");
         assert_eq!(outcome(&r, "probe-liveness-missing"), "pass");
+        // A container nothing sends requests to has no readiness to report; a hung one still
+        // needs restarting.
+        let r = judge(&deployment(BARE));
+        assert_eq!(outcome(&r, "probe-readiness-missing"), "n/a");
+        assert_eq!(outcome(&r, "probe-liveness-missing"), "fail");
+    }
+
+    #[test]
+    fn init_containers_are_never_probed() {
+        let r = judge(&format!(
+            "{}{SERVICE}",
+            deployment(&format!(
+                "{GOOD}      initContainers:\n      - {{name: migrate, image: api:1, ports: [{{containerPort: 8080}}]}}\n"
+            ))
+        ));
+        for id in [
+            "probe-readiness-missing",
+            "probe-liveness-missing",
+            "probe-liveness-fragile",
+        ] {
+            assert_eq!(outcome(&r, id), "pass", "{id}");
+        }
     }
 
     #[test]
@@ -484,6 +535,23 @@ mod tests {
             "pass"
         );
         assert_eq!(outcome(&judge(&deployment(BARE)), "probe-identical"), "n/a");
+        // A port that accepts connections, a gRPC health check or a command that checks the
+        // process says nothing of dependencies: the same for both probes is fine.
+        for handler in [
+            "tcpSocket: {port: 8080}",
+            "grpc: {port: 8080}",
+            "exec: {command: [pg_isready]}",
+        ] {
+            let same = format!(
+                "      - name: app\n        image: api:1\n        ports: [{{containerPort: 8080}}]\n        \
+                 readinessProbe: {{{handler}}}\n        livenessProbe: {{{handler}}}\n"
+            );
+            assert_eq!(
+                outcome(&judge(&deployment(&same)), "probe-identical"),
+                "pass",
+                "{handler}"
+            );
+        }
     }
 
     #[test]
@@ -510,10 +578,16 @@ mod tests {
         assert_eq!(
             messages(&r, "probe-port-unknown"),
             vec![
+                "container \"app\": readinessProbe targets port \"web\", which the container does not declare (declared: 8080 (http)): the kubelet cannot resolve the name, so the probe fails every time",
                 "container \"app\": livenessProbe targets port 9090, which the container does not declare (declared: 8080 (http))",
-                "container \"app\": readinessProbe targets port \"web\", which the container does not declare (declared: 8080 (http))",
             ]
         );
+        // An unresolvable name is broken now; an undeclared number may still be listened on.
+        let severities: Vec<Severity> = findings(&r, "probe-port-unknown")
+            .iter()
+            .map(|f| f.severity)
+            .collect();
+        assert_eq!(severities, [Severity::Critical, Severity::Medium]);
         assert_eq!(
             outcome(&judge(&deployment(GOOD)), "probe-port-unknown"),
             "pass"

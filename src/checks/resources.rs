@@ -119,8 +119,10 @@ fn container_and_pod<'a>(ctx: &Ctx<'a>, c: &'a Container) -> (Resources<'a>, Res
     )
 }
 
-/// One finding per container (init containers and native sidecars included) missing one of
-/// `resources`, as tested by `has`.
+/// One finding per container that runs for the pod's lifetime (main containers and native
+/// sidecars) missing one of `resources`, as tested by `has`. Init containers are left out: they
+/// run to completion before the others start, the pod's effective request is the larger of
+/// theirs and the sum of the others', and a leak cannot grow in a step that ends.
 fn per_container(
     ctx: &Ctx<'_>,
     out: &mut Out<'_>,
@@ -129,7 +131,7 @@ fn per_container(
     describe: fn(&[&str]) -> String,
     consequence: &str,
 ) {
-    for c in ctx.workload.all_containers() {
+    for c in ctx.workload.long_running_containers() {
         let (own, pod) = container_and_pod(ctx, c);
         let mut missing: [&str; 2] = ["", ""];
         let mut n = 0;
@@ -192,7 +194,7 @@ fn cpu_limit_missing(ctx: &Ctx<'_>, out: &mut Out<'_>) {
 
 fn ephemeral_storage(ctx: &Ctx<'_>, out: &mut Out<'_>) {
     // Pod-level resources do not cover ephemeral-storage: only the container's own count.
-    for c in ctx.workload.all_containers() {
+    for c in ctx.workload.long_running_containers() {
         let own = Resources::of(c.resources.as_ref());
         let (request, limit) = (
             own.requests("ephemeral-storage"),
@@ -392,11 +394,24 @@ mod tests {
              - name: proxy\n        image: envoy:1\n        restartPolicy: Always\n        resources: {FULL}\n      \
              containers:\n      - name: app\n        image: api:1\n        resources: {FULL}\n"
         ));
+        // The init container runs to completion before the others start: the native sidecar
+        // and the app are what the pod holds on to.
         let r = judge(&yaml);
+        for id in [
+            "resources-requests-missing",
+            "resources-memory-limit-missing",
+            "resources-cpu-limit-missing",
+        ] {
+            assert_eq!(outcome(&r, id), "pass", "{id}");
+        }
+        let sidecar_without = yaml.replace(
+            &format!("restartPolicy: Always\n        resources: {FULL}\n"),
+            "restartPolicy: Always\n",
+        );
         assert_eq!(
-            messages(&r, "resources-memory-limit-missing"),
+            messages(&judge(&sidecar_without), "resources-memory-limit-missing"),
             vec![
-                "container \"migrate\" has no memory limit: a leak or a spike can exhaust its node's memory and get other pods killed or evicted"
+                "container \"proxy\" has no memory limit: a leak or a spike can exhaust its node's memory and get other pods killed or evicted"
             ]
         );
         // Pod-level resources cover CPU and memory, not ephemeral-storage.

@@ -1,8 +1,10 @@
 //! Rollout and lifecycle: whether a release can be rolled out without an outage, rolled back,
 //! and whether pods shut down without dropping requests.
 
+use k8s_openapi::api::core::v1::Container;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
+use super::serving::services_targeting;
 use super::util::{join_names, resolve_int_or_percent};
 use super::{Check, Ctx, Out, Run};
 use crate::api::{Category, Needs, Severity};
@@ -93,7 +95,8 @@ fn recreate(ctx: &Ctx<'_>, out: &mut Out<'_>) {
         Some(n) if n >= count => {
             let shown = match max {
                 IntOrString::Int(i) => format!("{i} with {count} replicas"),
-                IntOrString::String(s) => format!("{s} ({n} of {count} replicas)"),
+                // No rollout stops more pods than there are.
+                IntOrString::String(s) => format!("{s} ({count} of {count} replicas)"),
             };
             out.fail(format!(
                 "RollingUpdate with maxUnavailable {shown}: a rollout may stop every pod at once"
@@ -110,18 +113,18 @@ fn no_graceful_shutdown(ctx: &Ctx<'_>, out: &mut Out<'_>) {
     if !ctx.has(&[RelatedKind::Service]) {
         return out.skip_missing(&[RelatedKind::Service]);
     }
-    // Draining matters only for pods a Service sends requests to.
-    if ctx.related.services.is_empty() {
+    // Draining matters only for containers a Service sends requests to.
+    let serving: Vec<(&Container, String)> = ctx
+        .workload
+        .containers()
+        .iter()
+        .filter_map(|c| {
+            let names: Vec<&str> = services_targeting(ctx, c).map(|s| &*s.name).collect();
+            (!names.is_empty()).then(|| (c, services_phrase(&names)))
+        })
+        .collect();
+    let Some((_, first)) = serving.first() else {
         return;
-    }
-    let services = || {
-        let names: Vec<&str> = ctx.related.services.iter().map(|s| &*s.name).collect();
-        let word = if names.len() == 1 {
-            "Service"
-        } else {
-            "Services"
-        };
-        format!("{word} {}", join_names(&names))
     };
     let min = ctx.params.min_termination_grace_seconds;
     let grace = ctx
@@ -131,25 +134,22 @@ fn no_graceful_shutdown(ctx: &Ctx<'_>, out: &mut Out<'_>) {
         .unwrap_or(30);
     if grace < min {
         out.fail(format!(
-            "terminationGracePeriodSeconds is {grace} (under {min}s) behind {}: pods are killed \
-             {grace}s after SIGTERM, before in-flight requests can finish",
-            services()
+            "terminationGracePeriodSeconds is {grace} (under {min}s) behind {first}: pods are \
+             killed {grace}s after SIGTERM, before in-flight requests can finish"
         ))
         .remediation(format!(
             "Set terminationGracePeriodSeconds to {min} or more (Kubernetes defaults to 30) and \
              make the process finish in-flight requests on SIGTERM."
         ));
     }
-    for c in ctx.workload.containers() {
-        let serves = c.ports.as_ref().is_some_and(|p| !p.is_empty());
+    for (c, services) in &serving {
         let pre_stop = c.lifecycle.as_ref().and_then(|l| l.pre_stop.as_ref());
-        if serves && pre_stop.is_none() {
+        if pre_stop.is_none() {
             out.fail(format!(
-                "container {:?} serves behind {} but has no preStop hook: endpoints take a few \
-                 seconds to drop a terminating pod, so requests still arrive after it starts \
-                 shutting down",
-                c.name,
-                services()
+                "container {:?} serves behind {services} but has no preStop hook: endpoints take \
+                 a few seconds to drop a terminating pod, so requests still arrive after it \
+                 starts shutting down",
+                c.name
             ))
             .container(&c.name)
             .remediation(
@@ -160,6 +160,16 @@ fn no_graceful_shutdown(ctx: &Ctx<'_>, out: &mut Out<'_>) {
         }
     }
     out.pass();
+}
+
+/// `Service a` or `Services a and b`.
+fn services_phrase(names: &[&str]) -> String {
+    let word = if names.len() == 1 {
+        "Service"
+    } else {
+        "Services"
+    };
+    format!("{word} {}", join_names(names))
 }
 
 #[cfg(test)]
@@ -234,6 +244,16 @@ mod tests {
             messages(&r, "rollout-recreate"),
             vec![
                 "RollingUpdate with maxUnavailable 100% (4 of 4 replicas): a rollout may stop every pod at once"
+            ]
+        );
+        // A percentage too large to multiply is read as what it is, not a panic.
+        let r = judge(&deployment(
+            "  replicas: 3\n  strategy: {rollingUpdate: {maxUnavailable: \"999999999999999999%\"}}\n",
+        ));
+        assert_eq!(
+            messages(&r, "rollout-recreate"),
+            vec![
+                "RollingUpdate with maxUnavailable 999999999999999999% (3 of 3 replicas): a rollout may stop every pod at once"
             ]
         );
         // The type may be left out: RollingUpdate is the default.
@@ -332,9 +352,9 @@ mod tests {
                 "terminationGracePeriodSeconds is 30 (under 60s) behind Service api: pods are killed 30s after SIGTERM, before in-flight requests can finish"
             ]
         );
-        // A container without ports (a worker sidecar) has nothing to drain.
+        // A container no Service port targets (a worker) has nothing to drain.
         let r = judge(&format!("{}{SERVICE}", workload("Deployment", "", "", "")));
-        assert_eq!(outcome(&r, "lifecycle-no-graceful-shutdown"), "pass");
+        assert_eq!(outcome(&r, "lifecycle-no-graceful-shutdown"), "n/a");
         // No Service selects it, no Service known at all, or not long-running.
         let r = judge(&format!(
             "{}{OTHER_SERVICE}",

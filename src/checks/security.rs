@@ -5,6 +5,7 @@ use k8s_openapi::api::core::v1::{Container, PodSecurityContext, SeccompProfile, 
 use super::util::join_names;
 use super::{Check, Ctx, Out, Run};
 use crate::api::{Category, Needs, Severity};
+use crate::workload::WorkloadKind;
 use crate::world::RelatedKind;
 
 pub const CHECKS: &[Check] = &[
@@ -148,6 +149,41 @@ fn effective<T: Copy>(container: Option<T>, pod: Option<T>) -> Option<(T, &'stat
     container
         .map(|v| (v, "container"))
         .or_else(|| pod.map(|v| (v, "pod")))
+}
+
+/// A node agent: a DaemonSet runs one pod on every node to do something to or for that node
+/// (collect its logs and metrics, set up its network or storage), which is why it asks for
+/// host access.
+fn is_node_agent(ctx: &Ctx<'_>) -> bool {
+    ctx.workload.kind == WorkloadKind::DaemonSet
+}
+
+/// Whether a container is held to what it was started with: it runs as a non-root user,
+/// drops every capability, is not privileged and cannot gain privileges. Such a process cannot
+/// use what host access shows it beyond plain file permissions (a root-owned socket, for one,
+/// stays closed to it).
+fn is_confined(ctx: &Ctx<'_>, c: &Container) -> bool {
+    let (pod, csc) = (pod_sc(ctx), sc(c));
+    let non_root = effective(
+        csc.and_then(|s| s.run_as_non_root),
+        pod.and_then(|s| s.run_as_non_root),
+    )
+    .is_some_and(|(v, _)| v);
+    let user = effective(
+        csc.and_then(|s| s.run_as_user),
+        pod.and_then(|s| s.run_as_user),
+    );
+    let not_root = match user {
+        Some((uid, _)) => uid != 0,
+        None => non_root,
+    };
+    not_root
+        && csc.and_then(|s| s.privileged) != Some(true)
+        && csc.and_then(|s| s.allow_privilege_escalation) == Some(false)
+        && dropped_caps(c)
+            .iter()
+            .any(|d| d.eq_ignore_ascii_case("ALL"))
+        && added_caps(c).is_empty()
 }
 
 fn run_as_root(ctx: &Ctx<'_>, out: &mut Out<'_>) {
@@ -407,11 +443,30 @@ fn host_namespaces(ctx: &Ctx<'_>, out: &mut Out<'_>) {
         .filter(|(on, _, _)| *on)
         .map(|(_, _, effect)| *effect)
         .collect();
-    out.fail(format!(
+    let shared = format!(
         "the pod sets {}: its containers can {}",
         join_names(&fields),
         join_names(&effects)
-    ));
+    );
+    if !is_node_agent(ctx) {
+        out.fail(shared);
+        return;
+    }
+    // A node agent shares the node's namespaces to do its job. What its containers can do
+    // there is what makes it dangerous, and the other security checks report that.
+    if ctx.workload.all_containers().all(|c| is_confined(ctx, c)) {
+        out.fail(format!(
+            "{shared}; expected of a node agent, and every container runs as non-root with no \
+             capabilities"
+        ))
+        .severity(Severity::Low);
+    } else {
+        out.fail(format!(
+            "{shared}; a node agent may need it, but not every container runs as non-root with \
+             no capabilities: one that is compromised acts on the node as root"
+        ))
+        .severity(Severity::High);
+    }
 }
 
 /// Where container runtimes put their sockets, in /run and in its /var/run alias.
@@ -460,23 +515,47 @@ fn runtime_socket_exposure(path: &str) -> Option<SocketExposure> {
 
 fn host_path(ctx: &Ctx<'_>, out: &mut Out<'_>) {
     let volumes = ctx.workload.pod_spec.volumes.as_deref().unwrap_or(&[]);
+    let agent = is_node_agent(ctx);
     let mut any = false;
     for v in volumes {
         let Some(hp) = &v.host_path else {
             continue;
         };
         any = true;
-        let mounters: Vec<&str> = ctx
+        let mounts: Vec<(&Container, bool)> = ctx
             .workload
             .all_containers()
-            .filter(|c| c.volume_mounts.iter().flatten().any(|m| m.name == v.name))
-            .map(|c| c.name.as_str())
+            .filter_map(|c| {
+                let mine = c
+                    .volume_mounts
+                    .iter()
+                    .flatten()
+                    .filter(|m| m.name == v.name);
+                let mut mounted = false;
+                let mut read_only = true;
+                for m in mine {
+                    mounted = true;
+                    read_only &= m.read_only == Some(true);
+                }
+                mounted.then_some((c, read_only))
+            })
             .collect();
-        let quoted: Vec<String> = mounters.iter().map(|n| format!("{n:?}")).collect();
+        let quoted: Vec<String> = mounts
+            .iter()
+            .map(|(c, _)| format!("{:?}", c.name))
+            .collect();
         let into = match quoted.len() {
             0 => "but no container mounts it".to_string(),
             1 => format!("into container {}", quoted[0]),
             _ => format!("into containers {}", join_names(&quoted)),
+        };
+        let read_only = mounts.iter().all(|(_, ro)| *ro);
+        // What an ordinary host path weighs: a node agent reading the node's files does its
+        // job; any other workload should not depend on the node it lands on.
+        let ordinary = match (agent, read_only) {
+            (false, _) => Severity::High,
+            (true, true) => Severity::Low,
+            (true, false) => Severity::Medium,
         };
         let path = hp.path.as_str();
         let finding = match runtime_socket_exposure(path) {
@@ -487,26 +566,53 @@ fn host_path(ctx: &Ctx<'_>, out: &mut Out<'_>) {
                         "a directory holding the container runtime socket"
                     }
                 };
-                out.fail(format!(
-                    "hostPath volume {:?} mounts the node's {path}, {what}, {into}: whoever \
-                     holds the socket controls every container on the node",
-                    v.name
-                ))
-                .severity(Severity::Critical)
-                .remediation(
-                    "Do not mount the container runtime socket: build images with a \
-                     daemonless builder (kaniko, buildah) and read container metadata through \
-                     the Kubernetes API.",
+                // A read-only mount does not stop a connection to a socket; the socket's
+                // root-only permissions do stop a non-root process without capabilities.
+                let confined =
+                    !mounts.is_empty() && mounts.iter().all(|(c, _)| is_confined(ctx, c));
+                let f = if confined {
+                    out.fail(format!(
+                        "hostPath volume {:?} mounts the node's {path}, {what}, {into}: every \
+                         container mounting it runs as non-root with no capabilities, so the \
+                         socket's permissions (root only, by default) keep it out, but the pod \
+                         reads the node's files",
+                        v.name
+                    ))
+                    .severity(ordinary)
+                } else {
+                    out.fail(format!(
+                        "hostPath volume {:?} mounts the node's {path}, {what}, {into}: whoever \
+                         holds the socket controls every container on the node",
+                        v.name
+                    ))
+                    .severity(Severity::Critical)
+                };
+                f.remediation(
+                    "Do not mount the container runtime socket: build images with a daemonless \
+                     builder (kaniko, buildah) and read container metadata through the \
+                     Kubernetes API; an agent that must see the node's files should mount only \
+                     the directories it reads, readOnly, and run as non-root with every \
+                     capability dropped.",
                 )
             }
-            None => out.fail(format!(
-                "hostPath volume {:?} mounts the node's {path} {into}: the pod can read or \
-                 change the node's files and depends on what that node holds",
-                v.name
-            )),
+            None => {
+                let how = if agent && read_only && !mounts.is_empty() {
+                    "read-only, as a node agent may need"
+                } else if agent {
+                    "writable: the pod can change the node's files"
+                } else {
+                    "the pod can read or change the node's files and depends on what that node \
+                     holds"
+                };
+                out.fail(format!(
+                    "hostPath volume {:?} mounts the node's {path} {into}: {how}",
+                    v.name
+                ))
+                .severity(ordinary)
+            }
         };
-        if let [only] = mounters.as_slice() {
-            finding.container(only);
+        if let [(only, _)] = mounts.as_slice() {
+            finding.container(&only.name);
         }
     }
     if !any {
@@ -515,6 +621,11 @@ fn host_path(ctx: &Ctx<'_>, out: &mut Out<'_>) {
 }
 
 fn host_port(ctx: &Ctx<'_>, out: &mut Out<'_>) {
+    // On the node's network every container port is a port of the node, declared hostPort or
+    // not: security-host-namespaces reports it once, as hostNetwork.
+    if ctx.workload.pod_spec.host_network == Some(true) {
+        return;
+    }
     for c in ctx.workload.all_containers() {
         let mut ok = true;
         for p in c.ports.iter().flatten() {
@@ -582,10 +693,18 @@ fn sa_token_automount(ctx: &Ctx<'_>, out: &mut Out<'_>) {
     {
         return out.pass();
     }
+    let name = ctx.workload.service_account();
+    // A ServiceAccount someone bound to a Role or ClusterRole is there to call the API: its
+    // token is needed.
+    if ctx
+        .world
+        .service_account_is_bound(ctx.workload.namespace, name)
+    {
+        return out.pass();
+    }
     if !ctx.has(&[RelatedKind::ServiceAccount]) {
         return out.skip_missing(&[RelatedKind::ServiceAccount]);
     }
-    let name = ctx.workload.service_account();
     let consequence = "every container gets a Kubernetes API token it may not need";
     let msg = match ctx.world.service_account(ctx.workload.namespace, name) {
         Some(sa) => match sa.automount_token {
@@ -599,6 +718,16 @@ fn sa_token_automount(ctx: &Ctx<'_>, out: &mut Out<'_>) {
                  automountServiceAccountToken: false: {consequence}"
             ),
         },
+        // Offline, the account may be defined elsewhere, and may turn the token off.
+        None if !ctx.absence_proven() => {
+            out.warn(format!(
+                "the pod does not set automountServiceAccountToken: false and its \
+                 ServiceAccount/{name} is not in the input: unless that account turns it off, \
+                 {consequence}"
+            ))
+            .object(format!("ServiceAccount/{name}"));
+            return;
+        }
         None => format!(
             "the pod does not set automountServiceAccountToken: false and its \
              ServiceAccount/{name} is not among the known ServiceAccounts, so the token is \
@@ -653,7 +782,7 @@ fn cluster_admin(ctx: &Ctx<'_>, out: &mut Out<'_>) {
 #[cfg(test)]
 mod tests {
     use crate::api::{Parameters, ReadinessPolicySpec, Severity};
-    use crate::testing::{findings, judge, judge_with, messages, outcome};
+    use crate::testing::{findings, judge, judge_complete, judge_with, messages, outcome};
 
     /// A Deployment with extra pod-spec lines (indented six spaces) and its containers.
     fn deployment(pod: &str, containers: &str) -> String {
@@ -1008,6 +1137,82 @@ mod tests {
         assert_eq!(outcome(&r, "security-host-path"), "pass");
     }
 
+    fn daemon_set(pod: &str, containers: &str) -> String {
+        deployment(pod, containers)
+            .replace("kind: Deployment", "kind: DaemonSet")
+            .replace("  replicas: 2\n", "")
+    }
+
+    const AGENT_POD: &str = "      hostNetwork: true\n      hostPID: true\n      volumes:\n      \
+         - {name: root, hostPath: {path: /}}\n      - {name: proc, hostPath: {path: /proc}}\n";
+
+    fn agent(security_context: &str, read_only: bool) -> String {
+        format!(
+            "      - name: exporter\n        image: node-exporter:1\n        \
+             ports: [{{containerPort: 9100, hostPort: 9100}}]\n        \
+             volumeMounts: [{{name: root, mountPath: /host/root, readOnly: {read_only}}}, \
+             {{name: proc, mountPath: /host/proc, readOnly: true}}]\n        \
+             securityContext: {{{security_context}}}\n"
+        )
+    }
+
+    /// A node agent gets host access to do its job: confined (non-root, no capabilities,
+    /// read-only mounts) it is not a critical finding, and hostPort is hostNetwork said twice.
+    #[test]
+    fn node_agents() {
+        let r = judge(&daemon_set(AGENT_POD, &agent(HARDENED, true)));
+        assert_eq!(
+            messages(&r, "security-host-namespaces"),
+            vec![
+                "the pod sets hostNetwork: true and hostPID: true: its containers can use the node's network interfaces and ports and see and signal every process on the node; expected of a node agent, and every container runs as non-root with no capabilities"
+            ]
+        );
+        assert_eq!(
+            messages(&r, "security-host-path"),
+            vec![
+                "hostPath volume \"root\" mounts the node's /, a directory holding the container runtime socket, into container \"exporter\": every container mounting it runs as non-root with no capabilities, so the socket's permissions (root only, by default) keep it out, but the pod reads the node's files",
+                "hostPath volume \"proc\" mounts the node's /proc into container \"exporter\": read-only, as a node agent may need",
+            ]
+        );
+        let failing = r.findings.iter().filter(|f| {
+            f.category == crate::api::Category::Security
+                && f.result == crate::api::CheckResult::Fail
+        });
+        for f in failing {
+            assert_eq!(f.severity, Severity::Low, "{}: {}", f.check_id, f.message);
+        }
+        assert_eq!(outcome(&r, "security-host-port"), "n/a");
+
+        // Writable, or run as root: the host access is what a compromise would use.
+        let r = judge(&daemon_set(AGENT_POD, &agent(HARDENED, false)));
+        let sev: Vec<Severity> = findings(&r, "security-host-path")
+            .iter()
+            .map(|f| f.severity)
+            .collect();
+        assert_eq!(sev, [Severity::Medium, Severity::Low]);
+        let r = judge(&daemon_set(AGENT_POD, &agent("", true)));
+        let f = findings(&r, "security-host-namespaces");
+        assert_eq!(f[0].severity, Severity::High);
+        assert!(f[0].message.ends_with(
+            "a node agent may need it, but not every container runs as non-root with no capabilities: one that is compromised acts on the node as root"
+        ));
+        assert_eq!(
+            findings(&r, "security-host-path")[0].severity,
+            Severity::Critical
+        );
+        // The same host access in a Deployment is not a node agent's.
+        let r = judge(&deployment(AGENT_POD, &agent(HARDENED, true)));
+        assert_eq!(
+            findings(&r, "security-host-namespaces")[0].severity,
+            Severity::Critical
+        );
+        assert_eq!(
+            messages(&r, "security-host-path")[1],
+            "hostPath volume \"proc\" mounts the node's /proc into container \"exporter\": the pod can read or change the node's files and depends on what that node holds"
+        );
+        assert_eq!(outcome(&r, "security-host-port"), "n/a");
+    }
+
     #[test]
     fn runtime_sockets() {
         use super::{SocketExposure, runtime_socket_exposure};
@@ -1143,7 +1348,42 @@ mod tests {
                 "the pod does not set automountServiceAccountToken and its ServiceAccount/api sets it true: every container gets a Kubernetes API token it may not need"
             ]
         );
+        // Bound to a role, the account is there to call the API: the token is needed.
         let r = judge(&format!(
+            "{named}{}{}",
+            service_account("api", ""),
+            binding(
+                "RoleBinding",
+                "api-reader",
+                "view",
+                "{kind: ServiceAccount, name: api}"
+            )
+        ));
+        assert_eq!(outcome(&r, id), "pass");
+        // A binding to every account of the namespace says nothing of this one.
+        let r = judge(&format!(
+            "{named}{}{}",
+            service_account("api", ""),
+            binding(
+                "RoleBinding",
+                "all-readers",
+                "view",
+                "{kind: Group, name: 'system:serviceaccounts:shop', apiGroup: rbac.authorization.k8s.io}"
+            )
+        ));
+        assert_eq!(outcome(&r, id), "fail");
+        let r = judge(&format!(
+            "{named}{}",
+            service_account("default", "automountServiceAccountToken: false\n")
+        ));
+        assert_eq!(
+            messages(&r, id),
+            vec![
+                "the pod does not set automountServiceAccountToken: false and its ServiceAccount/api is not in the input: unless that account turns it off, every container gets a Kubernetes API token it may not need"
+            ]
+        );
+        assert_eq!(outcome(&r, id), "warn");
+        let r = judge_complete(&format!(
             "{named}{}",
             service_account("default", "automountServiceAccountToken: false\n")
         ));

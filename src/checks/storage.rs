@@ -3,13 +3,12 @@
 
 use std::fmt::Write as _;
 
-use k8s_openapi::api::core::v1::{Container, PersistentVolumeClaim, Volume, VolumeMount};
+use k8s_openapi::api::core::v1::{Container, PersistentVolumeClaim, Volume};
 
-use super::util::{
-    contains_ignoring_case, datastore_container, human_duration, is_datastore, join_names,
-};
+use super::util::{contains_ignoring_case, datastore_container, human_duration, join_names};
 use super::{Check, Ctx, Out, Run};
 use crate::api::{Category, Needs, Parameters, Severity};
+use crate::text::persistence;
 use crate::workload::{Workload, WorkloadKind, WorkloadObject};
 use crate::world::{CronJobFacts, RelatedKind};
 
@@ -22,8 +21,8 @@ pub const CHECKS: &[Check] = &[
         title: "A datastore keeps its data on emptyDir or no volume",
         remediation: "Keep the data on a PersistentVolumeClaim mounted at the data directory: a \
                       volumeClaimTemplate in a StatefulSet, or a persistentVolumeClaim volume \
-                      (or use a managed service). A pure cache that may lose everything can be \
-                      exempted with the prodready.dev/exempt annotation.",
+                      (or use a managed service). A Redis-compatible cache that keeps nothing on \
+                      disk (`--save \"\"` and no append-only file) is recognised as one.",
         run: Run::Workload(ephemeral_datastore),
     },
     Check {
@@ -104,6 +103,9 @@ fn claim_templates<'a>(w: &Workload<'a>) -> &'a [PersistentVolumeClaim] {
     }
 }
 
+/// The most StatefulSet claims looked at per template: far above any real StatefulSet.
+const MAX_ORDINALS: i32 = 1000;
+
 /// Calls `f` for every persistent claim the pods mount: `persistentVolumeClaim` volumes and,
 /// for a StatefulSet, the claims its volumeClaimTemplates create
 /// (`<template>-<statefulset>-<ordinal>`). Generic ephemeral volumes are left out: their
@@ -130,6 +132,9 @@ fn for_each_claim(w: &Workload<'_>, mut f: impl FnMut(Claim<'_>)) {
         .and_then(|o| o.start)
         .unwrap_or(0)
         .max(0);
+    // The replica count is the user's number: a StatefulSet asking for two billion replicas
+    // must not make the engine generate two billion names.
+    let replicas = replicas.min(MAX_ORDINALS);
     // One buffer for every generated name: lookups need a name, not an allocation each.
     let mut name = String::new();
     for t in spec.volume_claim_templates.iter().flatten() {
@@ -160,10 +165,30 @@ fn claim_names(w: &Workload<'_>) -> Vec<String> {
     names
 }
 
-/// `claim a` or `claims a and b`.
-fn claims_phrase<S: AsRef<str>>(names: &[S]) -> String {
-    let noun = if names.len() == 1 { "claim" } else { "claims" };
-    format!("{noun} {}", join_names(names))
+/// Whether `for_each_claim` stopped short of the StatefulSet's last ordinal.
+fn claims_capped(w: &Workload<'_>) -> bool {
+    !claim_templates(w).is_empty() && w.replicas().is_some_and(|r| r > MAX_ORDINALS)
+}
+
+/// `claim a`, `claims a and b`, or for many `claims a, b, ... and z (12 claims)`; `capped`
+/// when the list stops short of the workload's last claim.
+fn claims_phrase<S: AsRef<str>>(names: &[S], capped: bool) -> String {
+    match names.len() {
+        0 => "no claim".to_string(),
+        1 => format!("claim {}", names[0].as_ref()),
+        n if n > 5 || capped => format!(
+            "claims {}, {}, ... and {} ({})",
+            names[0].as_ref(),
+            names[1].as_ref(),
+            names[n - 1].as_ref(),
+            if capped {
+                format!("the first {n} of its claims")
+            } else {
+                format!("{n} claims")
+            }
+        ),
+        _ => format!("claims {}", join_names(names)),
+    }
 }
 
 fn volume<'a>(w: &Workload<'a>, name: &str) -> Option<&'a Volume> {
@@ -230,79 +255,93 @@ fn mounts_durable(w: &Workload<'_>, templates: &[PersistentVolumeClaim], c: &Con
     })
 }
 
-/// Where the data of containers without a durable volume lives, and what erases it.
-fn data_location(
-    w: &Workload<'_>,
-    params: &Parameters,
-    containers: &[&Container],
-) -> (String, &'static str) {
-    let mounts: Vec<(&VolumeMount, &str)> = containers
+/// Redis-compatible servers, whose persistence `text::persistence` reads.
+const REDIS_LIKE: &[&str] = &["redis", "valkey", "keydb"];
+
+/// The ConfigMaps a container mounts (as a volume or through a projected one).
+fn mounted_config_maps<'a>(w: &Workload<'a>, c: &'a Container) -> impl Iterator<Item = &'a str> {
+    c.volume_mounts
         .iter()
-        .flat_map(|c| c.volume_mounts.iter().flatten())
-        .filter_map(|m| Some((m, transient_kind(volume(w, &m.name)?)?)))
-        .collect();
-    // An emptyDir at a data path is where the data is; any other one may be.
-    let at_data: Vec<_> = mounts
-        .iter()
-        .filter(|(m, _)| is_data_path(&m.mount_path, params))
-        .collect();
-    let shown: Vec<String> = if at_data.is_empty() {
-        mounts.iter().collect::<Vec<_>>()
-    } else {
-        at_data
+        .flatten()
+        .filter_map(move |m| volume(w, &m.name))
+        .flat_map(|v| {
+            let direct = v.config_map.as_ref().map(|m| m.name.as_str());
+            let projected = v
+                .projected
+                .iter()
+                .flat_map(|p| p.sources.iter().flatten())
+                .filter_map(|s| s.config_map.as_ref().map(|m| m.name.as_str()));
+            direct.into_iter().chain(projected)
+        })
+}
+
+/// Whether a Redis-compatible container runs as a cache that keeps nothing on disk: its
+/// command line, or the configuration it mounts from a ConfigMap (the command line wins),
+/// turns snapshots and the append-only file off.
+fn is_cache(ctx: &Ctx<'_>, c: &Container, datastore: &str) -> bool {
+    if !REDIS_LIKE.iter().any(|r| datastore.eq_ignore_ascii_case(r)) {
+        return false;
     }
-    .iter()
-    .map(|(m, kind)| format!("{kind} volume {:?} at {}", m.name, m.mount_path))
-    .collect();
-    if shown.is_empty() {
-        (
-            "in the container filesystem".to_string(),
-            "a container restarts",
-        )
-    } else {
-        (
-            format!("on {}", join_names(&shown)),
-            "the pod is deleted or rescheduled",
-        )
+    let w = ctx.workload;
+    let file = mounted_config_maps(w, c)
+        .filter_map(|name| ctx.world.config_map(w.namespace, name))
+        .flat_map(|cm| cm.persistence.iter().map(|(_, p)| *p))
+        .find(|p| p.is_set())
+        .unwrap_or_default();
+    let parts = c.command.iter().chain(c.args.iter()).flatten();
+    let line = persistence::of_command_line(parts.map(String::as_str));
+    !file.then(line).keeps_data()
+}
+
+/// The datastore container whose data does not outlive its pod, with the datastore's name:
+/// what storage-ephemeral-datastore reports.
+fn ephemeral_store<'a, 'p>(ctx: &Ctx<'a>) -> Option<(&'a Container, &'p str)>
+where
+    'a: 'p,
+{
+    let w = ctx.workload;
+    // A Job running a datastore image is a client (a dump, a migration), not a store.
+    if !w.is_long_running() {
+        return None;
     }
+    let (c, datastore) = datastore_container(w, ctx.params)?;
+    if mounts_durable(w, claim_templates(w), c) || is_cache(ctx, c, datastore) {
+        return None;
+    }
+    Some((c, datastore))
 }
 
 fn ephemeral_datastore(ctx: &Ctx<'_>, out: &mut Out<'_>) {
     let w = ctx.workload;
-    // A Job running a datastore image is a client (a dump, a migration), not a store.
-    if !w.is_long_running() || !is_datastore(w, ctx.params) {
+    if !w.is_long_running() || datastore_container(w, ctx.params).is_none() {
         return;
     }
-    let templates = claim_templates(w);
-    match datastore_container(w, ctx.params) {
-        Some((c, datastore)) => {
-            if mounts_durable(w, templates, c) {
-                return out.pass();
-            }
-            let (location, erased_when) = data_location(w, ctx.params, &[c]);
-            out.fail(format!(
-                "container {:?} runs {datastore} with no persistent volume claim: its data \
-                 lives {location} and is erased whenever {erased_when}",
-                c.name
-            ))
-            .container(&c.name);
-        }
-        None => {
-            // A StatefulSet running no known datastore image: any container may hold the state.
-            if w.long_running_containers()
-                .any(|c| mounts_durable(w, templates, c))
-            {
-                return out.pass();
-            }
-            let containers: Vec<&Container> = w.long_running_containers().collect();
-            let (location, erased_when) = data_location(w, ctx.params, &containers);
-            out.fail(format!(
-                "StatefulSet {} mounts no persistent volume claim: its data lives {location} \
-                 and is erased whenever {erased_when}",
-                w.name
-            ));
-        }
-    }
+    let Some((c, datastore)) = ephemeral_store(ctx) else {
+        return out.pass();
+    };
+    // Only what the manifest proves: nothing mounted outlives the pod. Where exactly the
+    // server writes (its image's data directory, a volume the image declares, an emptyDir) the
+    // manifest does not say.
+    let transient: Vec<String> = c
+        .volume_mounts
+        .iter()
+        .flatten()
+        .filter_map(|m| {
+            let kind = transient_kind(volume(w, &m.name)?)?;
+            Some(format!("{kind} volume {:?} at {}", m.name, m.mount_path))
+        })
+        .collect();
+    let mounts = match transient.len() {
+        0 => String::new(),
+        _ => format!(" (it mounts only {})", join_names(&transient)),
+    };
+    out.fail(format!(
+        "container {:?} runs {datastore} with no persistent volume: nothing it mounts outlives \
+         its pod{mounts}, so its data is lost at the latest when the pod is deleted, evicted or \
+         rescheduled",
+        c.name
+    ))
+    .container(&c.name);
 }
 
 fn emptydir_data(ctx: &Ctx<'_>, out: &mut Out<'_>) {
@@ -311,21 +350,48 @@ fn emptydir_data(ctx: &Ctx<'_>, out: &mut Out<'_>) {
     if !w.is_long_running() {
         return;
     }
+    // A datastore whose data does not outlive the pod is storage-ephemeral-datastore's
+    // finding: its volumes are not reported a second time.
+    let store = ephemeral_store(ctx).map(|(c, _)| c.name.as_str());
     let mut mounts_emptydir = false;
-    for c in w.long_running_containers() {
-        for m in c.volume_mounts.iter().flatten() {
-            if volume(w, &m.name).and_then(transient_kind) != Some("emptyDir") {
-                continue;
+    for v in w.pod_spec.volumes.iter().flatten() {
+        if transient_kind(v) != Some("emptyDir") {
+            continue;
+        }
+        // One volume, one finding: every container and path it is mounted at.
+        let mut at_data: Vec<(&str, &str)> = Vec::new();
+        let mut in_store = false;
+        for c in w.long_running_containers() {
+            for m in c
+                .volume_mounts
+                .iter()
+                .flatten()
+                .filter(|m| m.name == v.name)
+            {
+                mounts_emptydir = true;
+                in_store |= store == Some(c.name.as_str());
+                if is_data_path(&m.mount_path, ctx.params) {
+                    at_data.push((c.name.as_str(), m.mount_path.as_str()));
+                }
             }
-            mounts_emptydir = true;
-            if is_data_path(&m.mount_path, ctx.params) {
-                out.fail(format!(
-                    "emptyDir volume {:?} is mounted at {} in container {:?}: what it stores \
-                     there is erased whenever the pod is deleted or rescheduled",
-                    m.name, m.mount_path, c.name
-                ))
-                .container(&c.name);
-            }
+        }
+        if at_data.is_empty() || in_store {
+            continue;
+        }
+        let places: Vec<String> = at_data
+            .iter()
+            .map(|(c, path)| format!("{path} in container {c:?}"))
+            .collect();
+        let f = out.fail(format!(
+            "emptyDir volume {:?} is mounted at {}: what it stores there is erased whenever the \
+             pod is deleted or rescheduled",
+            v.name,
+            join_names(&places)
+        ));
+        let containers: std::collections::BTreeSet<&str> =
+            at_data.iter().map(|(c, _)| *c).collect();
+        if let [only] = containers.into_iter().collect::<Vec<_>>().as_slice() {
+            f.container(only);
         }
     }
     if mounts_emptydir {
@@ -419,12 +485,21 @@ fn no_backup(ctx: &Ctx<'_>, out: &mut Out<'_>) {
         looked.push("no SnapshotSchedule selects them".to_string());
     }
     let names = claim_names(w);
-    let verb = if names.len() == 1 { "has" } else { "have" };
-    out.fail(format!(
-        "{} {verb} no backup ({}): a lost or corrupted volume cannot be restored",
-        claims_phrase(&names),
-        looked.join("; ")
-    ));
+    let claims = claims_phrase(&names, claims_capped(w));
+    let looked = looked.join("; ");
+    // Backups are often set up apart from the workload (Velero in its own namespace, a
+    // platform team's jobs): offline, nothing in the input is not proof of no backup.
+    if ctx.absence_proven() {
+        let verb = if names.len() == 1 { "has" } else { "have" };
+        out.fail(format!(
+            "{claims} {verb} no backup ({looked}): a lost or corrupted volume cannot be restored"
+        ));
+    } else {
+        out.warn(format!(
+            "no backup of {claims} is in the input ({looked}): unless something outside it backs \
+             them up, a lost or corrupted volume cannot be restored"
+        ));
+    }
 }
 
 /// Why a claim's data goes with it: the bound volume, or the class it is provisioned from.
@@ -496,7 +571,7 @@ fn reclaim_delete(ctx: &Ctx<'_>, out: &mut Out<'_>) {
                 out.fail(format!(
                     "{} is bound to PersistentVolume {pv}, whose reclaimPolicy is Delete: \
                      deleting the claim (or its namespace) deletes the volume and its data",
-                    claims_phrase(claims)
+                    claims_phrase(claims, claims_capped(w))
                 ))
                 .object(format!("PersistentVolume/{pv}"));
             }
@@ -510,7 +585,7 @@ fn reclaim_delete(ctx: &Ctx<'_>, out: &mut Out<'_>) {
                 out.fail(format!(
                     "{} {verb} {which} {name}, whose reclaimPolicy is Delete: deleting a claim \
                      (or its namespace) deletes its volume and the data",
-                    claims_phrase(claims)
+                    claims_phrase(claims, claims_capped(w))
                 ))
                 .object(format!("StorageClass/{name}"));
             }
@@ -521,7 +596,7 @@ fn reclaim_delete(ctx: &Ctx<'_>, out: &mut Out<'_>) {
     } else if !unknown.is_empty() {
         out.skip(format!(
             "not judged: neither the PersistentVolume nor the StorageClass of {} is known",
-            claims_phrase(&unknown)
+            claims_phrase(&unknown, claims_capped(w))
         ));
     }
 }
@@ -584,7 +659,7 @@ fn rwo_shared(ctx: &Ctx<'_>, out: &mut Out<'_>) {
     } else if !unknown.is_empty() {
         out.skip(format!(
             "not judged: {} {} not among the known PersistentVolumeClaims",
-            claims_phrase(&unknown),
+            claims_phrase(&unknown, claims_capped(w)),
             if unknown.len() == 1 { "is" } else { "are" }
         ));
     }
@@ -657,7 +732,7 @@ mod tests {
     use crate::api::ReadinessPolicySpec;
     use crate::engine::{CompiledPolicy, evaluate};
     use crate::input::Inventory;
-    use crate::testing::{findings, judge, messages, now, outcome};
+    use crate::testing::{findings, judge, judge_complete, messages, now, outcome};
     use crate::world::RelatedKind;
 
     fn deployment(replicas: u32, containers: &str, volumes: &str) -> String {
@@ -697,7 +772,7 @@ mod tests {
         assert_eq!(
             messages(&r, "storage-ephemeral-datastore"),
             vec![
-                "container \"redis\" runs redis with no persistent volume claim: its data lives in the container filesystem and is erased whenever a container restarts"
+                "container \"redis\" runs redis with no persistent volume: nothing it mounts outlives its pod, so its data is lost at the latest when the pod is deleted, evicted or rescheduled"
             ]
         );
         let f = findings(&r, "storage-ephemeral-datastore");
@@ -710,9 +785,11 @@ mod tests {
         assert_eq!(
             messages(&r, "storage-ephemeral-datastore"),
             vec![
-                "container \"redis\" runs redis with no persistent volume claim: its data lives on emptyDir volume \"data\" at /data and is erased whenever the pod is deleted or rescheduled"
+                "container \"redis\" runs redis with no persistent volume: nothing it mounts outlives its pod (it mounts only emptyDir volume \"data\" at /data and emptyDir volume \"tmp\" at /tmp), so its data is lost at the latest when the pod is deleted, evicted or rescheduled"
             ]
         );
+        // One cause, one finding: the emptyDir at /data is this finding, not another one.
+        assert_eq!(outcome(&r, "storage-emptydir-data"), "pass");
         // A volume with no source is an emptyDir to Kubernetes; generic ephemeral volumes die
         // with the pod too.
         let r = judge(&redis_with(
@@ -723,7 +800,7 @@ mod tests {
         assert_eq!(
             messages(&r, "storage-ephemeral-datastore"),
             vec![
-                "container \"redis\" runs redis with no persistent volume claim: its data lives on emptyDir volume \"data\" at /cache and ephemeral volume \"scratch\" at /scratch and is erased whenever the pod is deleted or rescheduled"
+                "container \"redis\" runs redis with no persistent volume: nothing it mounts outlives its pod (it mounts only emptyDir volume \"data\" at /cache and ephemeral volume \"scratch\" at /scratch), so its data is lost at the latest when the pod is deleted, evicted or rescheduled"
             ]
         );
 
@@ -752,16 +829,11 @@ mod tests {
     }
 
     #[test]
-    fn statefulset_without_claims_is_an_ephemeral_datastore() {
+    fn a_statefulset_is_not_a_datastore_by_itself() {
         let sts = "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: ledger, namespace: shop}\n\
              spec:\n  serviceName: ledger\n  selector: {matchLabels: {app: ledger}}\n  template:\n    \
              metadata: {labels: {app: ledger}}\n    spec:\n      containers: [{name: app, image: 'ledger:1'}]\n";
-        assert_eq!(
-            messages(&judge(sts), "storage-ephemeral-datastore"),
-            vec![
-                "StatefulSet ledger mounts no persistent volume claim: its data lives in the container filesystem and is erased whenever a container restarts"
-            ]
-        );
+        assert_eq!(outcome(&judge(sts), "storage-ephemeral-datastore"), "n/a");
         // A template the datastore container does not mount keeps nothing of its data.
         let unmounted = postgres(1, "").replace(
             "volumeMounts: [{name: data, mountPath: /var/lib/postgresql/data}]",
@@ -769,6 +841,62 @@ mod tests {
         );
         assert_eq!(
             outcome(&judge(&unmounted), "storage-ephemeral-datastore"),
+            "fail"
+        );
+    }
+
+    /// A Redis-compatible cache with snapshots and the append-only file off loses nothing on
+    /// restart: told on its command line, or in the configuration it mounts.
+    #[test]
+    fn a_cache_that_keeps_nothing_is_not_an_ephemeral_datastore() {
+        let cache = |args: &str| {
+            deployment(
+                1,
+                &format!(
+                    "      - name: redis\n        image: valkey/valkey:8\n        args: [{args}]\n"
+                ),
+                "",
+            )
+        };
+        for args in [
+            "--save, '', --appendonly, 'no'",
+            "sh, -c, \"exec valkey-server --save '' --maxmemory 100mb\"",
+        ] {
+            assert_eq!(
+                outcome(&judge(&cache(args)), "storage-ephemeral-datastore"),
+                "pass",
+                "{args}"
+            );
+        }
+        assert_eq!(
+            outcome(
+                &judge(&cache("--save, '', --appendonly, 'yes'")),
+                "storage-ephemeral-datastore"
+            ),
+            "fail"
+        );
+        let config = |conf: &str| {
+            format!(
+                "{}---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: redis, namespace: shop}}\n\
+                 data: {{redis.conf: \"{conf}\"}}\n",
+                redis_with(
+                    "{name: conf, mountPath: /usr/local/etc/redis}",
+                    "{name: conf, configMap: {name: redis}}"
+                )
+            )
+        };
+        assert_eq!(
+            outcome(
+                &judge(&config("maxmemory 64mb\\nsave ''\\nappendonly no\\n")),
+                "storage-ephemeral-datastore"
+            ),
+            "pass"
+        );
+        assert_eq!(
+            outcome(
+                &judge(&config("save ''\\nappendonly yes\\n")),
+                "storage-ephemeral-datastore"
+            ),
             "fail"
         );
     }
@@ -807,6 +935,23 @@ mod tests {
             outcome(&judge(&deployment(1, api, "")), "storage-emptydir-data"),
             "n/a"
         );
+        // One volume, one finding, wherever it is mounted.
+        let shared = deployment(
+            1,
+            &format!(
+                "{FEAST}      - name: indexer\n        image: indexer:1\n        \
+                 volumeMounts: [{{name: registry, mountPath: /data/registry}}]\n"
+            ),
+            "      volumes: [{name: registry, emptyDir: {}}, {name: tmp, emptyDir: {}}]\n",
+        );
+        let r = judge(&shared);
+        assert_eq!(
+            messages(&r, "storage-emptydir-data"),
+            vec![
+                "emptyDir volume \"registry\" is mounted at /registry in container \"feast\" and /data/registry in container \"indexer\": what it stores there is erased whenever the pod is deleted or rescheduled"
+            ]
+        );
+        assert_eq!(findings(&r, "storage-emptydir-data")[0].container, None);
         // A native sidecar's data counts as well.
         let sidecar = deployment(
             1,
@@ -849,6 +994,17 @@ mod tests {
     #[test]
     fn no_backup() {
         let base = postgres(2, "");
+        // Offline, a backup may be set up apart from the workload: a warning.
+        let r = judge(&base);
+        assert_eq!(outcome(&r, "storage-no-backup"), "warn");
+        assert_eq!(
+            messages(&r, "storage-no-backup"),
+            vec![
+                "no backup of claims data-postgres-0 and data-postgres-1 is in the input (no CronJob in namespace shop is labelled as a backup or runs a dump command such as pg_dump): unless something outside it backs them up, a lost or corrupted volume cannot be restored"
+            ]
+        );
+        // Declared complete (or in the cluster), nothing is nothing.
+        let judge = judge_complete;
         let r = judge(&base);
         assert_eq!(
             messages(&r, "storage-no-backup"),
@@ -869,6 +1025,15 @@ mod tests {
             messages(&r, "storage-no-backup"),
             vec![
                 "claims data-postgres-0 and data-postgres-1 have no backup (no Velero Schedule covers namespace shop; no CronJob in namespace shop is labelled as a backup or runs a dump command such as pg_dump; no VolumeSnapshot of them exists): a lost or corrupted volume cannot be restored"
+            ]
+        );
+        // The replica count is the user's number: two billion replicas are named in a bounded
+        // message after a bounded walk.
+        let r = judge(&postgres(2_147_483_647, ""));
+        assert_eq!(
+            messages(&r, "storage-no-backup"),
+            vec![
+                "claims data-postgres-0, data-postgres-1, ... and data-postgres-999 (the first 1000 of its claims) have no backup (no CronJob in namespace shop is labelled as a backup or runs a dump command such as pg_dump): a lost or corrupted volume cannot be restored"
             ]
         );
         // A suspended backup job does not count, and the message says so.

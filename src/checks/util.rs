@@ -4,7 +4,7 @@ use k8s_openapi::api::core::v1::Container;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use crate::api::Parameters;
-use crate::workload::{Workload, WorkloadKind};
+use crate::workload::Workload;
 
 /// An image reference split into its parts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,11 +45,63 @@ pub fn datastore_of<'p>(image: &str, params: &'p Parameters) -> Option<&'p str> 
     if contains_ignoring_case(short, "exporter") || contains_ignoring_case(short, "operator") {
         return None;
     }
-    params
-        .datastore_images
+    named_in(short, &params.datastore_images)
+}
+
+/// The first entry of `names` that `short` contains, ignoring ASCII case (an empty entry in a
+/// policy names nothing).
+fn named_in<'p>(short: &str, names: &'p [String]) -> Option<&'p str> {
+    names
         .iter()
-        .find(|d| contains_ignoring_case(short, d))
+        .find(|d| !d.is_empty() && contains_ignoring_case(short, d))
         .map(String::as_str)
+}
+
+/// Arguments that only an ingress controller or a gateway proxy takes.
+const INGRESS_CONTROLLER_FLAGS: &[&str] = &[
+    "--ingress-class",
+    "--ingress.class",
+    "--controller-class",
+    "--watch-ingress-without-class",
+    "--providers.kubernetesingress",
+    "--providers.kubernetesgateway",
+];
+
+/// Whether the workload is an ingress controller or gateway proxy: the edge of the cluster,
+/// whose public Service is its purpose. Known by its image, or by an argument naming an
+/// ingress or gateway class.
+pub fn is_ingress_controller(workload: &Workload<'_>, params: &Parameters) -> bool {
+    workload.long_running_containers().any(|c| {
+        // Whole words of the repository path, which often names the project
+        // (`ingress-nginx/controller`): `kong` is Kong, not part of `hongkong`.
+        let by_image = c.image.as_deref().is_some_and(|image| {
+            let name = ImageRef::parse(image).name;
+            params
+                .ingress_controller_images
+                .iter()
+                .any(|n| !n.is_empty() && contains_word_ignoring_case(name, n))
+        });
+        by_image
+            || c.command
+                .iter()
+                .chain(c.args.iter())
+                .flatten()
+                .any(|a| INGRESS_CONTROLLER_FLAGS.iter().any(|f| a.starts_with(f)))
+    })
+}
+
+/// Whether `needle` occurs in `haystack` as whole words, ignoring ASCII case: bounded by the
+/// ends or by `-`, `_`, `.`, `/` or `:`.
+pub fn contains_word_ignoring_case(haystack: &str, needle: &str) -> bool {
+    let (h, n) = (haystack.as_bytes(), needle.as_bytes());
+    let boundary = |i: Option<&u8>| i.is_none_or(|b| matches!(b, b'-' | b'_' | b'.' | b'/' | b':'));
+    !n.is_empty()
+        && h.len() >= n.len()
+        && (0..=h.len() - n.len()).any(|i| {
+            h[i..i + n.len()].eq_ignore_ascii_case(n)
+                && boundary(i.checked_sub(1).and_then(|j| h.get(j)))
+                && boundary(h.get(i + n.len()))
+        })
 }
 
 /// Whether `needle` occurs in `haystack`, ignoring ASCII case.
@@ -72,25 +124,28 @@ pub fn datastore_container<'a, 'p>(
         .find_map(|c| datastore_of(c.image.as_deref()?, params).map(|d| (c, d)))
 }
 
-/// Whether the workload holds data: a StatefulSet, or a container running a datastore image.
+/// Whether the workload holds data: a container runs a datastore image. A StatefulSet is not
+/// one by itself: controllers and brokers use StatefulSets for a stable identity.
 pub fn is_datastore(workload: &Workload<'_>, params: &Parameters) -> bool {
-    workload.kind == WorkloadKind::StatefulSet || datastore_container(workload, params).is_some()
+    datastore_container(workload, params).is_some()
 }
 
 /// Resolves an int-or-percent against a total, rounding percentages up as Kubernetes does for
-/// minAvailable (`round_up = true`) or down as it does for maxUnavailable.
+/// minAvailable (`round_up = true`) or down as it does for maxUnavailable. The percentage is
+/// the user's number: the arithmetic saturates instead of overflowing (`999999999999999999%`
+/// of a replica count resolves to `i32::MAX`), so no input can make the engine panic.
 pub fn resolve_int_or_percent(value: &IntOrString, total: i32, round_up: bool) -> Option<i32> {
     match value {
         IntOrString::Int(i) => Some(*i),
         IntOrString::String(s) => {
             let pct: i64 = s.strip_suffix('%')?.trim().parse().ok()?;
-            let scaled = pct * i64::from(total);
+            let scaled = pct.saturating_mul(i64::from(total));
             let v = if round_up {
-                (scaled + 99) / 100
+                scaled.saturating_add(99) / 100
             } else {
                 scaled / 100
             };
-            i32::try_from(v).ok()
+            Some(i32::try_from(v).unwrap_or(if v < 0 { i32::MIN } else { i32::MAX }))
         }
     }
 }
@@ -173,6 +228,30 @@ mod tests {
     }
 
     #[test]
+    fn ingress_controllers_by_image_or_argument() {
+        let p = Parameters::default();
+        let yes = |image: &str, args: &str| {
+            let yaml = format!(
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: x}}\nspec:\n  template:\n    \
+                 spec:\n      containers: [{{name: c, image: '{image}', args: [{args}]}}]\n"
+            );
+            let object: crate::workload::WorkloadObject =
+                match crate::input::classify(serde_yaml_ng::from_str(&yaml).unwrap()) {
+                    Ok(crate::input::Parsed::Workload(w)) => *w,
+                    _ => panic!("a workload"),
+                };
+            is_ingress_controller(&object.view().unwrap(), &p)
+        };
+        assert!(yes("registry.k8s.io/ingress-nginx/controller:v1.11.0", ""));
+        assert!(yes("traefik:v3.1", ""));
+        assert!(yes("docker.io/istio/proxyv2:1.22.0", ""));
+        assert!(yes("kong/kong-gateway:3.7", ""));
+        assert!(yes("acme/edge:1", "'--ingress-class=edge'"));
+        assert!(!yes("acme/hongkong-api:1", ""));
+        assert!(!yes("acme/api:1", "'--class=x'"));
+    }
+
+    #[test]
     fn ignoring_case() {
         assert!(contains_ignoring_case("PostgreSQL", "postgres"));
         assert!(contains_ignoring_case("redis", "REDIS"));
@@ -193,5 +272,29 @@ mod tests {
             resolve_int_or_percent(&IntOrString::Int(2), 3, true),
             Some(2)
         );
+        assert_eq!(
+            resolve_int_or_percent(&IntOrString::String("x%".into()), 3, true),
+            None
+        );
+    }
+
+    #[test]
+    fn percentages_too_large_saturate_instead_of_overflowing() {
+        let huge = IntOrString::String("999999999999999999%".into());
+        for round_up in [true, false] {
+            assert_eq!(
+                resolve_int_or_percent(&huge, i32::MAX, round_up),
+                Some(i32::MAX)
+            );
+            assert_eq!(resolve_int_or_percent(&huge, 3, round_up), Some(i32::MAX));
+        }
+        let negative = IntOrString::String("-999999999999999999%".into());
+        assert_eq!(
+            resolve_int_or_percent(&negative, i32::MAX, false),
+            Some(i32::MIN)
+        );
+        // Beyond i64 the number is not understood: not a percentage at all.
+        let beyond = IntOrString::String("99999999999999999999999%".into());
+        assert_eq!(resolve_int_or_percent(&beyond, 3, true), None);
     }
 }

@@ -231,15 +231,21 @@ pub struct AuditArgs {
     #[command(flatten)]
     pub cluster_args: ClusterArgs,
 
-    /// With --cluster: the namespace to judge (default: the kubeconfig context's).
+    /// With --cluster: the namespace to judge (default: the kubeconfig context's). With
+    /// manifests: the namespace those that name none will be applied to (default: `default`).
     #[arg(
         long,
         short = 'n',
         value_name = "NAMESPACE",
-        requires = "cluster",
         conflicts_with = "all_namespaces"
     )]
     pub namespace: Option<String>,
+
+    /// The manifests are the whole of their namespaces: an object they do not hold does not
+    /// exist, so a missing NetworkPolicy, PDB, Secret, ConfigMap or backup job fails instead of
+    /// skipping or warning.
+    #[arg(long, conflicts_with = "cluster")]
+    pub complete: bool,
 
     /// With --cluster: judge every namespace.
     #[arg(long, short = 'A', requires = "cluster")]

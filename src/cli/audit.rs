@@ -85,7 +85,13 @@ pub fn run(args: &AuditArgs) -> u8 {
             }
         }
     } else {
+        if let Some(ns) = &args.namespace {
+            inventory.set_default_namespace(ns);
+        }
         read_inputs(&args.paths, &mut inventory);
+        if args.complete {
+            inventory.assume_complete();
+        }
     }
     if !inventory.policies.is_empty() {
         tracing::warn!(

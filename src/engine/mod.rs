@@ -259,7 +259,7 @@ mod tests {
             "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\n  namespace: shop\n  \
              annotations: {{{annotations}}}\nspec:\n  replicas: 1\n  selector: {{matchLabels: {{app: api}}}}\n  \
              template:\n    metadata: {{labels: {{app: api}}}}\n    spec:\n      containers:\n      \
-             - {{name: app, image: api:1.0}}\n"
+             - {{name: app, image: api:1.0, ports: [{{containerPort: 8080}}]}}\n"
         )
     }
 

@@ -5,6 +5,7 @@
 
 pub mod classify;
 mod direct;
+mod namespace;
 mod split;
 
 use std::fmt;
@@ -19,7 +20,7 @@ pub use split::{RawDocument, split_documents};
 
 use crate::api::{ReadinessPolicy, SourceLocation};
 use crate::workload::WorkloadObject;
-use crate::world::World;
+use crate::world::{RelatedKind, World};
 
 /// Files larger than this are refused rather than read into memory.
 pub const MAX_FILE_BYTES: u64 = 256 << 20;
@@ -68,7 +69,26 @@ pub struct Inventory {
     pub errors: Vec<InputError>,
     /// Documents read successfully (objects inside Lists counted one by one).
     pub objects: usize,
+    /// The namespace of objects that name none (`-n`); `None` leaves them to `default`.
+    default_namespace: Option<String>,
 }
+
+/// The namespaced kinds that make up a namespace's manifests: with `--complete`, an object of
+/// these kinds that the input does not hold does not exist. Cluster-scoped kinds, custom
+/// resources that often live elsewhere (monitors, rules, Velero schedules) and live state are
+/// not covered.
+const COMPLETE_KINDS: &[RelatedKind] = &[
+    RelatedKind::Service,
+    RelatedKind::Ingress,
+    RelatedKind::NetworkPolicy,
+    RelatedKind::PodDisruptionBudget,
+    RelatedKind::HorizontalPodAutoscaler,
+    RelatedKind::ConfigMap,
+    RelatedKind::Secret,
+    RelatedKind::PersistentVolumeClaim,
+    RelatedKind::ServiceAccount,
+    RelatedKind::CronJob,
+];
 
 /// What one document holds: its objects (a List's items one by one), each classified or
 /// refused with the reason.
@@ -196,8 +216,28 @@ fn flatten(value: Value, depth: usize, out: &mut Vec<Result<Parsed, String>>) {
 }
 
 impl Inventory {
+    /// An empty inventory of manifests: partial (an object it lacks may exist elsewhere) until
+    /// declared complete.
     pub fn new() -> Inventory {
-        Inventory::default()
+        let mut inventory = Inventory::default();
+        inventory.world.set_partial(true);
+        inventory
+    }
+
+    /// Gives objects that name no namespace this one (`-n`), as `kubectl apply -n` would. Set
+    /// before reading.
+    pub fn set_default_namespace(&mut self, namespace: &str) {
+        self.default_namespace = Some(namespace.to_string());
+    }
+
+    /// Declares the input the whole of its namespaces (`--complete`): what it does not hold
+    /// does not exist, so an absent NetworkPolicy, PDB or referenced object fails instead of
+    /// skipping or warning.
+    pub fn assume_complete(&mut self) {
+        self.world.set_partial(false);
+        for kind in COMPLETE_KINDS {
+            self.world.mark_present(*kind);
+        }
     }
 
     /// Reads a stream of documents (YAML or JSON) named `file` in messages.
@@ -251,10 +291,13 @@ impl Inventory {
 
     fn add_parsed(&mut self, parsed: Parsed, source: impl FnOnce() -> SourceLocation) {
         match parsed {
-            Parsed::Workload(object) => {
+            Parsed::Workload(mut object) => {
+                if let Some(ns) = &self.default_namespace {
+                    namespace::workload(&mut object, ns);
+                }
                 // Workloads are the input itself: once any is read, the absence of a backup
                 // CronJob among them is meaningful.
-                self.world.mark_present(crate::world::RelatedKind::CronJob);
+                self.world.mark_present(RelatedKind::CronJob);
                 self.world.apply_workload(&object);
                 // A bare Pod is its own live state.
                 if let WorkloadObject::Pod(p) = object.as_ref() {
@@ -266,7 +309,12 @@ impl Inventory {
                     source: source(),
                 });
             }
-            Parsed::Related(object) => self.world.apply(*object),
+            Parsed::Related(mut object) => {
+                if let Some(ns) = &self.default_namespace {
+                    namespace::related(&mut object, ns);
+                }
+                self.world.apply(*object)
+            }
             Parsed::Policy(p) => self.policies.push((*p, source())),
             Parsed::Ignored => {}
         }
@@ -506,6 +554,73 @@ mod tests {
             "{}",
             reasons[4]
         );
+    }
+
+    /// `-n`: namespace-less manifests land where `kubectl apply -n` would put them, so the
+    /// workload's ServiceAccount is the one a ClusterRoleBinding names in that namespace.
+    #[test]
+    fn namespace_less_manifests_take_the_namespace_they_will_be_applied_to() {
+        let yaml = "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: argocd-application-controller}\n\
+             spec:\n  selector: {matchLabels: {app: c}}\n  template:\n    metadata: {labels: {app: c}}\n    \
+             spec:\n      serviceAccountName: argocd-application-controller\n      \
+             containers: [{name: c, image: 'argocd:v2'}]\n---\n\
+             apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: argocd-application-controller}\n---\n\
+             apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: argocd-application-controller}\n\
+             rules: [{apiGroups: ['*'], resources: ['*'], verbs: ['*']}]\n---\n\
+             apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: argocd-application-controller}\n\
+             roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: argocd-application-controller}\n\
+             subjects: [{kind: ServiceAccount, name: argocd-application-controller, namespace: argocd}]\n";
+        let judge = |namespace: Option<&str>| {
+            let mut inv = Inventory::new();
+            if let Some(ns) = namespace {
+                inv.set_default_namespace(ns);
+            }
+            inv.add_text("argocd.yaml", yaml);
+            let view = inv.workloads[0].object.view().expect("pod spec");
+            let policy = crate::engine::CompiledPolicy::compile(None, &Default::default()).unwrap();
+            let r = crate::engine::evaluate(&view, &inv.world, &policy, crate::testing::now());
+            (
+                view.namespace.to_string(),
+                crate::testing::outcome(&r, "security-cluster-admin"),
+            )
+        };
+        assert_eq!(judge(None), ("default".to_string(), "pass"));
+        assert_eq!(judge(Some("argocd")), ("argocd".to_string(), "fail"));
+        let mut inv = Inventory::new();
+        inv.set_default_namespace("argocd");
+        inv.add_text("argocd.yaml", yaml);
+        assert!(
+            inv.world
+                .service_account("argocd", "argocd-application-controller")
+                .is_some()
+        );
+    }
+
+    /// `--complete`: the input is the whole namespace, so what it lacks is missing.
+    #[test]
+    fn complete_input_proves_absence() {
+        let yaml = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api, namespace: shop}\n\
+             spec:\n  replicas: 2\n  selector: {matchLabels: {app: api}}\n  template:\n    \
+             metadata: {labels: {app: api}}\n    spec:\n      \
+             containers: [{name: app, image: 'api:1', envFrom: [{secretRef: {name: api-env}}]}]\n";
+        let r = crate::testing::judge(yaml);
+        for id in [
+            "network-no-policy",
+            "availability-no-pdb",
+            "config-missing-reference",
+        ] {
+            assert_eq!(crate::testing::outcome(&r, id), "skip", "{id}");
+        }
+        let r = crate::testing::judge_complete(yaml);
+        for id in [
+            "network-no-policy",
+            "availability-no-pdb",
+            "config-missing-reference",
+        ] {
+            assert_eq!(crate::testing::outcome(&r, id), "fail", "{id}");
+        }
+        assert!(!Inventory::default().world.is_partial());
+        assert!(Inventory::new().world.is_partial());
     }
 
     #[test]

@@ -7,6 +7,8 @@ use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::compact::{Labels, Named, Names};
+use crate::text::credentials::Credential;
+use crate::text::persistence::Persistence;
 
 /// A port a Service exposes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,7 +26,7 @@ pub struct ServiceFacts {
     pub service_type: Box<str>,
     pub ports: Box<[ServicePortFacts]>,
     pub labels: Labels,
-    /// Only the annotations checks read (`checks::reads_service_annotation`): a Service's
+    /// Only the annotations checks read (`text::annotations::reads_service_annotation`): a Service's
     /// annotations often hold a copy of the whole object (`last-applied-configuration`).
     pub annotations: Labels,
 }
@@ -45,7 +47,7 @@ pub struct IngressFacts {
     /// Hosts listed under `spec.tls` (an entry without hosts covers the default host: "*").
     pub tls_hosts: Box<[Box<str>]>,
     pub class: Option<Box<str>>,
-    /// Only the annotations checks read (`checks::reads_ingress_annotation`).
+    /// Only the annotations checks read (`text::annotations::reads_ingress_annotation`).
     pub annotations: Labels,
 }
 
@@ -84,8 +86,10 @@ pub struct HpaFacts {
     pub max_replicas: i32,
 }
 
-/// A ConfigMap reduced to what checks read: its key names and the values that look like
-/// connection strings or credentials (never the whole payload).
+/// A ConfigMap reduced to what checks read: its key names, the values that look like
+/// connection strings, and what makes a value a credential (never the values themselves).
+/// Values are judged with the same rules as env values (`text::credentials`): by content here,
+/// by name later, against the policy's own patterns.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct ConfigMapFacts {
     pub name: Box<str>,
@@ -95,11 +99,18 @@ pub struct ConfigMapFacts {
     pub empty_keys: Names,
     /// Values holding a URL (`scheme://...`), per key, truncated.
     pub urls: Box<[(Box<str>, Box<str>)]>,
-    /// Keys whose value holds a PEM private key.
-    pub private_keys: Names,
-    /// `(key, field)`: a file-like value assigns a literal to a credential-named field
-    /// (`password: hunter2`, `API_TOKEN=abc`).
-    pub embedded_credentials: Box<[(Box<str>, Box<str>)]>,
+    /// Keys whose value is a credential by its content (a PEM private key, a known token, a
+    /// URL with a password), with what it holds.
+    pub content_credentials: Box<[(Box<str>, Credential)]>,
+    /// Keys whose whole value is a literal (`text::credentials::is_literal`): a credential if
+    /// the key is named like one.
+    pub literal_keys: Names,
+    /// `(key, field)`: a file-like value assigns a literal to this field (`password: hunter2`,
+    /// `API_TOKEN=abc`): a credential if the field is named like one.
+    pub literal_fields: Box<[(Box<str>, Box<str>)]>,
+    /// Keys whose value is a Redis-style configuration (`save`, `appendonly` directives), with
+    /// what it says of persistence.
+    pub persistence: Box<[(Box<str>, Persistence)]>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Default)]

@@ -1,7 +1,6 @@
 //! Reduces Kubernetes objects to the facts the World keeps.
 
 use std::collections::BTreeSet;
-use std::sync::LazyLock;
 
 use jiff::Timestamp;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
@@ -13,8 +12,10 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use super::compact::Labels;
 use super::facts::*;
-use crate::api::Parameters;
-use crate::checks::{reads_ingress_annotation, reads_service_annotation};
+use crate::text::annotations::{reads_ingress_annotation, reads_service_annotation};
+use crate::text::credentials::{self, Credential};
+use crate::text::persistence::{self, Persistence};
+use crate::text::url::urls_in;
 
 pub(crate) fn ts(t: &Option<Time>) -> Option<Timestamp> {
     t.as_ref().map(|t| t.0)
@@ -179,59 +180,42 @@ pub fn hpa(hpa: &HorizontalPodAutoscaler) -> HpaFacts {
     }
 }
 
-/// The default credential-name patterns, upper-cased once, for scanning file-like ConfigMap
-/// values at ingestion (key names are matched later against the policy's own patterns).
-static DEFAULT_SECRET_PATTERNS: LazyLock<Vec<String>> = LazyLock::new(|| {
-    Parameters::default()
-        .secret_name_patterns
-        .iter()
-        .map(|p| p.to_ascii_uppercase())
-        .collect()
-});
-
 /// Longest URL kept per value.
 const MAX_URL_LEN: usize = 512;
 /// Most URLs kept per key.
 const MAX_URLS_PER_KEY: usize = 16;
+/// Most literal fields kept per ConfigMap, and the longest name kept: enough for any
+/// configuration file a person writes, bounded for one generated to be huge.
+const MAX_LITERAL_FIELDS: usize = 256;
+const MAX_FIELD_LEN: usize = 64;
 
-/// Whether a name (env var, key, field) looks like it holds a credential.
-pub fn name_looks_secret(name: &str, patterns: &[String]) -> bool {
-    let upper = name.to_ascii_uppercase().replace(['-', '.'], "_");
-    patterns.iter().any(|p| upper.contains(p.as_str()))
-}
-
-/// Whether a literal is a reference or placeholder rather than a real value.
-pub fn is_placeholder(value: &str) -> bool {
-    let v = value.trim().trim_matches(|c| c == '"' || c == '\'');
-    v.is_empty()
-        || v.starts_with("${")
-        || v.starts_with("$(")
-        || v.starts_with("{{")
-        || v.starts_with('<')
-        || v.eq_ignore_ascii_case("null")
-        || v == "~"
-}
-
-/// Every `scheme://...` token in a value.
-pub fn urls_in(value: &str) -> impl Iterator<Item = &str> {
-    value
-        .split(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ',' | ';' | '`'))
-        .filter(|t| {
-            t.find("://").is_some_and(|i| {
-                i > 0
-                    && t[..i]
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '+')
-            })
-        })
+/// The fields a file-like value (YAML, properties, `.env`, JSON) assigns a literal to:
+/// `password: hunter2`, `export API_TOKEN=abc`, `"secret": "x"`. Which of them are credentials
+/// depends on the policy's name patterns, so every literal one is kept by name.
+fn literal_fields(value: &str) -> impl Iterator<Item = &str> {
+    value.lines().filter_map(|line| {
+        let line = line.trim().trim_start_matches("export ");
+        let split = line.find([':', '='])?;
+        let (field, rest) = line.split_at(split);
+        let field = field.trim().trim_matches(|c| c == '"' || c == '\'');
+        let rest = rest[1..].trim().trim_end_matches(',');
+        let usable = !field.is_empty()
+            && field.len() <= MAX_FIELD_LEN
+            && !field.contains(char::is_whitespace)
+            && !rest.starts_with("//")
+            && credentials::is_literal(rest);
+        usable.then_some(field)
+    })
 }
 
 pub fn config_map(cm: &ConfigMap) -> ConfigMapFacts {
     let data = cm.data.iter().flatten();
     let binary = cm.binary_data.iter().flatten().map(|(k, _)| k);
     let mut urls: Vec<(Box<str>, Box<str>)> = Vec::new();
-    let mut private_keys: Vec<&str> = Vec::new();
-    let mut embedded_credentials: Vec<(Box<str>, Box<str>)> = Vec::new();
+    let mut content_credentials: Vec<(Box<str>, Credential)> = Vec::new();
+    let mut literal_keys: Vec<&str> = Vec::new();
+    let mut fields: Vec<(Box<str>, Box<str>)> = Vec::new();
+    let mut redis: Vec<(Box<str>, Persistence)> = Vec::new();
     for (key, value) in data.clone() {
         if value.is_empty() {
             continue;
@@ -243,30 +227,26 @@ pub fn config_map(cm: &ConfigMap) -> ConfigMapFacts {
             }
             urls.push((key.as_str().into(), url[..end].into()));
         }
-        if value.contains("PRIVATE KEY-----") {
-            private_keys.push(key);
+        if let Some(c) = credentials::in_content(value) {
+            content_credentials.push((key.as_str().into(), c));
+        }
+        if credentials::is_literal(value) {
+            literal_keys.push(key);
         }
         if value.contains('\n') || value.contains('=') || value.contains(": ") {
             let mut seen = BTreeSet::new();
-            for line in value.lines() {
-                let line = line.trim().trim_start_matches("export ");
-                let Some(split) = line.find([':', '=']) else {
-                    continue;
-                };
-                let (field, rest) = line.split_at(split);
-                let field = field.trim().trim_matches(|c| c == '"' || c == '\'');
-                let rest = rest[1..].trim();
-                if field.is_empty()
-                    || field.contains(char::is_whitespace)
-                    || rest.starts_with("//")
-                    || is_placeholder(rest)
-                    || !name_looks_secret(field, &DEFAULT_SECRET_PATTERNS)
-                    || !seen.insert(field.to_string())
-                {
-                    continue;
+            for field in literal_fields(value) {
+                if fields.len() >= MAX_LITERAL_FIELDS {
+                    break;
                 }
-                embedded_credentials.push((key.as_str().into(), field.into()));
+                if seen.insert(field) {
+                    fields.push((key.as_str().into(), field.into()));
+                }
             }
+        }
+        let p = persistence::of_config(value);
+        if p.is_set() {
+            redis.push((key.as_str().into(), p));
         }
     }
     ConfigMapFacts {
@@ -281,8 +261,10 @@ pub fn config_map(cm: &ConfigMap) -> ConfigMapFacts {
             .map(|(k, _)| k.as_str())
             .collect(),
         urls: urls.into_boxed_slice(),
-        private_keys: private_keys.into_iter().collect(),
-        embedded_credentials: embedded_credentials.into_boxed_slice(),
+        content_credentials: content_credentials.into_boxed_slice(),
+        literal_keys: literal_keys.into_iter().collect(),
+        literal_fields: fields.into_boxed_slice(),
+        persistence: redis.into_boxed_slice(),
     }
 }
 
@@ -385,26 +367,40 @@ mod tests {
     }
 
     #[test]
-    fn config_map_keeps_urls_keys_and_embedded_credentials() {
+    fn config_map_keeps_urls_keys_and_what_makes_a_value_a_credential() {
         let facts = config_map(&cm(&[
             ("REDIS_URL", "redis://redis:6379/0"),
             (
                 "app.yaml",
-                "db:\n  host: db\n  password: hunter2\n  token: ${TOKEN}\n",
+                "db:\n  host: db\n  password: hunter2\n  token: ${TOKEN}\n  tls: true\n",
             ),
             ("EMPTY", ""),
             ("tls.key", "-----BEGIN RSA PRIVATE KEY-----\nabc\n"),
+            ("DB_PASSWORD", "coffee"),
+            ("ALLOW_EMPTY_PASSWORD", "no"),
+            ("redis.conf", "maxmemory 64mb\nsave \"\"\n"),
         ]));
         assert_eq!(
             &*facts.urls,
             [("REDIS_URL".into(), "redis://redis:6379/0".into())]
         );
+        // Every field assigned a literal is kept by name; the policy decides which are
+        // credentials. Placeholders and switches are not literals.
+        let fields: Vec<(&str, &str)> = facts
+            .literal_fields
+            .iter()
+            .map(|(k, f)| (&**k, &**f))
+            .collect();
+        assert_eq!(fields, [("app.yaml", "host"), ("app.yaml", "password")]);
         assert_eq!(
-            &*facts.embedded_credentials,
-            [("app.yaml".into(), "password".into())]
+            &*facts.content_credentials,
+            [("tls.key".into(), Credential::PrivateKey)]
         );
-        assert_eq!(facts.private_keys.iter().collect::<Vec<_>>(), ["tls.key"]);
+        assert!(facts.literal_keys.contains("DB_PASSWORD"));
+        assert!(!facts.literal_keys.contains("ALLOW_EMPTY_PASSWORD"));
         assert!(facts.keys.contains("EMPTY") && facts.empty_keys.contains("EMPTY"));
+        assert_eq!(facts.persistence.len(), 1);
+        assert!(!facts.persistence[0].1.keeps_data());
     }
 
     #[test]
@@ -455,13 +451,5 @@ mod tests {
             [("nginx.ingress.kubernetes.io/limit-rps", "20")]
         );
         assert_eq!(ing.class.as_deref(), Some("nginx"));
-    }
-
-    #[test]
-    fn secret_names() {
-        let p = Parameters::default().secret_name_patterns;
-        assert!(name_looks_secret("db-password", &p));
-        assert!(name_looks_secret("STRIPE_API_KEY", &p));
-        assert!(!name_looks_secret("LOG_LEVEL", &p));
     }
 }

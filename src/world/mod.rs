@@ -126,6 +126,9 @@ pub struct NamespaceIndex {
 #[derive(Debug, Default)]
 pub struct World {
     present: KindSet,
+    /// The World may lack objects that exist: manifests read offline, not declared the whole
+    /// of their namespaces. An object it does not hold is then not proven missing.
+    partial: bool,
     namespaces: HashMap<String, NamespaceIndex>,
     namespace_labels: HashMap<String, BTreeMap<String, String>>,
     pvs: HashMap<String, PvFacts>,
@@ -231,6 +234,18 @@ impl World {
 
     pub fn present_kinds(&self) -> KindSet {
         self.present
+    }
+
+    /// Declares whether the World may lack objects that exist (see `is_partial`).
+    pub fn set_partial(&mut self, partial: bool) {
+        self.partial = partial;
+    }
+
+    /// Whether an object the World does not hold may still exist: true for manifests read
+    /// offline (other manifests, an operator or External Secrets may create it), false in the
+    /// cluster, where missing is missing, and for input declared complete.
+    pub fn is_partial(&self) -> bool {
+        self.partial
     }
 
     /// Problems met while reading related objects, as (`Kind/ns/name`, reason).
@@ -949,6 +964,20 @@ impl World {
 
     pub fn service_account(&self, ns: &str, name: &str) -> Option<&ServiceAccountFacts> {
         self.namespaces.get(ns)?.service_accounts.get(name)
+    }
+
+    /// Whether a binding names the ServiceAccount itself as a subject (not through a group):
+    /// someone granted it API permissions, so its pods use the API.
+    pub fn service_account_is_bound(&self, ns: &str, name: &str) -> bool {
+        let named = |(_, subs): &(BindingFacts, Vec<SubjectKey>)| {
+            subs.iter()
+                .any(|s| matches!(s, SubjectKey::ServiceAccount(n, a) if n == ns && a == name))
+        };
+        self.cluster_bindings.values().any(named)
+            || self
+                .namespaces
+                .get(ns)
+                .is_some_and(|idx| idx.role_bindings.values().any(named))
     }
 
     /// Bindings that grant a role to the ServiceAccount (directly or through a
