@@ -19,6 +19,7 @@ mod security;
 mod serving;
 mod storage;
 pub mod util;
+mod validity;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -85,6 +86,7 @@ static CATALOGUE: LazyLock<Vec<&'static Check>> = LazyLock::new(|| {
         observability::CHECKS,
         rollout::CHECKS,
         helm::CHECKS,
+        validity::CHECKS,
     ]
     .into_iter()
     .flatten()
@@ -175,6 +177,11 @@ impl NamespaceCtx<'_> {
     /// Whether every one of these kinds is known to the World.
     pub fn has(&self, kinds: &[RelatedKind]) -> bool {
         kinds.iter().all(|k| self.world.has(*k))
+    }
+
+    /// As [`Ctx::absence_proven`]: in the cluster, or for input declared complete.
+    pub fn absence_proven(&self) -> bool {
+        !self.world.is_partial()
     }
 }
 

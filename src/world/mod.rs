@@ -120,6 +120,9 @@ pub struct NamespaceIndex {
     endpoints: HashMap<String, u32>,
     /// The pod templates of the namespace's workloads, by `Kind/name`.
     templates: BTreeMap<Box<str>, TemplateFacts>,
+    /// Labels of the pods whose owner prodready does not judge (a custom resource's controller
+    /// made them), by name: a Service selecting them routes somewhere.
+    unjudged_pods: BTreeMap<Box<str>, Labels>,
 }
 
 /// The index. See the module documentation.
@@ -510,6 +513,12 @@ impl World {
                 let facts = ingest::pod(&pod);
                 self.remove(RelatedKind::Pod, &ns, &facts.name);
                 let idx = self.ns_mut(&ns);
+                if crate::workload::WorkloadKind::from_kind(&owner.kind).is_none() {
+                    idx.unjudged_pods.insert(
+                        facts.name.as_str().into(),
+                        Labels::from(pod.metadata.labels.as_ref()),
+                    );
+                }
                 idx.pod_owner.insert(facts.name.clone(), owner.clone());
                 idx.pods
                     .entry(owner)
@@ -816,6 +825,7 @@ impl World {
                     .remove(&format!("SnapshotSchedule/{ns}/{name}"));
             }
             RelatedKind::Pod => {
+                idx.unjudged_pods.remove(name);
                 if let Some(owner) = idx.pod_owner.remove(name)
                     && let Some(pods) = idx.pods.get_mut(&owner)
                 {
@@ -857,6 +867,27 @@ impl World {
             .get(ns)
             .into_iter()
             .flat_map(|i| i.templates.values())
+    }
+
+    /// What the selector finds in `ns`: the `Kind/name` of the first workload whose pod
+    /// template it matches, or of the first pod of an owner prodready does not judge.
+    pub fn first_selected(&self, ns: &str, selector: &Selector) -> Option<String> {
+        let idx = self.namespaces.get(ns)?;
+        // Labels a workload's controller puts on every pod it makes (a StatefulSet's pod name,
+        // a Deployment's template hash, a Job's name) are on no template: a selector may ask
+        // for them and still find the pods.
+        let on_templates = selector.without_keys(&CONTROLLER_POD_LABELS);
+        if let Some(t) = idx
+            .templates
+            .values()
+            .find(|t| on_templates.matches(&t.labels))
+        {
+            return Some(t.workload.to_string());
+        }
+        idx.unjudged_pods
+            .iter()
+            .find(|(_, labels)| selector.matches(*labels))
+            .map(|(name, _)| format!("Pod/{name}"))
     }
 
     /// The Services of `ns` with their selectors, by name.
@@ -1144,6 +1175,19 @@ impl World {
         self.nodes.get(name)
     }
 }
+
+/// Labels the workload controllers add to the pods they make.
+const CONTROLLER_POD_LABELS: [&str; 9] = [
+    "pod-template-hash",
+    "controller-revision-hash",
+    "statefulset.kubernetes.io/pod-name",
+    "apps.kubernetes.io/pod-index",
+    "job-name",
+    "controller-uid",
+    "batch.kubernetes.io/job-name",
+    "batch.kubernetes.io/controller-uid",
+    "batch.kubernetes.io/job-completion-index",
+];
 
 /// The labels and declared ports of a workload's pod template (init containers' ports too: a
 /// native sidecar serves from them).
