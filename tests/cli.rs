@@ -259,7 +259,12 @@ fn stdin_is_read_with_dash() {
     let doc = json(&o);
     assert_eq!(
         workloads(&doc),
-        ["Deployment shop/api", "Deployment shop/web"]
+        [
+            "Deployment shop/api",
+            "Deployment shop/web",
+            // Its Services were judged: they route to its workloads.
+            "Namespace shop/shop"
+        ]
     );
     assert_eq!(report(&doc, "web")["source"]["file"], "stdin");
     assert_eq!(report(&doc, "web")["source"]["line"], 40);
@@ -343,6 +348,7 @@ fn directories_are_read_recursively() {
             "Deployment platform/legacy",
             "Deployment shop/api",
             "Deployment shop/web",
+            "Namespace shop/shop",
             "StatefulSet platform/cache",
         ]
     );
@@ -363,6 +369,7 @@ fn reports_are_sorted_worst_first() {
             "CronJob platform/report",    // Ready, score 100, then namespace, kind, name
             "Deployment platform/legacy",
             "Deployment shop/web",
+            "Namespace shop/shop",
         ]
     );
 }
@@ -601,7 +608,16 @@ fn json_and_yaml_carry_the_same_document() {
     let keys: Vec<&String> = from_json.as_object().unwrap().keys().collect();
     assert_eq!(keys, ["reports", "summary"], "no errors key without errors");
     let summary: Vec<&String> = from_json["summary"].as_object().unwrap().keys().collect();
-    let mut expected = ["workloads", "critical", "high", "medium", "low", "info"];
+    // `namespaces`: the shop namespace's Services are judged in a report of their own.
+    let mut expected = [
+        "workloads",
+        "namespaces",
+        "critical",
+        "high",
+        "medium",
+        "low",
+        "info",
+    ];
     expected.sort();
     assert_eq!(summary, expected);
 }
@@ -815,7 +831,11 @@ fn parse_junit(xml: &str) -> (std::collections::BTreeMap<String, String>, Vec<Ju
 fn junit_parses_back_with_consistent_counts() {
     let o = audit(&[AUDIT_SET, BROKEN, "--format", "junit"]);
     let (totals, suites) = parse_junit(&stdout(&o));
-    assert_eq!(suites.len(), 8, "7 workloads and the input errors");
+    assert_eq!(
+        suites.len(),
+        9,
+        "7 workloads, the shop namespace and the input errors"
+    );
     let mut all = 0;
     for s in &suites {
         let n = |outcome: &str| {

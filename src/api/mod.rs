@@ -12,7 +12,7 @@ pub use policy::{
     WebhookPolicy,
 };
 pub use readiness_report::{ReadinessReport, ReadinessReportSpec};
-pub use report::{Finding, Report, SourceLocation, Summary, WorkloadRef};
+pub use report::{Finding, NAMESPACE_KIND, Report, SourceLocation, Summary, WorkloadRef};
 pub use vocabulary::{Category, CheckResult, Needs, Severity, Verdict};
 
 /// The API group of every prodready resource.

@@ -16,9 +16,31 @@ pub struct WorkloadRef {
     pub name: String,
 }
 
+/// The kind a namespace-level report names as its subject.
+pub const NAMESPACE_KIND: &str = "Namespace";
+
 impl WorkloadRef {
-    /// `Kind/namespace/name`, the way messages and logs name a workload.
+    /// The subject of a namespace's own report: the objects in it that no workload owns.
+    pub fn namespace(namespace: &str) -> WorkloadRef {
+        WorkloadRef {
+            api_version: "v1".to_string(),
+            kind: NAMESPACE_KIND.to_string(),
+            namespace: namespace.to_string(),
+            name: namespace.to_string(),
+        }
+    }
+
+    /// Whether this is a namespace's own report rather than a workload's.
+    pub fn is_namespace(&self) -> bool {
+        self.kind == NAMESPACE_KIND && self.api_version == "v1"
+    }
+
+    /// `Kind/namespace/name`, the way messages and logs name a workload; `Namespace/name` for
+    /// a namespace.
     pub fn display(&self) -> String {
+        if self.is_namespace() {
+            return format!("{}/{}", self.kind, self.name);
+        }
         format!("{}/{}/{}", self.kind, self.namespace, self.name)
     }
 }

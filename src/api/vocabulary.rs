@@ -143,10 +143,12 @@ pub enum Category {
     Observability,
     Rollout,
     Helm,
+    /// Objects that route to, select or refer to nothing, or that the apiserver refuses.
+    Validity,
 }
 
 impl Category {
-    pub const ALL: [Category; 12] = [
+    pub const ALL: [Category; 13] = [
         Category::Probes,
         Category::Security,
         Category::Availability,
@@ -159,6 +161,7 @@ impl Category {
         Category::Observability,
         Category::Rollout,
         Category::Helm,
+        Category::Validity,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -175,6 +178,7 @@ impl Category {
             Category::Observability => "Observability",
             Category::Rollout => "Rollout",
             Category::Helm => "Helm",
+            Category::Validity => "Validity",
         }
     }
 }

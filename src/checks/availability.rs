@@ -12,7 +12,7 @@ use super::serving::serves_clients;
 use super::util::{
     datastore_container, human_duration, is_datastore, join_names, resolve_int_or_percent,
 };
-use super::{Check, Ctx, Out};
+use super::{Check, Ctx, Out, Run};
 use crate::api::{Category, Needs, Severity};
 use crate::workload::{WorkloadKind, WorkloadObject};
 use crate::world::{HpaFacts, PdbFacts, PodFacts, RelatedKind};
@@ -26,7 +26,7 @@ pub const CHECKS: &[Check] = &[
         title: "A Deployment or StatefulSet runs fewer than 2 replicas and no HPA raises it",
         remediation: "Set spec.replicas (or the HorizontalPodAutoscaler's minReplicas) to 2 or \
                       more, so one pod can restart or be evicted while the others serve.",
-        run: single_replica,
+        run: Run::Workload(single_replica),
     },
     Check {
         id: "availability-no-pdb",
@@ -36,7 +36,7 @@ pub const CHECKS: &[Check] = &[
         title: "Several replicas and no PodDisruptionBudget selects the pods",
         remediation: "Add a PodDisruptionBudget selecting the pods with maxUnavailable: 1 (or a \
                       minAvailable below the replica count), so drains evict them one at a time.",
-        run: no_pdb,
+        run: Run::Workload(no_pdb),
     },
     Check {
         id: "availability-pdb-blocks-eviction",
@@ -47,7 +47,7 @@ pub const CHECKS: &[Check] = &[
         remediation: "Let the PodDisruptionBudget allow at least one eviction: maxUnavailable: 1, \
                       or a minAvailable below the replica count (and run more replicas if the \
                       service cannot lose one).",
-        run: pdb_blocks_eviction,
+        run: Run::Workload(pdb_blocks_eviction),
     },
     Check {
         id: "availability-no-spread",
@@ -59,7 +59,7 @@ pub const CHECKS: &[Check] = &[
                       topology.kubernetes.io/zone, maxSkew 1, whenUnsatisfiable ScheduleAnyway) \
                       or a preferred podAntiAffinity whose labelSelector matches the pods' own \
                       labels.",
-        run: no_spread,
+        run: Run::Workload(no_spread),
     },
     Check {
         id: "availability-no-hpa",
@@ -69,7 +69,7 @@ pub const CHECKS: &[Check] = &[
         title: "A Deployment serving clients through a Service has no HorizontalPodAutoscaler",
         remediation: "Add a HorizontalPodAutoscaler targeting the Deployment (minReplicas 2 or \
                       more, a CPU or request-rate target), and give its containers CPU requests.",
-        run: no_hpa,
+        run: Run::Workload(no_hpa),
     },
     Check {
         id: "availability-hpa-min-replicas",
@@ -79,7 +79,7 @@ pub const CHECKS: &[Check] = &[
         title: "Its HPA allows fewer than 2 replicas, or maxReplicas <= minReplicas",
         remediation: "Set the HorizontalPodAutoscaler's minReplicas to 2 or more and its \
                       maxReplicas above minReplicas.",
-        run: hpa_min_replicas,
+        run: Run::Workload(hpa_min_replicas),
     },
     Check {
         id: "availability-pdb-hpa-conflict",
@@ -90,7 +90,7 @@ pub const CHECKS: &[Check] = &[
         remediation: "Keep the PodDisruptionBudget below the autoscaler's floor: use \
                       maxUnavailable: 1, or a minAvailable lower than the \
                       HorizontalPodAutoscaler's minReplicas (or raise minReplicas).",
-        run: pdb_hpa_conflict,
+        run: Run::Workload(pdb_hpa_conflict),
     },
     Check {
         id: "live-replicas-unavailable",
@@ -100,7 +100,7 @@ pub const CHECKS: &[Check] = &[
         title: "Fewer replicas available than desired for longer than the grace period",
         remediation: "Find why pods are not available: `kubectl describe` the workload and its \
                       pods (unschedulable pods, image pulls, crash loops, failing readiness).",
-        run: replicas_unavailable,
+        run: Run::Workload(replicas_unavailable),
     },
     Check {
         id: "live-replicas-colocated",
@@ -111,7 +111,7 @@ pub const CHECKS: &[Check] = &[
         remediation: "Spread the pods with topologySpreadConstraints on kubernetes.io/hostname \
                       and topology.kubernetes.io/zone (or a podAntiAffinity), then restart the \
                       rollout (`kubectl rollout restart`) to reschedule them.",
-        run: replicas_colocated,
+        run: Run::Workload(replicas_colocated),
     },
     Check {
         id: "live-crashloop",
@@ -122,7 +122,7 @@ pub const CHECKS: &[Check] = &[
         remediation: "Read the crashed container's logs (`kubectl logs --previous`) and its last \
                       termination reason: a failure at start-up, a missing configuration or \
                       dependency, or a liveness probe that kills it.",
-        run: crashloop,
+        run: Run::Workload(crashloop),
     },
     Check {
         id: "live-image-pull-failure",
@@ -133,7 +133,7 @@ pub const CHECKS: &[Check] = &[
         remediation: "Check that the image name and tag exist in the registry and that the pod \
                       can authenticate to it (imagePullSecrets, node credentials); `kubectl \
                       describe pod` shows the registry's answer.",
-        run: image_pull_failure,
+        run: Run::Workload(image_pull_failure),
     },
 ];
 

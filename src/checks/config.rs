@@ -6,7 +6,7 @@ use std::net::Ipv4Addr;
 use k8s_openapi::api::core::v1::{Container, KeyToPath};
 
 use super::util::join_names;
-use super::{Check, Ctx, Out};
+use super::{Check, Ctx, Out, Run};
 use crate::api::{Category, Needs, Parameters, Severity};
 use crate::text::credentials::{self, name_looks_secret};
 use crate::text::names::{ends_with_folded, eq_folded, find_words};
@@ -24,7 +24,7 @@ pub const CHECKS: &[Check] = &[
         remediation: "Move the value into a Secret and reference it with \
                       `valueFrom.secretKeyRef` (or `envFrom.secretRef`), then rotate the \
                       credential: it has been readable by everyone with access to the manifest.",
-        run: literal_secret,
+        run: Run::Workload(literal_secret),
     },
     Check {
         id: "config-secret-in-configmap",
@@ -35,7 +35,7 @@ pub const CHECKS: &[Check] = &[
         remediation: "Move the credential into a Secret (mounted or referenced with \
                       `secretKeyRef`), keep only non-secret settings in the ConfigMap, and \
                       rotate the credential.",
-        run: secret_in_config_map,
+        run: Run::Workload(secret_in_config_map),
     },
     Check {
         id: "config-plaintext-connection",
@@ -46,7 +46,7 @@ pub const CHECKS: &[Check] = &[
         remediation: "Ask for TLS in the connection string: rediss://, amqps://, https://, \
                       mongodb://...?tls=true, postgres://...?sslmode=verify-full (or require), \
                       mysql://...?ssl-mode=REQUIRED, and enable TLS on the server side.",
-        run: plaintext_connection,
+        run: Run::Workload(plaintext_connection),
     },
     Check {
         id: "config-insecure-flag",
@@ -57,7 +57,7 @@ pub const CHECKS: &[Check] = &[
         remediation: "Remove the flag or set it to its production value (false, or \
                       `production` for environment names); keep development settings in a \
                       separate overlay or values file that never reaches production.",
-        run: insecure_flag,
+        run: Run::Workload(insecure_flag),
     },
     Check {
         id: "config-missing-reference",
@@ -71,7 +71,7 @@ pub const CHECKS: &[Check] = &[
                       Secrets, Sealed Secrets, a CSI driver), audit it together with them or \
                       exempt the check with the annotation `prodready.dev/exempt: \
                       config-missing-reference`.",
-        run: missing_reference,
+        run: Run::Workload(missing_reference),
     },
 ];
 

@@ -4,7 +4,7 @@
 use super::util::{
     contains_ignoring_case, datastore_container, human_duration, is_ingress_controller, join_names,
 };
-use super::{Check, Ctx, Out};
+use super::{Check, Ctx, Out, Run};
 use crate::api::{Category, Needs, Severity};
 use crate::text::annotations;
 use crate::world::{IngressFacts, Labels, RelatedKind, ServiceFacts};
@@ -19,7 +19,7 @@ pub const CHECKS: &[Check] = &[
         remediation: "Add a `tls` section to the Ingress covering every host, with a \
                       certificate Secret (cert-manager's `cert-manager.io/cluster-issuer` \
                       annotation can issue it), and redirect HTTP to HTTPS.",
-        run: ingress_no_tls,
+        run: Run::Workload(ingress_no_tls),
     },
     Check {
         id: "exposure-cors-wildcard",
@@ -30,7 +30,7 @@ pub const CHECKS: &[Check] = &[
         remediation: "Set `nginx.ingress.kubernetes.io/cors-allow-origin` (or your \
                       controller's equivalent) to the exact origins of your front ends, for \
                       example `https://app.example.com`, or turn CORS off.",
-        run: cors_wildcard,
+        run: Run::Workload(cors_wildcard),
     },
     Check {
         id: "exposure-no-rate-limit",
@@ -44,7 +44,7 @@ pub const CHECKS: &[Check] = &[
                       `nginx.org/limit-req-rate`, HAProxy `haproxy.org/rate-limit-requests`, \
                       Kong a rate-limiting plugin in `konghq.com/plugins`, Traefik a RateLimit \
                       middleware in `traefik.ingress.kubernetes.io/router.middlewares`.",
-        run: no_rate_limit,
+        run: Run::Workload(no_rate_limit),
     },
     Check {
         id: "exposure-unbounded-body",
@@ -55,7 +55,7 @@ pub const CHECKS: &[Check] = &[
         remediation: "Set the annotation to the largest body the service accepts (for \
                       example `nginx.ingress.kubernetes.io/proxy-body-size: \"10m\"`) \
                       instead of \"0\".",
-        run: unbounded_body,
+        run: Run::Workload(unbounded_body),
     },
     Check {
         id: "exposure-public-service",
@@ -66,7 +66,7 @@ pub const CHECKS: &[Check] = &[
         remediation: "Make the Service `type: ClusterIP` and publish it through an Ingress \
                       with TLS, or mark the load balancer internal; a datastore should stay \
                       reachable only inside the cluster.",
-        run: public_service,
+        run: Run::Workload(public_service),
     },
     Check {
         id: "live-service-no-endpoints",
@@ -77,7 +77,7 @@ pub const CHECKS: &[Check] = &[
         remediation: "Check that the pods are Ready (`kubectl get pods`) and that the \
                       Service's selector and targetPort match them \
                       (`kubectl describe service`, `kubectl get endpointslices`).",
-        run: service_no_endpoints,
+        run: Run::Workload(service_no_endpoints),
     },
 ];
 

@@ -2,7 +2,7 @@
 //! release Secrets.
 
 use super::util::{human_duration, join_names};
-use super::{Check, Ctx, Out};
+use super::{Check, Ctx, Out, Run};
 use crate::api::{Category, Needs, Severity};
 use crate::workload::WorkloadKind;
 use crate::world::{HelmReleaseFacts, HelmRevisionFacts, RelatedKind};
@@ -18,7 +18,7 @@ pub const CHECKS: &[Check] = &[
                       cause, then `helm rollback <release>` to the last good revision or run \
                       the upgrade again; a release stuck pending needs a rollback before any \
                       new upgrade.",
-        run: release_failed,
+        run: Run::Workload(release_failed),
     },
     Check {
         id: "helm-release-deprecated-chart",
@@ -28,7 +28,7 @@ pub const CHECKS: &[Check] = &[
         title: "The deployed chart is marked deprecated",
         remediation: "Move to the chart's maintained successor (the chart's README or \
                       Artifact Hub names it): a deprecated chart receives no fixes.",
-        run: deprecated_chart,
+        run: Run::Workload(deprecated_chart),
     },
     Check {
         id: "helm-autoscaling-disabled",
@@ -38,7 +38,7 @@ pub const CHECKS: &[Check] = &[
         title: "The release's values disable autoscaling",
         remediation: "Enable the chart's autoscaling (`--set autoscaling.enabled=true`, or \
                       in your values file) with minReplicas of 2 or more.",
-        run: autoscaling_disabled,
+        run: Run::Workload(autoscaling_disabled),
     },
 ];
 

@@ -3,7 +3,7 @@
 use k8s_openapi::api::core::v1::Container;
 
 use super::util::ImageRef;
-use super::{Check, Ctx, Out};
+use super::{Check, Ctx, Out, Run};
 use crate::api::{Category, Needs, Severity};
 
 pub const CHECKS: &[Check] = &[
@@ -15,7 +15,7 @@ pub const CHECKS: &[Check] = &[
         title: "An image has no tag or the latest tag",
         remediation: "Use a release tag (for example api:1.4.2), ideally with its digest \
                       (api:1.4.2@sha256:...), and change it with each release.",
-        run: tag_mutable,
+        run: Run::Workload(tag_mutable),
     },
     Check {
         id: "image-not-pinned",
@@ -25,7 +25,7 @@ pub const CHECKS: &[Check] = &[
         title: "An image is not pinned by digest",
         remediation: "Pin the image by digest (image: api:1.4.2@sha256:...); a tool such as \
                       Renovate or your CI can keep the digest current.",
-        run: not_pinned,
+        run: Run::Workload(not_pinned),
     },
     Check {
         id: "image-pull-policy",
@@ -35,7 +35,7 @@ pub const CHECKS: &[Check] = &[
         title: "A mutable image tag is not pulled every time",
         remediation: "Set imagePullPolicy: Always (or remove it) for a mutable tag, or better, \
                       use a release tag or a digest.",
-        run: pull_policy,
+        run: Run::Workload(pull_policy),
     },
 ];
 

@@ -19,6 +19,7 @@ mod security;
 mod serving;
 mod storage;
 pub mod util;
+mod validity;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -45,7 +46,24 @@ pub struct Check {
     pub title: &'static str,
     /// The default remediation, used when a finding gives none of its own.
     pub remediation: &'static str,
-    pub run: fn(&Ctx<'_>, &mut Out<'_>),
+    pub run: Run,
+}
+
+/// What a check judges, and the function that judges it.
+#[derive(Clone, Copy)]
+pub enum Run {
+    /// One workload and what relates to it: most checks.
+    Workload(fn(&Ctx<'_>, &mut Out<'_>)),
+    /// The objects of a namespace that no workload owns (a Service that routes nowhere, a
+    /// release that left no workload): their findings go to the namespace's own report, each
+    /// naming its object.
+    Namespace(fn(&NamespaceCtx<'_>, &mut Out<'_>)),
+}
+
+impl Run {
+    pub fn is_namespace(self) -> bool {
+        matches!(self, Run::Namespace(_))
+    }
 }
 
 impl std::fmt::Debug for Check {
@@ -68,6 +86,7 @@ static CATALOGUE: LazyLock<Vec<&'static Check>> = LazyLock::new(|| {
         observability::CHECKS,
         rollout::CHECKS,
         helm::CHECKS,
+        validity::CHECKS,
     ]
     .into_iter()
     .flatten()
@@ -143,6 +162,26 @@ impl Ctx<'_> {
     /// Seconds from `t` to now (negative when `t` is in the future).
     pub fn seconds_since(&self, t: Timestamp) -> i64 {
         self.now.as_second() - t.as_second()
+    }
+}
+
+/// What a namespace-scoped check reads.
+pub struct NamespaceCtx<'a> {
+    pub namespace: &'a str,
+    pub world: &'a World,
+    pub params: &'a Parameters,
+    pub now: Timestamp,
+}
+
+impl NamespaceCtx<'_> {
+    /// Whether every one of these kinds is known to the World.
+    pub fn has(&self, kinds: &[RelatedKind]) -> bool {
+        kinds.iter().all(|k| self.world.has(*k))
+    }
+
+    /// As [`Ctx::absence_proven`]: in the cluster, or for input declared complete.
+    pub fn absence_proven(&self) -> bool {
+        !self.world.is_partial()
     }
 }
 

@@ -1,7 +1,7 @@
 //! Network: whether NetworkPolicies limit who can reach the pods and where the pods can go.
 
 use super::util::join_names;
-use super::{Check, Ctx, Out};
+use super::{Check, Ctx, Out, Run};
 use crate::api::{Category, Needs, Severity};
 use crate::world::RelatedKind;
 
@@ -15,7 +15,7 @@ pub const CHECKS: &[Check] = &[
         remediation: "Add a NetworkPolicy whose podSelector matches the pods, with policyTypes \
                       [Ingress] and ingress rules that admit only the clients that need them \
                       (start from a default-deny policy for the namespace).",
-        run: no_policy,
+        run: Run::Workload(no_policy),
     },
     Check {
         id: "network-egress-unrestricted",
@@ -27,7 +27,7 @@ pub const CHECKS: &[Check] = &[
                       pods need: DNS (kube-dns on port 53, UDP and TCP), the services they call, \
                       and named external CIDRs and ports; replace rules that allow every \
                       destination (no `to` and no `ports`, or 0.0.0.0/0 on every port).",
-        run: egress_unrestricted,
+        run: Run::Workload(egress_unrestricted),
     },
 ];
 

@@ -1,7 +1,7 @@
 //! Observability: whether anything collects the workload's metrics and alerts on them.
 
 use super::util::join_names;
-use super::{Check, Ctx, Out};
+use super::{Check, Ctx, Out, Run};
 use crate::api::{Category, Needs, Severity};
 use crate::text::annotations::SCRAPE as SCRAPE_ANNOTATION;
 use crate::world::{LabelSet, RelatedKind};
@@ -17,7 +17,7 @@ pub const CHECKS: &[Check] = &[
                       selecting its Service (or a PodMonitor selecting its pods) with the \
                       Prometheus Operator, or the annotations `prometheus.io/scrape: \"true\"` \
                       and `prometheus.io/port` on the pod template.",
-        run: no_metrics,
+        run: Run::Workload(no_metrics),
     },
     Check {
         id: "observability-no-alerts",
@@ -29,7 +29,7 @@ pub const CHECKS: &[Check] = &[
                       (error rate, latency, unavailable replicas, crash loops). If alerts live \
                       in a central namespace, exempt the check with the annotation \
                       `prodready.dev/exempt: observability-no-alerts`.",
-        run: no_alerts,
+        run: Run::Workload(no_alerts),
     },
 ];
 

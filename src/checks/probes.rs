@@ -5,7 +5,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::serving::{Served, served};
 use super::util::{container_declares_port, human_duration, join_names};
-use super::{Check, Ctx, Out};
+use super::{Check, Ctx, Out, Run};
 use crate::api::{Category, Needs, Severity};
 use crate::world::RelatedKind;
 
@@ -18,7 +18,7 @@ pub const CHECKS: &[Check] = &[
         title: "A container a Service sends requests to has no readinessProbe",
         remediation: "Add a readinessProbe that checks the container can serve (for example an \
                       httpGet on /ready) so traffic only reaches ready pods.",
-        run: readiness_missing,
+        run: Run::Workload(readiness_missing),
     },
     Check {
         id: "probe-liveness-missing",
@@ -28,7 +28,7 @@ pub const CHECKS: &[Check] = &[
         title: "A long-running container has no livenessProbe",
         remediation: "Add a livenessProbe on a cheap endpoint that fails only when the process \
                       is stuck (for example /livez), so Kubernetes restarts it.",
-        run: liveness_missing,
+        run: Run::Workload(liveness_missing),
     },
     Check {
         id: "probe-identical",
@@ -39,7 +39,7 @@ pub const CHECKS: &[Check] = &[
         remediation: "Point readiness at a check of dependencies (/ready) and liveness at a \
                       check of the process alone (/livez): a dependency outage should take pods \
                       out of rotation, not restart them all.",
-        run: identical,
+        run: Run::Workload(identical),
     },
     Check {
         id: "probe-inverted",
@@ -49,7 +49,7 @@ pub const CHECKS: &[Check] = &[
         title: "Readiness points at a liveness endpoint and liveness at a readiness endpoint",
         remediation: "Swap the probe paths: readiness on the readiness endpoint (/ready, \
                       /readyz), liveness on the liveness endpoint (/healthz, /livez).",
-        run: inverted,
+        run: Run::Workload(inverted),
     },
     Check {
         id: "probe-port-unknown",
@@ -59,7 +59,7 @@ pub const CHECKS: &[Check] = &[
         title: "A probe targets a port the container does not declare",
         remediation: "Point the probe at a port the container declares in `ports`, by number \
                       or by name.",
-        run: port_unknown,
+        run: Run::Workload(port_unknown),
     },
     Check {
         id: "probe-liveness-fragile",
@@ -69,7 +69,7 @@ pub const CHECKS: &[Check] = &[
         title: "Liveness can kill a slow-starting container",
         remediation: "Add a startupProbe (or raise initialDelaySeconds, periodSeconds or \
                       failureThreshold) so a slow start is not mistaken for a hang.",
-        run: liveness_fragile,
+        run: Run::Workload(liveness_fragile),
     },
     Check {
         id: "live-probe-failing",
@@ -80,7 +80,7 @@ pub const CHECKS: &[Check] = &[
         remediation: "Read the pod's events and the readiness endpoint's answer \
                       (`kubectl describe pod`): a dependency it waits for, or a probe that \
                       cannot pass.",
-        run: live_probe_failing,
+        run: Run::Workload(live_probe_failing),
     },
 ];
 

@@ -7,7 +7,7 @@ use k8s_openapi::api::core::v1::{Container, ResourceRequirements};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
 use super::util::human_duration;
-use super::{Check, Ctx, Out};
+use super::{Check, Ctx, Out, Run};
 use crate::api::{Category, Needs, Severity};
 use crate::world::RelatedKind;
 
@@ -21,7 +21,7 @@ pub const CHECKS: &[Check] = &[
         remediation: "Set resources.requests.cpu and resources.requests.memory to what the \
                       container uses under normal load (for example cpu: 100m, memory: 256Mi), \
                       or set them for the whole pod in spec.resources.",
-        run: requests_missing,
+        run: Run::Workload(requests_missing),
     },
     Check {
         id: "resources-memory-limit-missing",
@@ -32,7 +32,7 @@ pub const CHECKS: &[Check] = &[
         remediation: "Set resources.limits.memory a little above the container's peak use (read \
                       it from its metrics), or a memory limit for the whole pod in \
                       spec.resources.",
-        run: memory_limit_missing,
+        run: Run::Workload(memory_limit_missing),
     },
     Check {
         id: "resources-cpu-limit-missing",
@@ -43,7 +43,7 @@ pub const CHECKS: &[Check] = &[
         remediation: "Set resources.limits.cpu if the container must not take idle CPU from its \
                       neighbours; if running without a CPU limit is deliberate, disable this \
                       check in the policy.",
-        run: cpu_limit_missing,
+        run: Run::Workload(cpu_limit_missing),
     },
     Check {
         id: "resources-ephemeral-storage",
@@ -54,7 +54,7 @@ pub const CHECKS: &[Check] = &[
         remediation: "Set resources.requests and resources.limits for ephemeral-storage (for \
                       example 1Gi) so a container that writes too much is evicted alone, before \
                       the node's disk fills.",
-        run: ephemeral_storage,
+        run: Run::Workload(ephemeral_storage),
     },
     Check {
         id: "live-oomkilled",
@@ -65,7 +65,7 @@ pub const CHECKS: &[Check] = &[
         remediation: "Raise resources.limits.memory above the container's peak use (read it from \
                       its metrics), or find the leak; a container without a memory limit was \
                       killed because its node ran out of memory: set requests and limits.",
-        run: live_oomkilled,
+        run: Run::Workload(live_oomkilled),
     },
 ];
 

@@ -6,7 +6,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::serving::services_targeting;
 use super::util::{join_names, resolve_int_or_percent};
-use super::{Check, Ctx, Out};
+use super::{Check, Ctx, Out, Run};
 use crate::api::{Category, Needs, Severity};
 use crate::workload::WorkloadObject;
 use crate::world::RelatedKind;
@@ -20,7 +20,7 @@ pub const CHECKS: &[Check] = &[
         title: "revisionHistoryLimit: 0 (no rollback possible)",
         remediation: "Remove revisionHistoryLimit (Kubernetes keeps 10 revisions) or set it to 3 \
                       or more, so `kubectl rollout undo` has a revision to return to.",
-        run: no_history,
+        run: Run::Workload(no_history),
     },
     Check {
         id: "rollout-recreate",
@@ -31,7 +31,7 @@ pub const CHECKS: &[Check] = &[
         remediation: "Use strategy RollingUpdate with maxUnavailable 0 or 1 (or 25%) and \
                       maxSurge 1, so old pods keep serving until new ones are ready; keep \
                       Recreate only for workloads that cannot run two versions at once.",
-        run: recreate,
+        run: Run::Workload(recreate),
     },
     Check {
         id: "lifecycle-no-graceful-shutdown",
@@ -42,7 +42,7 @@ pub const CHECKS: &[Check] = &[
         remediation: "Give pods time to drain: terminationGracePeriodSeconds of 5 or more \
                       (Kubernetes defaults to 30), a preStop hook that sleeps a few seconds, and \
                       a process that finishes in-flight requests on SIGTERM.",
-        run: no_graceful_shutdown,
+        run: Run::Workload(no_graceful_shutdown),
     },
 ];
 

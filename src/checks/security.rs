@@ -3,7 +3,7 @@
 use k8s_openapi::api::core::v1::{Container, PodSecurityContext, SeccompProfile, SecurityContext};
 
 use super::util::join_names;
-use super::{Check, Ctx, Out};
+use super::{Check, Ctx, Out, Run};
 use crate::api::{Category, Needs, Severity};
 use crate::workload::WorkloadKind;
 use crate::world::RelatedKind;
@@ -18,7 +18,7 @@ pub const CHECKS: &[Check] = &[
         remediation: "Set securityContext.runAsNonRoot: true and a non-zero runAsUser (for \
                       example 10001) on the pod or the container, and give the image a non-root \
                       USER.",
-        run: run_as_root,
+        run: Run::Workload(run_as_root),
     },
     Check {
         id: "security-privileged",
@@ -28,7 +28,7 @@ pub const CHECKS: &[Check] = &[
         title: "A container runs privileged",
         remediation: "Remove securityContext.privileged: true; add only the capabilities the \
                       container needs (capabilities.add) and mount only the devices it uses.",
-        run: privileged,
+        run: Run::Workload(privileged),
     },
     Check {
         id: "security-privilege-escalation",
@@ -38,7 +38,7 @@ pub const CHECKS: &[Check] = &[
         title: "A container may gain more privileges than it started with",
         remediation: "Set securityContext.allowPrivilegeEscalation: false on the container (and \
                       drop privileged: true and the SYS_ADMIN capability, which force it on).",
-        run: privilege_escalation,
+        run: Run::Workload(privilege_escalation),
     },
     Check {
         id: "security-capabilities",
@@ -49,7 +49,7 @@ pub const CHECKS: &[Check] = &[
         remediation: "Set securityContext.capabilities.drop: [ALL] and add back only what the \
                       container needs (for example NET_BIND_SERVICE); never add ALL, SYS_ADMIN \
                       or NET_ADMIN to an application container.",
-        run: capabilities,
+        run: Run::Workload(capabilities),
     },
     Check {
         id: "security-writable-root-fs",
@@ -59,7 +59,7 @@ pub const CHECKS: &[Check] = &[
         title: "A container's root filesystem is writable",
         remediation: "Set securityContext.readOnlyRootFilesystem: true and mount an emptyDir \
                       where the container must write (for example /tmp).",
-        run: writable_root_fs,
+        run: Run::Workload(writable_root_fs),
     },
     Check {
         id: "security-host-namespaces",
@@ -69,7 +69,7 @@ pub const CHECKS: &[Check] = &[
         title: "The pod shares the node's network, PID or IPC namespace",
         remediation: "Remove hostNetwork, hostPID and hostIPC from the pod spec (or set them to \
                       false); expose ports through a Service instead of the node's network.",
-        run: host_namespaces,
+        run: Run::Workload(host_namespaces),
     },
     Check {
         id: "security-host-path",
@@ -80,7 +80,7 @@ pub const CHECKS: &[Check] = &[
         remediation: "Replace the hostPath volume with a PersistentVolumeClaim, a ConfigMap or \
                       Secret, or an emptyDir; a node agent that truly needs it should mount it \
                       readOnly and be exempted with a reason.",
-        run: host_path,
+        run: Run::Workload(host_path),
     },
     Check {
         id: "security-host-port",
@@ -90,7 +90,7 @@ pub const CHECKS: &[Check] = &[
         title: "A container binds a port on the node",
         remediation: "Remove hostPort from the container's ports and reach the pods through a \
                       Service (NodePort or LoadBalancer if it must be reachable from outside).",
-        run: host_port,
+        run: Run::Workload(host_port),
     },
     Check {
         id: "security-seccomp",
@@ -100,7 +100,7 @@ pub const CHECKS: &[Check] = &[
         title: "A container runs without a seccomp profile",
         remediation: "Set securityContext.seccompProfile.type: RuntimeDefault on the pod (or \
                       Localhost with a profile of your own).",
-        run: seccomp,
+        run: Run::Workload(seccomp),
     },
     Check {
         id: "security-sa-token-automount",
@@ -111,7 +111,7 @@ pub const CHECKS: &[Check] = &[
         remediation: "Set automountServiceAccountToken: false on the pod or its ServiceAccount; \
                       a workload that calls the Kubernetes API should set it to true explicitly \
                       on the pod.",
-        run: sa_token_automount,
+        run: Run::Workload(sa_token_automount),
     },
     Check {
         id: "security-cluster-admin",
@@ -121,7 +121,7 @@ pub const CHECKS: &[Check] = &[
         title: "The workload's ServiceAccount is bound to cluster-admin or a wildcard role",
         remediation: "Remove the binding and grant the ServiceAccount a Role with only the verbs \
                       and resources it uses, in its own namespace.",
-        run: cluster_admin,
+        run: Run::Workload(cluster_admin),
     },
 ];
 

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use k8s_openapi::api::core::v1::{Container, PersistentVolumeClaim, Volume};
 
 use super::util::{contains_ignoring_case, datastore_container, human_duration, join_names};
-use super::{Check, Ctx, Out};
+use super::{Check, Ctx, Out, Run};
 use crate::api::{Category, Needs, Parameters, Severity};
 use crate::text::persistence;
 use crate::workload::{Workload, WorkloadKind, WorkloadObject};
@@ -23,7 +23,7 @@ pub const CHECKS: &[Check] = &[
                       volumeClaimTemplate in a StatefulSet, or a persistentVolumeClaim volume \
                       (or use a managed service). A Redis-compatible cache that keeps nothing on \
                       disk (`--save \"\"` and no append-only file) is recognised as one.",
-        run: ephemeral_datastore,
+        run: Run::Workload(ephemeral_datastore),
     },
     Check {
         id: "storage-emptydir-data",
@@ -34,7 +34,7 @@ pub const CHECKS: &[Check] = &[
         remediation: "Mount a PersistentVolumeClaim at this path, or rebuild the data at start-up \
                       from durable storage (object storage, a database); keep emptyDir for \
                       scratch space and caches.",
-        run: emptydir_data,
+        run: Run::Workload(emptydir_data),
     },
     Check {
         id: "storage-no-backup",
@@ -46,7 +46,7 @@ pub const CHECKS: &[Check] = &[
                       namespace, a CronJob labelled prodready.dev/backup that dumps the data \
                       (pg_dump, mysqldump...) to storage outside the cluster, or scheduled \
                       VolumeSnapshots (a SnapshotSchedule selecting the claims). Test a restore.",
-        run: no_backup,
+        run: Run::Workload(no_backup),
     },
     Check {
         id: "storage-reclaim-delete",
@@ -58,7 +58,7 @@ pub const CHECKS: &[Check] = &[
                       (`kubectl patch pv <name> -p '{\"spec\":{\"persistentVolumeReclaimPolicy\":\
                       \"Retain\"}}'`), and provision new claims from a StorageClass with \
                       reclaimPolicy: Retain.",
-        run: reclaim_delete,
+        run: Run::Workload(reclaim_delete),
     },
     Check {
         id: "storage-rwo-shared",
@@ -69,7 +69,7 @@ pub const CHECKS: &[Check] = &[
         remediation: "Give each replica its own volume (a StatefulSet with a \
                       volumeClaimTemplate), use a ReadWriteMany claim from a StorageClass that \
                       supports it, or run a single replica.",
-        run: rwo_shared,
+        run: Run::Workload(rwo_shared),
     },
     Check {
         id: "live-pvc-pending",
@@ -81,7 +81,7 @@ pub const CHECKS: &[Check] = &[
                       that does not exist or cannot provision, no PersistentVolume matching its \
                       size and access modes, or a zone the volume cannot reach. A Lost claim's \
                       volume is gone: restore it from a backup.",
-        run: live_pvc_pending,
+        run: Run::Workload(live_pvc_pending),
     },
 ];
 

@@ -9,7 +9,7 @@ use jiff::Timestamp;
 
 use super::{AuditArgs, AuditFormat, ColorChoice, EXIT_FINDINGS, EXIT_INPUT, EXIT_OK};
 use crate::api::{Report, Severity, SourceLocation};
-use crate::engine::{CompiledPolicy, PolicySet, evaluate};
+use crate::engine::{CompiledPolicy, PolicySet, evaluate, evaluate_namespace};
 use crate::input::{InputError, Inventory, SourcedWorkload};
 use crate::output::{self, Audit, Format, RenderOptions};
 use crate::world::World;
@@ -103,6 +103,7 @@ pub fn run(args: &AuditArgs) -> u8 {
     let now = args.now.unwrap_or_else(Timestamp::now);
     let (mut reports, spec_errors) =
         judge_all(&inventory.workloads, &inventory.world, &policies, now);
+    reports.extend(judge_namespaces(&inventory.world, &policies, now));
     if args.cluster {
         // Objects read from a cluster have no file to point at.
         for r in &mut reports {
@@ -265,6 +266,17 @@ fn judge_all(
         }
     }
     (reports, errors)
+}
+
+/// Judges each namespace's objects that no workload owns; a namespace where no such check
+/// applies has no report.
+fn judge_namespaces(world: &World, policies: &PolicySet, now: Timestamp) -> Vec<Report> {
+    let mut namespaces: Vec<&str> = world.namespace_names().collect();
+    namespaces.sort_unstable();
+    namespaces
+        .into_iter()
+        .filter_map(|ns| evaluate_namespace(ns, world, policies.for_namespace(ns, world), now))
+        .collect()
 }
 
 fn judge(

@@ -12,9 +12,9 @@ pub use policy::{CheckSetting, CompiledPolicy, PolicyError, PolicySet};
 pub use score::{score, verdict};
 
 use crate::api::{
-    CheckResult, EXEMPT_ANNOTATION, EXEMPT_REASON_ANNOTATION, Finding, Report, Summary,
+    CheckResult, EXEMPT_ANNOTATION, EXEMPT_REASON_ANNOTATION, Finding, Report, Summary, WorkloadRef,
 };
-use crate::checks::{Check, Ctx, Out, catalogue};
+use crate::checks::{Check, Ctx, NamespaceCtx, Out, Run, catalogue};
 use crate::workload::Workload;
 use crate::world::World;
 
@@ -63,15 +63,6 @@ impl<'a> Exemption<'a> {
     }
 }
 
-/// Whether `finding` carries `check`'s own ID. Checks write the catalogue's `&'static str`, so
-/// the same address answers without comparing the text.
-fn written_by(finding: &Finding, check: &Check) -> bool {
-    match &finding.check_id {
-        Cow::Borrowed(id) => std::ptr::eq(*id, check.id) || *id == check.id,
-        Cow::Owned(id) => id == check.id,
-    }
-}
-
 /// Judges one workload against the World under a policy, at time `now`.
 pub fn evaluate(
     workload: &Workload<'_>,
@@ -88,39 +79,92 @@ pub fn evaluate(
         now,
     };
     let exemption = Exemption::read(workload, policy);
-    let mut findings: Vec<Finding> = Vec::with_capacity(16);
-    // Whether a check wrote a finding under another check's ID (none does): the final sort
-    // then cannot rely on the order findings were written in.
-    let mut foreign = false;
-    let mut passed: Vec<Cow<'static, str>> = Vec::with_capacity(catalogue().len());
-    // (weight earned x2, weight possible x2): warnings earn half.
-    let mut earned = 0u32;
-    let mut possible = 0u32;
+    let judged = judge(policy, exemption.as_ref(), |check, out| match check.run {
+        Run::Workload(run) => {
+            run(&ctx, out);
+            true
+        }
+        Run::Namespace(_) => false,
+    });
+    judged.into_report(
+        workload.reference(),
+        workload.helm_release().map(str::to_string),
+    )
+}
+
+/// Judges the objects of a namespace that no workload owns (Services, Ingresses, policies,
+/// budgets, autoscalers, releases) with the namespace-scoped checks. `None` when no such check
+/// applies there: a namespace with nothing to say has no report.
+pub fn evaluate_namespace(
+    namespace: &str,
+    world: &World,
+    policy: &CompiledPolicy,
+    now: Timestamp,
+) -> Option<Report> {
+    let ctx = NamespaceCtx {
+        namespace,
+        world,
+        params: &policy.params,
+        now,
+    };
+    let judged = judge(policy, None, |check, out| match check.run {
+        Run::Namespace(run) => {
+            run(&ctx, out);
+            true
+        }
+        Run::Workload(_) => false,
+    });
+    (judged.applicable > 0).then(|| judged.into_report(WorkloadRef::namespace(namespace), None))
+}
+
+/// What running the catalogue left: the findings kept, the checks passed, the score's parts.
+struct Judged {
+    findings: Vec<Finding>,
+    passed: Vec<Cow<'static, str>>,
+    /// Weight earned and possible, both doubled (a warning earns half).
+    earned: u32,
+    possible: u32,
+    /// Checks that applied: wrote a finding or passed.
+    applicable: usize,
+}
+
+/// Runs every enabled check through `run`, which answers whether the check is of the kind being
+/// judged (a workload check on a workload, a namespace check on a namespace), and keeps score.
+fn judge(
+    policy: &CompiledPolicy,
+    exemption: Option<&Exemption<'_>>,
+    mut run: impl FnMut(&'static Check, &mut Out<'_>) -> bool,
+) -> Judged {
+    let mut judged = Judged {
+        findings: Vec::with_capacity(16),
+        passed: Vec::with_capacity(catalogue().len()),
+        earned: 0,
+        possible: 0,
+        applicable: 0,
+    };
+    let findings = &mut judged.findings;
     for (i, check) in catalogue().iter().enumerate() {
         let setting = policy.settings[i];
         if !setting.enabled {
             continue;
         }
         let start = findings.len();
-        let mut out = Out::new(
-            check,
-            setting.severity,
-            setting.severity_fixed,
-            &mut findings,
-        );
-        (check.run)(&ctx, &mut out);
+        let mut out = Out::new(check, setting.severity, setting.severity_fixed, findings);
+        if !run(check, &mut out) {
+            continue;
+        }
         let passed_here = out.passed();
         let wrote = findings.len() > start;
         let own = &mut findings[start..];
-        foreign |= own.iter().any(|f| !written_by(f, check));
         if own.len() > 1 {
             own.sort_by(|a, b| a.container.cmp(&b.container));
         }
         if !wrote && !passed_here {
             continue; // not applicable
         }
+        judged.applicable += 1;
         if setting.exemptible
-            && let Some(ex) = exemption.as_ref().filter(|e| e.covers(check.id))
+            && let Some(ex) = exemption.filter(|e| e.covers(check.id))
         {
             findings.truncate(start);
             findings.push(Finding {
@@ -144,65 +188,56 @@ pub fn evaluate(
         let warned = own.iter().any(|f| f.result == CheckResult::Warn);
         let weight = 2 * worst_fail.unwrap_or(setting.severity).weight();
         if worst_fail.is_some() {
-            possible += weight;
+            judged.possible += weight;
         } else if warned {
-            possible += weight;
-            earned += weight / 2;
+            judged.possible += weight;
+            judged.earned += weight / 2;
         } else if own.iter().all(|f| f.result == CheckResult::Skip) && wrote {
             // Skipped: outside the score.
         } else {
-            possible += weight;
-            earned += weight;
-            passed.push(Cow::Borrowed(check.id));
+            judged.possible += weight;
+            judged.earned += weight;
+            judged.passed.push(Cow::Borrowed(check.id));
             // Passing findings are not kept; a check that passed cannot also have skipped.
             findings.truncate(start);
         }
     }
-    // Findings sort by outcome, severity, catalogue order, then container. They were written
-    // check by check in catalogue order, each check's sorted by container, so a stable sort on
-    // outcome and severity alone gives that order without looking up an ID per comparison.
-    if foreign {
-        findings.sort_by(|a, b| {
-            result_rank(a.result)
-                .cmp(&result_rank(b.result))
-                .then(b.severity.cmp(&a.severity))
-                .then(catalogue_order(a).cmp(&catalogue_order(b)))
-                .then(a.container.cmp(&b.container))
-        });
-    } else {
-        findings.sort_by(|a, b| {
-            result_rank(a.result)
-                .cmp(&result_rank(b.result))
-                .then(b.severity.cmp(&a.severity))
-        });
-    }
-    let mut summary = Summary {
-        passed: passed.len() as u32,
-        ..Summary::default()
-    };
-    for f in &findings {
-        match f.result {
-            CheckResult::Fail => summary.count_failure(f.severity),
-            CheckResult::Warn => summary.warnings += 1,
-            CheckResult::Skip => summary.skipped += 1,
-            CheckResult::Pass => {}
-        }
-    }
-    Report {
-        workload: workload.reference(),
-        score: score(earned, possible),
-        verdict: verdict(&findings),
-        summary,
-        findings,
-        passed_checks: passed,
-        release: workload.helm_release().map(str::to_string),
-        ..Report::default()
-    }
+    // Findings sort by outcome, severity, catalogue order, then container. Checks write only
+    // under their own ID (`Out` sets it), in catalogue order, each check's sorted by container:
+    // a stable sort on outcome and severity alone gives that order.
+    findings.sort_by(|a, b| {
+        result_rank(a.result)
+            .cmp(&result_rank(b.result))
+            .then(b.severity.cmp(&a.severity))
+    });
+    judged
 }
 
-/// A finding's place in the catalogue (last if its ID is not in it).
-fn catalogue_order(f: &Finding) -> usize {
-    crate::checks::index_of(&f.check_id).unwrap_or(usize::MAX)
+impl Judged {
+    fn into_report(self, workload: WorkloadRef, release: Option<String>) -> Report {
+        let mut summary = Summary {
+            passed: self.passed.len() as u32,
+            ..Summary::default()
+        };
+        for f in &self.findings {
+            match f.result {
+                CheckResult::Fail => summary.count_failure(f.severity),
+                CheckResult::Warn => summary.warnings += 1,
+                CheckResult::Skip => summary.skipped += 1,
+                CheckResult::Pass => {}
+            }
+        }
+        Report {
+            workload,
+            score: score(self.earned, self.possible),
+            verdict: verdict(&self.findings),
+            summary,
+            findings: self.findings,
+            passed_checks: self.passed,
+            release,
+            ..Report::default()
+        }
+    }
 }
 
 fn result_rank(r: CheckResult) -> u8 {

@@ -25,11 +25,18 @@ struct Document<'a> {
 #[derive(Serialize)]
 struct Summary {
     workloads: usize,
+    /// Namespace reports (objects no workload owns); left out when there are none.
+    #[serde(skip_serializing_if = "is_zero")]
+    namespaces: usize,
     critical: u32,
     high: u32,
     medium: u32,
     low: u32,
     info: u32,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 #[derive(Serialize)]
@@ -48,6 +55,7 @@ fn document(audit: &Audit) -> Document<'_> {
         reports: &audit.reports,
         summary: Summary {
             workloads: t.workloads,
+            namespaces: t.namespaces,
             critical: t.findings.critical,
             high: t.findings.high,
             medium: t.findings.medium,

@@ -69,7 +69,10 @@ pub fn render(
 /// Counts over all reports, for closing lines and summaries.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Totals {
+    /// Reports on workloads.
     pub workloads: usize,
+    /// Reports on namespaces (the objects in them no workload owns).
+    pub namespaces: usize,
     pub not_ready: usize,
     pub needs_attention: usize,
     pub ready: usize,
@@ -79,11 +82,13 @@ pub struct Totals {
 
 impl Totals {
     pub fn of(reports: &[Report]) -> Totals {
-        let mut t = Totals {
-            workloads: reports.len(),
-            ..Totals::default()
-        };
+        let mut t = Totals::default();
         for r in reports {
+            if r.workload.is_namespace() {
+                t.namespaces += 1;
+            } else {
+                t.workloads += 1;
+            }
             match r.verdict {
                 Verdict::NotReady => t.not_ready += 1,
                 Verdict::NeedsAttention => t.needs_attention += 1,
@@ -136,8 +141,12 @@ pub fn retain_shown(reports: &mut [Report], min: Severity) {
     }
 }
 
-/// `Kind namespace/name`, the way a person reads a workload's name.
+/// `Kind namespace/name`, the way a person reads a workload's name (`Namespace name` for a
+/// namespace's own report).
 pub(crate) fn workload_label(r: &Report) -> String {
+    if r.workload.is_namespace() {
+        return format!("{} {}", r.workload.kind, r.workload.name);
+    }
     format!(
         "{} {}/{}",
         r.workload.kind, r.workload.namespace, r.workload.name

@@ -34,8 +34,6 @@ pub const SOURCE: &str = "prodready";
 /// Policy Reporter uses this property as the result's identity instead of hashing its message,
 /// so a reworded message (a restart count that moved) is not announced as a new result.
 pub const RESULT_ID: &str = "resultID";
-/// The kind of the namespace-level report's subject.
-const NAMESPACE_KIND: &str = "Namespace";
 
 /// A Report as prodready writes it. Fields it never sets (`configuration`, `scopeSelector`) are
 /// not modelled: reading someone's edit of them back drops them, which is what the operator
@@ -132,7 +130,7 @@ pub fn name_of(kind: &str, name: &str) -> String {
 /// unstamped (the operator compares content without them).
 pub fn report(report: &Report, uid: Option<&str>, timestamp: Option<Timestamp>) -> OpenReport {
     let w = &report.workload;
-    let namespace_level = w.kind == NAMESPACE_KIND;
+    let namespace_level = w.is_namespace();
     let mut labels = BTreeMap::from([
         (MANAGED_BY.0.to_string(), MANAGED_BY.1.to_string()),
         (KIND_LABEL.to_string(), label_value(&w.kind)),

@@ -223,7 +223,7 @@ fn write_totals(
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let t = Totals::of(&audit.reports);
-    if t.workloads == 0 {
+    if t.workloads + t.namespaces == 0 {
         write!(out, "No workloads found")?;
     } else {
         let verdicts = [
@@ -247,11 +247,12 @@ fn write_totals(
             })
             .collect::<Vec<_>>()
             .join(", ");
-        write!(
-            out,
-            "{}: {verdicts}; failing findings: {failing}",
-            plural(t.workloads, "workload", "workloads")
-        )?;
+        let mut judged = plural(t.workloads, "workload", "workloads");
+        if t.namespaces > 0 {
+            judged.push_str(" and ");
+            judged.push_str(&plural(t.namespaces, "namespace", "namespaces"));
+        }
+        write!(out, "{judged}: {verdicts}; failing findings: {failing}")?;
         if t.findings.warnings > 0 {
             write!(
                 out,

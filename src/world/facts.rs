@@ -317,3 +317,31 @@ impl Named for String {
         self
     }
 }
+
+/// What namespace-scoped checks need of a workload's pod template: the labels its pods carry (a
+/// Service or policy selects by them) and the ports its containers declare (a Service targets
+/// them by number or by name).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TemplateFacts {
+    /// `Kind/name` of the workload.
+    pub workload: Box<str>,
+    pub labels: Labels,
+    pub ports: Box<[DeclaredPort]>,
+}
+
+/// A container port as declared in a pod template.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeclaredPort {
+    pub name: Option<Box<str>>,
+    pub number: i32,
+}
+
+impl TemplateFacts {
+    /// Whether a container declares the port, given by number or by name.
+    pub fn declares(&self, port: &IntOrString) -> bool {
+        self.ports.iter().any(|p| match port {
+            IntOrString::Int(n) => p.number == *n,
+            IntOrString::String(s) => p.name.as_deref() == Some(s.as_str()),
+        })
+    }
+}

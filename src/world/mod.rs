@@ -118,6 +118,11 @@ pub struct NamespaceIndex {
     /// EndpointSlice name -> (Service, ready endpoints).
     endpoint_slices: HashMap<String, (String, u32)>,
     endpoints: HashMap<String, u32>,
+    /// The pod templates of the namespace's workloads, by `Kind/name`.
+    templates: BTreeMap<Box<str>, TemplateFacts>,
+    /// Labels of the pods whose owner prodready does not judge (a custom resource's controller
+    /// made them), by name: a Service selecting them routes somewhere.
+    unjudged_pods: BTreeMap<Box<str>, Labels>,
 }
 
 /// The index. See the module documentation.
@@ -508,6 +513,12 @@ impl World {
                 let facts = ingest::pod(&pod);
                 self.remove(RelatedKind::Pod, &ns, &facts.name);
                 let idx = self.ns_mut(&ns);
+                if crate::workload::WorkloadKind::from_kind(&owner.kind).is_none() {
+                    idx.unjudged_pods.insert(
+                        facts.name.as_str().into(),
+                        Labels::from(pod.metadata.labels.as_ref()),
+                    );
+                }
                 idx.pod_owner.insert(facts.name.clone(), owner.clone());
                 idx.pods
                     .entry(owner)
@@ -650,8 +661,15 @@ impl World {
         self.monitor_targets.insert((kind, key), targets);
     }
 
-    /// Records what the World needs from a workload: CronJobs that may be backups.
+    /// Records what the World needs from a workload: its pod template's labels and ports, and
+    /// CronJobs that may be backups.
     pub fn apply_workload(&mut self, workload: &WorkloadObject) {
+        if let Some(view) = workload.view() {
+            let facts = template_facts(&view);
+            self.ns_mut(view.namespace)
+                .templates
+                .insert(facts.workload.clone(), facts);
+        }
         if let WorkloadObject::CronJob(cj) = workload {
             self.present.insert(RelatedKind::CronJob);
             let ns = ns_of(&cj.metadata);
@@ -677,9 +695,12 @@ impl World {
 
     /// Forgets a workload recorded by `apply_workload`.
     pub fn remove_workload(&mut self, kind: crate::workload::WorkloadKind, ns: &str, name: &str) {
-        if kind == crate::workload::WorkloadKind::CronJob
-            && let Some(idx) = self.namespaces.get_mut(ns)
-        {
+        let Some(idx) = self.namespaces.get_mut(ns) else {
+            return;
+        };
+        idx.templates
+            .remove(format!("{}/{name}", kind.as_str()).as_str());
+        if kind == crate::workload::WorkloadKind::CronJob {
             idx.cron_jobs.remove(name);
         }
     }
@@ -804,6 +825,7 @@ impl World {
                     .remove(&format!("SnapshotSchedule/{ns}/{name}"));
             }
             RelatedKind::Pod => {
+                idx.unjudged_pods.remove(name);
                 if let Some(owner) = idx.pod_owner.remove(name)
                     && let Some(pods) = idx.pods.get_mut(&owner)
                 {
@@ -833,6 +855,51 @@ impl World {
     }
 
     // ---- lookups -------------------------------------------------------------------------
+
+    /// The namespaces the World holds anything of (objects, workloads), in no set order.
+    pub fn namespace_names(&self) -> impl Iterator<Item = &str> {
+        self.namespaces.keys().map(String::as_str)
+    }
+
+    /// The pod templates of the workloads in `ns`, by `Kind/name`.
+    pub fn templates(&self, ns: &str) -> impl Iterator<Item = &TemplateFacts> {
+        self.namespaces
+            .get(ns)
+            .into_iter()
+            .flat_map(|i| i.templates.values())
+    }
+
+    /// What the selector finds in `ns`: the `Kind/name` of the first workload whose pod
+    /// template it matches, or of the first pod of an owner prodready does not judge.
+    pub fn first_selected(&self, ns: &str, selector: &Selector) -> Option<String> {
+        let idx = self.namespaces.get(ns)?;
+        // Labels a workload's controller puts on every pod it makes (a StatefulSet's pod name,
+        // a Deployment's template hash, a Job's name) are on no template: a selector may ask
+        // for them and still find the pods.
+        let on_templates = selector.without_keys(&CONTROLLER_POD_LABELS);
+        if let Some(t) = idx
+            .templates
+            .values()
+            .find(|t| on_templates.matches(&t.labels))
+        {
+            return Some(t.workload.to_string());
+        }
+        idx.unjudged_pods
+            .iter()
+            .find(|(_, labels)| selector.matches(*labels))
+            .map(|(name, _)| format!("Pod/{name}"))
+    }
+
+    /// The Services of `ns` with their selectors, by name.
+    pub fn services_in(&self, ns: &str) -> Vec<(&Selector, &ServiceFacts)> {
+        let mut out: Vec<(&Selector, &ServiceFacts)> = self
+            .namespaces
+            .get(ns)
+            .map(|i| i.services.iter().map(|(_, sel, svc)| (sel, svc)).collect())
+            .unwrap_or_default();
+        out.sort_by(|a, b| a.1.name.cmp(&b.1.name));
+        out
+    }
 
     pub fn namespace_labels(&self, ns: &str) -> Option<&BTreeMap<String, String>> {
         self.namespace_labels.get(ns)
@@ -1106,6 +1173,37 @@ impl World {
 
     pub fn node(&self, name: &str) -> Option<&NodeFacts> {
         self.nodes.get(name)
+    }
+}
+
+/// Labels the workload controllers add to the pods they make.
+const CONTROLLER_POD_LABELS: [&str; 9] = [
+    "pod-template-hash",
+    "controller-revision-hash",
+    "statefulset.kubernetes.io/pod-name",
+    "apps.kubernetes.io/pod-index",
+    "job-name",
+    "controller-uid",
+    "batch.kubernetes.io/job-name",
+    "batch.kubernetes.io/controller-uid",
+    "batch.kubernetes.io/job-completion-index",
+];
+
+/// The labels and declared ports of a workload's pod template (init containers' ports too: a
+/// native sidecar serves from them).
+fn template_facts(view: &crate::workload::Workload<'_>) -> TemplateFacts {
+    let ports = view
+        .all_containers()
+        .flat_map(|c| c.ports.iter().flatten())
+        .map(|p| DeclaredPort {
+            name: p.name.as_deref().map(Into::into),
+            number: p.container_port,
+        })
+        .collect();
+    TemplateFacts {
+        workload: format!("{}/{}", view.kind.as_str(), view.name).into(),
+        labels: Labels::from(view.pod_labels()),
+        ports,
     }
 }
 

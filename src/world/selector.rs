@@ -47,6 +47,15 @@ pub enum Requirement {
 }
 
 impl Requirement {
+    fn key(&self) -> &str {
+        match self {
+            Requirement::In(k, _)
+            | Requirement::NotIn(k, _)
+            | Requirement::Exists(k)
+            | Requirement::DoesNotExist(k) => k,
+        }
+    }
+
     fn matches<L: LabelSet + ?Sized>(&self, labels: &L) -> bool {
         let listed = |vs: &[String], v: &str| vs.iter().any(|x| x == v);
         match self {
@@ -147,6 +156,43 @@ impl Selector {
 
     pub fn is_nothing(&self) -> bool {
         self.none
+    }
+
+    /// The selector with the requirements on these keys dropped: what a pod template must
+    /// carry when its controller adds those labels to every pod it makes.
+    pub fn without_keys(&self, keys: &[&str]) -> Selector {
+        let keep = |k: &str| !keys.contains(&k);
+        Selector {
+            equals: self
+                .equals
+                .iter()
+                .filter(|(k, _)| keep(k))
+                .cloned()
+                .collect(),
+            requirements: self
+                .requirements
+                .iter()
+                .filter(|r| keep(r.key()))
+                .cloned()
+                .collect(),
+            none: self.none,
+        }
+    }
+
+    /// The selector as `kubectl get -l` takes it: `app=web,tier in (a,b)`.
+    pub fn describe(&self) -> String {
+        let mut parts: Vec<String> = self
+            .equals
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        parts.extend(self.requirements.iter().map(|r| match r {
+            Requirement::In(k, v) => format!("{k} in ({})", v.join(",")),
+            Requirement::NotIn(k, v) => format!("{k} notin ({})", v.join(",")),
+            Requirement::Exists(k) => k.clone(),
+            Requirement::DoesNotExist(k) => format!("!{k}"),
+        }));
+        parts.join(",")
     }
 
     /// One equality every match must satisfy, used to file the selector in the index.
