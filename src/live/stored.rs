@@ -12,7 +12,7 @@ use std::io::{Read, Write};
 
 use crate::workload::{Workload, WorkloadKind, WorkloadObject};
 
-use super::affected::Reference;
+use crate::world::Reference;
 
 /// See the module documentation.
 #[derive(Debug)]

@@ -61,6 +61,9 @@ struct ChartMetadata {
     deprecated: Option<bool>,
 }
 
+/// The field selector of the Secrets Helm stores releases in.
+pub const RELEASE_SELECTOR: &str = "type=helm.sh/release.v1";
+
 /// Whether a Secret stores a Helm release.
 pub fn is_release_secret(secret: &Secret) -> bool {
     secret.type_.as_deref() == Some(HELM_RELEASE_SECRET_TYPE)
