@@ -7,10 +7,10 @@ use std::path::Path;
 
 use jiff::Timestamp;
 
-use super::{AuditArgs, AuditFormat, ColorChoice, EXIT_FINDINGS, EXIT_INPUT, EXIT_OK};
+use super::{AuditArgs, AuditFormat, ColorChoice, EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, Error};
 use crate::api::{Report, Severity, SourceLocation};
 use crate::engine::{CompiledPolicy, PolicySet, evaluate};
-use crate::input::{InputError, Inventory, SourcedWorkload};
+use crate::input::{InputError, Inventory, Reason, SourcedWorkload};
 use crate::output::{self, Audit, Format, RenderOptions};
 use crate::world::World;
 
@@ -20,11 +20,11 @@ const STDIN: &str = "stdin";
 const CLUSTER: &str = "cluster";
 
 /// Reads the cluster once: every kind listed through the same code the operator watches with.
-fn read_cluster(args: &AuditArgs) -> Result<super::cluster::Snapshot, String> {
+fn read_cluster(args: &AuditArgs) -> Result<super::cluster::Snapshot, Error> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+        .map_err(Error::Runtime)?;
     runtime.block_on(async {
         let client = super::cluster::client(&args.cluster_args).await?;
         let namespace = if args.all_namespaces {
@@ -158,7 +158,7 @@ fn read_inputs(paths: &[std::path::PathBuf], inventory: &mut Inventory) {
                     file: STDIN.to_string(),
                     document: None,
                     line: None,
-                    reason: format!("cannot read: {e}"),
+                    reason: Reason::CannotRead(e.to_string()),
                 }),
             }
         } else {
@@ -174,16 +174,15 @@ fn read_inputs(paths: &[std::path::PathBuf], inventory: &mut Inventory) {
 }
 
 /// Reads `--policy`: every document must be a usable ReadinessPolicy, and there must be one.
-fn load_policies(path: &Path) -> Result<PolicySet, Vec<String>> {
+fn load_policies(path: &Path) -> Result<PolicySet, Vec<Error>> {
     let mut inv = Inventory::new();
     inv.add_path(path);
-    let mut errors: Vec<String> = inv.errors.iter().map(ToString::to_string).collect();
+    let mut errors: Vec<Error> = std::mem::take(&mut inv.errors)
+        .into_iter()
+        .map(Error::Input)
+        .collect();
     if errors.is_empty() && inv.policies.is_empty() {
-        errors.push(format!(
-            "{}: no ReadinessPolicy found (expected apiVersion {}/v1alpha1, kind ReadinessPolicy)",
-            path.display(),
-            crate::api::GROUP
-        ));
+        errors.push(Error::NoPolicy(path.to_path_buf()));
     }
     let others = inv.objects - inv.policies.len();
     if others > 0 {
@@ -197,10 +196,12 @@ fn load_policies(path: &Path) -> Result<PolicySet, Vec<String>> {
     for (policy, source) in &inv.policies {
         match CompiledPolicy::from_resource(policy) {
             Ok(p) => compiled.push(p),
-            Err(e) => errors.push(format!(
-                "{}: document {} (line {}): {e}",
-                source.file, source.document, source.line
-            )),
+            Err(e) => errors.push(Error::Policy {
+                file: source.file.clone(),
+                document: source.document,
+                line: source.line,
+                source: e,
+            }),
         }
     }
     if errors.is_empty() {
@@ -273,12 +274,11 @@ fn judge(
             file: w.source.file.clone(),
             document: Some(w.source.document),
             line: Some(w.source.line),
-            reason: format!(
-                "{} {}: no pod template to judge (spec{} is missing)",
-                w.object.kind().as_str(),
-                meta.name.as_deref().unwrap_or(""),
-                pod_spec_path(w.object.kind())
-            ),
+            reason: Reason::NoPodTemplate {
+                kind: w.object.kind().as_str(),
+                name: meta.name.clone().unwrap_or_default(),
+                path: pod_spec_path(w.object.kind()),
+            },
         });
     };
     let policy = policies.for_namespace(view.namespace, world);
@@ -311,7 +311,7 @@ fn exit_code(audit: &Audit, fail_on: Option<Severity>) -> u8 {
     if failed { EXIT_FINDINGS } else { EXIT_OK }
 }
 
-fn write_output(audit: &Audit, args: &AuditArgs) -> Result<(), String> {
+fn write_output(audit: &Audit, args: &AuditArgs) -> Result<(), Error> {
     let format = match args.format {
         AuditFormat::Table => Format::Table,
         AuditFormat::Json => Format::Json,
@@ -331,12 +331,15 @@ fn write_output(audit: &Audit, args: &AuditArgs) -> Result<(), String> {
     };
     match &args.output {
         Some(path) => {
-            let file =
-                File::create(path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            let write_error = |source| Error::Write {
+                path: path.clone(),
+                source,
+            };
+            let file = File::create(path).map_err(write_error)?;
             let mut out = BufWriter::new(file);
             output::render(format, audit, &options, &mut out)
                 .and_then(|()| out.flush())
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))
+                .map_err(write_error)
         }
         None => {
             let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
@@ -344,7 +347,7 @@ fn write_output(audit: &Audit, args: &AuditArgs) -> Result<(), String> {
                 Ok(()) => Ok(()),
                 // The reader went away (`| head`): what it read was what it wanted.
                 Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-                Err(e) => Err(format!("cannot write to stdout: {e}")),
+                Err(e) => Err(Error::Stdout(e)),
             }
         }
     }

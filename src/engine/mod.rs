@@ -1,10 +1,14 @@
-//! Runs the catalogue on a workload: exemptions, scoring and the verdict. Pure: no I/O.
+//! Runs the catalogue on a workload: exemptions, scoring and the verdict. Pure: no I/O. The
+//! engine's one error is an unusable policy ([`PolicyError`]); a check that panics becomes a
+//! skipped finding that says so, wherever the engine runs.
 
 mod policy;
 mod related;
 mod score;
 
+use std::any::Any;
 use std::borrow::Cow;
+use std::panic::AssertUnwindSafe;
 
 use jiff::Timestamp;
 
@@ -63,13 +67,49 @@ impl<'a> Exemption<'a> {
     }
 }
 
-/// Whether `finding` carries `check`'s own ID. Checks write the catalogue's `&'static str`, so
-/// the same address answers without comparing the text.
-fn written_by(finding: &Finding, check: &Check) -> bool {
-    match &finding.check_id {
-        Cow::Borrowed(id) => std::ptr::eq(*id, check.id) || *id == check.id,
-        Cow::Owned(id) => id == check.id,
-    }
+/// The text of a caught panic.
+pub fn panic_message(panic: &(dyn Any + Send)) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+/// Runs one check, writing its findings after `findings`' current end. A check that panics is
+/// a bug, not a verdict on the workload: whatever it wrote is dropped for one skipped finding
+/// that says so, and the other checks still run, offline as in the cluster. Returns whether the
+/// check said it passed.
+fn run_check(
+    check: &'static Check,
+    ctx: &Ctx<'_>,
+    setting: CheckSetting,
+    findings: &mut Vec<Finding>,
+) -> bool {
+    let start = findings.len();
+    let mut out = Out::new(check, setting.severity, setting.severity_fixed, findings);
+    let ran = std::panic::catch_unwind(AssertUnwindSafe(|| (check.run)(ctx, &mut out)));
+    let passed = out.passed();
+    let Err(panic) = ran else {
+        return passed;
+    };
+    findings.truncate(start);
+    findings.push(Finding {
+        check_id: Cow::Borrowed(check.id),
+        severity: setting.severity,
+        result: CheckResult::Skip,
+        category: check.category,
+        message: format!(
+            "not judged: the check failed with an internal error ({}); this is a bug in \
+             prodready, please report it",
+            panic_message(&*panic)
+        )
+        .into(),
+        remediation: Cow::Borrowed(""),
+        container: None,
+        object: None,
+    });
+    false
 }
 
 /// Judges one workload against the World under a policy, at time `now`.
@@ -89,9 +129,6 @@ pub fn evaluate(
     };
     let exemption = Exemption::read(workload, policy);
     let mut findings: Vec<Finding> = Vec::with_capacity(16);
-    // Whether a check wrote a finding under another check's ID (none does): the final sort
-    // then cannot rely on the order findings were written in.
-    let mut foreign = false;
     let mut passed: Vec<Cow<'static, str>> = Vec::with_capacity(catalogue().len());
     // (weight earned x2, weight possible x2): warnings earn half.
     let mut earned = 0u32;
@@ -102,17 +139,9 @@ pub fn evaluate(
             continue;
         }
         let start = findings.len();
-        let mut out = Out::new(
-            check,
-            setting.severity,
-            setting.severity_fixed,
-            &mut findings,
-        );
-        (check.run)(&ctx, &mut out);
-        let passed_here = out.passed();
+        let passed_here = run_check(check, &ctx, setting, &mut findings);
         let wrote = findings.len() > start;
         let own = &mut findings[start..];
-        foreign |= own.iter().any(|f| !written_by(f, check));
         if own.len() > 1 {
             own.sort_by(|a, b| a.container.cmp(&b.container));
         }
@@ -159,23 +188,14 @@ pub fn evaluate(
         }
     }
     // Findings sort by outcome, severity, catalogue order, then container. They were written
-    // check by check in catalogue order, each check's sorted by container, so a stable sort on
-    // outcome and severity alone gives that order without looking up an ID per comparison.
-    if foreign {
-        findings.sort_by(|a, b| {
-            result_rank(a.result)
-                .cmp(&result_rank(b.result))
-                .then(b.severity.cmp(&a.severity))
-                .then(catalogue_order(a).cmp(&catalogue_order(b)))
-                .then(a.container.cmp(&b.container))
-        });
-    } else {
-        findings.sort_by(|a, b| {
-            result_rank(a.result)
-                .cmp(&result_rank(b.result))
-                .then(b.severity.cmp(&a.severity))
-        });
-    }
+    // check by check in catalogue order (`Out` writes its own check's ID, nothing else), each
+    // check's sorted by container, so a stable sort on outcome and severity alone gives that
+    // order without looking up an ID per comparison.
+    findings.sort_by(|a, b| {
+        result_rank(a.result)
+            .cmp(&result_rank(b.result))
+            .then(b.severity.cmp(&a.severity))
+    });
     let mut summary = Summary {
         passed: passed.len() as u32,
         ..Summary::default()
@@ -198,11 +218,6 @@ pub fn evaluate(
         release: workload.helm_release().map(str::to_string),
         ..Report::default()
     }
-}
-
-/// A finding's place in the catalogue (last if its ID is not in it).
-fn catalogue_order(f: &Finding) -> usize {
-    crate::checks::index_of(&f.check_id).unwrap_or(usize::MAX)
 }
 
 fn result_rank(r: CheckResult) -> u8 {
@@ -353,6 +368,51 @@ mod tests {
         sorted.sort();
         assert_eq!(ranks, sorted);
         assert_eq!(r.summary.passed as usize, r.passed_checks.len());
+    }
+
+    #[test]
+    fn a_check_that_panics_is_a_skipped_finding_and_the_others_still_run() {
+        use crate::api::{Category, Needs};
+        use crate::checks::{Check, Ctx, Out};
+        static BROKEN: Check = Check {
+            id: "probe-readiness-missing",
+            category: Category::Probes,
+            severity: Severity::High,
+            needs: Needs::Object,
+            title: "a check with a bug",
+            remediation: "none",
+            run: |_: &Ctx<'_>, out: &mut Out<'_>| {
+                out.fail("half written");
+                panic!("index out of bounds");
+            },
+        };
+        let yaml = deployment("");
+        let mut inventory = crate::input::Inventory::new();
+        inventory.add_text("d.yaml", &yaml);
+        let view = inventory.workloads[0].object.view().unwrap();
+        let policy = super::CompiledPolicy::builtin();
+        let related = super::related::related(&view, &inventory.world);
+        let ctx = Ctx {
+            workload: &view,
+            world: &inventory.world,
+            related: &related,
+            params: &policy.params,
+            now: crate::testing::now(),
+        };
+        let mut findings = Vec::new();
+        let setting = policy.settings[0];
+        assert!(!super::run_check(&BROKEN, &ctx, setting, &mut findings));
+        assert_eq!(
+            findings.len(),
+            1,
+            "what it wrote before panicking is dropped"
+        );
+        assert_eq!(findings[0].result, CheckResult::Skip);
+        assert_eq!(
+            findings[0].message,
+            "not judged: the check failed with an internal error (index out of bounds); this \
+             is a bug in prodready, please report it"
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@ use k8s_openapi::{ClusterResourceScope, NamespaceResourceScope};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use super::Reason;
 use crate::api::ReadinessPolicy;
 use crate::workload::{WorkloadKind, WorkloadObject};
 use crate::world::RelatedObject;
@@ -114,13 +115,10 @@ const BUILTIN_IGNORED: &[&str] = &[
     "Status",
 ];
 
-/// Why a document could not be read.
-pub type Reason = String;
-
 /// Most patches a document gets for YAML 1.1 scalars before its error is reported.
 const MAX_YAML11_FIXES: usize = 32;
 
-fn typed<T: DeserializeOwned>(mut value: Value) -> Result<T, Reason> {
+fn typed<T: DeserializeOwned>(mut value: Value, kind: &str) -> Result<T, Reason> {
     // Nearly every document decodes as is: only a failure pays for tracking the path.
     if let Ok(v) = T::deserialize(&value) {
         return Ok(v);
@@ -140,10 +138,14 @@ fn typed<T: DeserializeOwned>(mut value: Value) -> Result<T, Reason> {
             continue;
         }
         let path = err.path().to_string();
-        return Err(if path == "." {
+        let detail = if path == "." {
             err.inner().to_string()
         } else {
             format!("{path}: {}", err.inner())
+        };
+        return Err(Reason::Invalid {
+            kind: kind.to_string(),
+            detail,
         });
     }
 }
@@ -217,20 +219,17 @@ fn yaml11_fix(value: &mut Value, path: &serde_path_to_error::Path, message: &str
 /// Classifies one object (not a List: the caller flattens those).
 pub fn classify(value: Value) -> Result<Parsed, Reason> {
     let Some(obj) = value.as_object() else {
-        return Err(format!(
-            "expected a Kubernetes object (a mapping with apiVersion and kind), found {}",
-            json_type(&value)
-        ));
+        return Err(Reason::NotAnObject(json_type(&value)));
     };
     let api_version = match obj.get("apiVersion") {
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
-        Some(_) => return Err("apiVersion must be a non-empty string".into()),
-        None => return Err("apiVersion is missing".into()),
+        Some(_) => return Err(Reason::Empty("apiVersion")),
+        None => return Err(Reason::Missing("apiVersion")),
     };
     let kind = match obj.get("kind") {
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
-        Some(_) => return Err("kind must be a non-empty string".into()),
-        None => return Err("kind is missing".into()),
+        Some(_) => return Err(Reason::Empty("kind")),
+        None => return Err(Reason::Missing("kind")),
     };
     let name_ok = value
         .pointer("/metadata/name")
@@ -241,7 +240,7 @@ pub fn classify(value: Value) -> Result<Parsed, Reason> {
             .and_then(Value::as_str)
             .is_some_and(|n| !n.is_empty());
     if !name_ok {
-        return Err(format!("{kind}: metadata.name is missing"));
+        return Err(Reason::Unnamed { kind });
     }
     let (group, version) = match api_version.split_once('/') {
         Some((g, v)) => (g, v),
@@ -251,16 +250,18 @@ pub fn classify(value: Value) -> Result<Parsed, Reason> {
     if let Some(workload) = workload
         && workload.api_version() == api_version
     {
-        return read_workload(workload, value).map_err(|e| format!("{kind}: {e}"));
+        return read_workload(workload, value, &kind);
     }
     let mut read = FromValue {
         value: Some(value),
+        kind: &kind,
+        api_version: &api_version,
         version,
     };
     if workload.is_none()
         && let Some(parsed) = kinds::visit_served(group, &kind, &mut read)
     {
-        return parsed.map_err(|e| format!("{kind}: {e}"));
+        return parsed;
     }
     if group == crate::api::GROUP {
         // Reports are the operator's output, not input to judge.
@@ -268,61 +269,59 @@ pub fn classify(value: Value) -> Result<Parsed, Reason> {
             return Ok(Parsed::Ignored);
         }
         let value = read.value.take().unwrap_or_default();
-        return typed(value)
-            .map(|o| Parsed::Policy(Box::new(o)))
-            .map_err(|e| format!("{kind}: {e}"));
+        return typed(value, &kind).map(|o| Parsed::Policy(Box::new(o)));
     }
     if !BUILTIN_GROUPS.contains(&group) || BUILTIN_IGNORED.contains(&kind.as_str()) {
         return Ok(Parsed::Ignored);
     }
     Err(
         match WorkloadKind::from_kind(&kind).map(WorkloadKind::api_version) {
-            Some(current) => format!(
-                "{kind}: apiVersion {api_version} is not served by Kubernetes 1.33 or later (use \
-             {current})"
-            ),
-            None => format!(
-                "unknown kind {kind:?} for apiVersion {api_version} (a typo, or an API Kubernetes \
-             does not serve)"
-            ),
+            Some(current) => Reason::NotServed {
+                kind,
+                api_version,
+                current,
+            },
+            None => Reason::UnknownKind { kind, api_version },
         },
     )
 }
 
 /// Reads a workload, filed as a related object when a controller owns it.
-fn read_workload(kind: WorkloadKind, value: Value) -> Result<Parsed, Reason> {
+fn read_workload(kind: WorkloadKind, value: Value, name: &str) -> Result<Parsed, Reason> {
     let object = match kind {
-        WorkloadKind::Deployment => WorkloadObject::Deployment(typed(value)?),
-        WorkloadKind::StatefulSet => WorkloadObject::StatefulSet(typed(value)?),
-        WorkloadKind::DaemonSet => WorkloadObject::DaemonSet(typed(value)?),
-        WorkloadKind::CronJob => WorkloadObject::CronJob(typed(value)?),
-        WorkloadKind::Job => WorkloadObject::Job(typed(value)?),
-        WorkloadKind::ReplicaSet => WorkloadObject::ReplicaSet(typed(value)?),
-        WorkloadKind::Pod => WorkloadObject::Pod(typed(value)?),
+        WorkloadKind::Deployment => WorkloadObject::Deployment(typed(value, name)?),
+        WorkloadKind::StatefulSet => WorkloadObject::StatefulSet(typed(value, name)?),
+        WorkloadKind::DaemonSet => WorkloadObject::DaemonSet(typed(value, name)?),
+        WorkloadKind::CronJob => WorkloadObject::CronJob(typed(value, name)?),
+        WorkloadKind::Job => WorkloadObject::Job(typed(value, name)?),
+        WorkloadKind::ReplicaSet => WorkloadObject::ReplicaSet(typed(value, name)?),
+        WorkloadKind::Pod => WorkloadObject::Pod(typed(value, name)?),
     };
     Ok(Parsed::filed(object))
 }
 
-/// Reads one object as the related kind the table names; `version` is the one it declares.
+/// Reads one object as the related kind the table names.
 struct FromValue<'v> {
     value: Option<Value>,
+    /// The kind, apiVersion and version the object declares.
+    kind: &'v str,
+    api_version: &'v str,
     version: &'v str,
 }
 
 impl FromValue<'_> {
     fn read<K: Kind>(&mut self) -> Result<Parsed, Reason> {
         let value = self.value.take().unwrap_or_default();
-        typed::<K>(value).map(|o| Parsed::Related(Box::new(o.into())))
+        typed::<K>(value, self.kind).map(|o| Parsed::Related(Box::new(o.into())))
     }
 
     fn read_typed<K: TypedKind>(&mut self) -> Result<Parsed, Reason> {
         if K::THIS_VERSION_ONLY && self.version != K::SERVED.version {
-            return Err(format!(
-                "apiVersion {}/{} is not served by Kubernetes 1.33 or later (use {})",
-                K::SERVED.group,
-                self.version,
-                K::SERVED.api_version()
-            ));
+            return Err(Reason::NotServed {
+                kind: self.kind.to_string(),
+                api_version: self.api_version.to_string(),
+                current: K::SERVED.api_version,
+            });
         }
         self.read::<K>()
     }
@@ -392,7 +391,7 @@ mod tests {
         .unwrap();
         let err = classify(value).unwrap_err();
         assert_eq!(
-            err,
+            err.to_string(),
             "Deployment: spec.replicas: invalid type: string \"two\", expected i32"
         );
     }

@@ -61,7 +61,7 @@ struct Direct<'t> {
 
 impl Direct<'_> {
     fn read<K: TypedKind>(&self) -> Option<Parsed> {
-        if !K::SERVED.is_api_version(self.api_version) {
+        if K::SERVED.api_version != self.api_version {
             return None;
         }
         let object: K = read(self.text)?;
@@ -724,7 +724,7 @@ mod tests {
     use crate::input::classify::classify;
 
     /// The reference reading: a value first, then `classify`.
-    fn reference(text: &str) -> Option<Result<Parsed, String>> {
+    fn reference(text: &str) -> Option<Result<Parsed, crate::input::Reason>> {
         serde_yaml_ng::from_str::<Value>(text).ok().map(classify)
     }
 

@@ -5,9 +5,9 @@
 
 pub mod classify;
 mod direct;
+mod error;
 mod split;
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -15,6 +15,7 @@ use std::sync::mpsc;
 use serde_json::Value;
 
 pub use classify::{Parsed, classify};
+pub use error::{InputError, Reason};
 pub use split::{RawDocument, split_documents};
 
 use crate::api::{ReadinessPolicy, SourceLocation};
@@ -25,30 +26,6 @@ use crate::world::World;
 pub const MAX_FILE_BYTES: u64 = 256 << 20;
 /// `List` objects nested deeper than this are refused.
 const MAX_LIST_DEPTH: usize = 8;
-
-/// A document or file that could not be used.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct InputError {
-    pub file: String,
-    /// 1-based document index within the file (`None` for file-level problems).
-    pub document: Option<usize>,
-    /// 1-based line of the document's start.
-    pub line: Option<usize>,
-    pub reason: String,
-}
-
-impl fmt::Display for InputError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file)?;
-        if let Some(d) = self.document {
-            write!(f, ": document {d}")?;
-        }
-        if let Some(l) = self.line {
-            write!(f, " (line {l})")?;
-        }
-        write!(f, ": {}", self.reason)
-    }
-}
 
 /// A workload read from the input, with where it came from.
 #[derive(Clone, Debug)]
@@ -72,7 +49,7 @@ pub struct Inventory {
 
 /// What one document holds: its objects (a List's items one by one), each classified or
 /// refused with the reason.
-type Decoded = Result<Vec<Result<Parsed, String>>, serde_yaml_ng::Error>;
+type Decoded = Result<Vec<Result<Parsed, Reason>>, serde_yaml_ng::Error>;
 
 /// Documents below this count are decoded on the calling thread: threads cost more than they
 /// save on a handful of manifests.
@@ -165,7 +142,7 @@ fn decode(doc: &RawDocument<'_>) -> Decoded {
 }
 
 /// Classifies an object, or each item of a List (nested Lists too, to a limit).
-fn flatten(value: Value, depth: usize, out: &mut Vec<Result<Parsed, String>>) {
+fn flatten(value: Value, depth: usize, out: &mut Vec<Result<Parsed, Reason>>) {
     let is_list = value
         .get("kind")
         .and_then(Value::as_str)
@@ -176,7 +153,7 @@ fn flatten(value: Value, depth: usize, out: &mut Vec<Result<Parsed, String>>) {
         return;
     }
     if depth >= MAX_LIST_DEPTH {
-        out.push(Err("List objects nested too deeply".into()));
+        out.push(Err(Reason::TooDeep));
         return;
     }
     let Value::Object(mut map) = value else {
@@ -188,7 +165,11 @@ fn flatten(value: Value, depth: usize, out: &mut Vec<Result<Parsed, String>>) {
             flatten(item, depth + 1, out);
             for result in &mut out[before..] {
                 if let Err(reason) = result {
-                    *reason = format!("items[{i}]: {reason}");
+                    let inner = std::mem::replace(reason, Reason::TooDeep);
+                    *reason = Reason::InItem {
+                        index: i,
+                        reason: Box::new(inner),
+                    };
                 }
             }
         }
@@ -241,10 +222,7 @@ impl Inventory {
                     e.location()
                         .map_or(doc.line, |l| doc.line + l.line().saturating_sub(1)),
                 ),
-                reason: format!(
-                    "not valid YAML or JSON: {}",
-                    absolute_lines(&e.to_string(), doc.line - 1)
-                ),
+                reason: Reason::NotYaml(absolute_lines(&e.to_string(), doc.line - 1)),
             }),
         }
     }
@@ -272,7 +250,7 @@ impl Inventory {
         }
     }
 
-    fn error(&mut self, source: &SourceLocation, reason: String) {
+    fn error(&mut self, source: &SourceLocation, reason: Reason) {
         self.errors.push(InputError {
             file: source.file.clone(),
             document: Some(source.document),
@@ -287,7 +265,7 @@ impl Inventory {
         let meta = match std::fs::metadata(path) {
             Ok(m) => m,
             Err(e) => {
-                self.file_error(&display, format!("cannot read: {e}"));
+                self.file_error(&display, Reason::CannotRead(e.to_string()));
                 return;
             }
         };
@@ -308,16 +286,15 @@ impl Inventory {
             Ok(m) if m.len() > MAX_FILE_BYTES => {
                 self.file_error(
                     &display,
-                    format!(
-                        "file is {} MiB, larger than the {} MiB limit",
-                        m.len() >> 20,
-                        MAX_FILE_BYTES >> 20
-                    ),
+                    Reason::TooLarge {
+                        size_mib: m.len() >> 20,
+                        limit_mib: MAX_FILE_BYTES >> 20,
+                    },
                 );
                 return;
             }
             Err(e) => {
-                self.file_error(&display, format!("cannot read: {e}"));
+                self.file_error(&display, Reason::CannotRead(e.to_string()));
                 return;
             }
             _ => {}
@@ -325,19 +302,13 @@ impl Inventory {
         match std::fs::read(path) {
             Ok(bytes) => match String::from_utf8(bytes) {
                 Ok(text) => self.add_text(&display, &text),
-                Err(e) => self.file_error(
-                    &display,
-                    format!(
-                        "not UTF-8 text (invalid byte at offset {})",
-                        e.utf8_error().valid_up_to()
-                    ),
-                ),
+                Err(e) => self.file_error(&display, Reason::NotUtf8(e.utf8_error().valid_up_to())),
             },
-            Err(e) => self.file_error(&display, format!("cannot read: {e}")),
+            Err(e) => self.file_error(&display, Reason::CannotRead(e.to_string())),
         }
     }
 
-    fn file_error(&mut self, file: &str, reason: String) {
+    fn file_error(&mut self, file: &str, reason: Reason) {
         self.errors.push(InputError {
             file: file.to_string(),
             document: None,
@@ -378,7 +349,7 @@ fn collect_manifests(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<InputE
                 file: dir.display().to_string(),
                 document: None,
                 line: None,
-                reason: format!("cannot list directory: {e}"),
+                reason: Reason::CannotList(e.to_string()),
             });
             return;
         }
@@ -452,6 +423,7 @@ mod tests {
         assert!(
             inventory.errors[0]
                 .reason
+                .to_string()
                 .starts_with("not valid YAML or JSON")
         );
     }
@@ -526,6 +498,7 @@ mod tests {
         assert!(
             inv.errors[0]
                 .reason
+                .to_string()
                 .starts_with("items[2]: Bogus: metadata.name is missing"),
             "{}",
             inv.errors[0]

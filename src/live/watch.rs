@@ -24,6 +24,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::mpsc::Sender;
 
 use super::affected::{self, Footprint, Lookup, WorkloadKey, object_key};
+use super::error::Error;
 use super::footprints::namespace_and_name;
 use super::{LiveState, read, strip_metadata, write};
 use crate::api::ReadinessPolicy;
@@ -676,7 +677,7 @@ fn is_forbidden(error: &watcher::Error) -> bool {
 
 /// Lists one kind once into the state (a one-shot audit): returns when the list is complete,
 /// or with the first error (the kind then stays unknown and its checks skip).
-pub async fn list_once(watch: WatchSpec, state: &LiveState) -> Result<(), String> {
+pub async fn list_once(watch: WatchSpec, state: &LiveState) -> Result<(), Error> {
     let WatchSpec {
         name,
         present,
@@ -692,10 +693,15 @@ pub async fn list_once(watch: WatchSpec, state: &LiveState) -> Result<(), String
                     return Ok(());
                 }
             }
-            Err(e) => return Err(format!("{name}: {e}")),
+            Err(source) => {
+                return Err(Error::List {
+                    watch: name,
+                    source,
+                });
+            }
         }
     }
-    Err(format!("{name}: the list ended early"))
+    Err(Error::ListEnded { watch: name })
 }
 
 #[cfg(test)]

@@ -39,7 +39,7 @@ struct ErrorEntry<'a> {
     document: Option<usize>,
     /// 1-based line where the document starts; null with `document`.
     line: Option<usize>,
-    reason: &'a str,
+    reason: String,
 }
 
 fn document(audit: &Audit) -> Document<'_> {
@@ -63,7 +63,7 @@ fn entry(e: &InputError) -> ErrorEntry<'_> {
         file: &e.file,
         document: e.document,
         line: e.line,
-        reason: &e.reason,
+        reason: e.reason.to_string(),
     }
 }
 
@@ -365,7 +365,7 @@ mod tests {
                 file: "bad.yaml".into(),
                 document: Some(2),
                 line: Some(7),
-                reason: "kind is missing".into(),
+                reason: crate::input::Reason::Missing("kind"),
             }],
             warnings: Vec::new(),
         };

@@ -162,7 +162,7 @@ impl Kind for Secret {
             let key = format!("Secret/{ns}/{}", facts.secret);
             match problem {
                 Some(p) => {
-                    world.problems.insert(key, p);
+                    world.problems.insert(key, p.to_string());
                 }
                 None => {
                     world.problems.remove(&key);

@@ -39,6 +39,8 @@ pub struct Served {
     pub group: &'static str,
     pub version: &'static str,
     pub kind: &'static str,
+    /// `group/version`, or the version alone for the core group.
+    pub api_version: &'static str,
     pub namespaced: bool,
 }
 
@@ -53,28 +55,8 @@ impl Served {
             group: K::GROUP,
             version: K::VERSION,
             kind: K::KIND,
+            api_version: K::API_VERSION,
             namespaced: <K::Scope as KindScope>::NAMESPACED,
-        }
-    }
-
-    /// `group/version`, or the version alone for the core group.
-    pub fn api_version(&self) -> String {
-        if self.group.is_empty() {
-            self.version.to_string()
-        } else {
-            format!("{}/{}", self.group, self.version)
-        }
-    }
-
-    /// Whether `api_version` is exactly this group and version, compared without building it.
-    pub fn is_api_version(&self, api_version: &str) -> bool {
-        if self.group.is_empty() {
-            api_version == self.version
-        } else {
-            api_version
-                .strip_prefix(self.group)
-                .and_then(|rest| rest.strip_prefix('/'))
-                == Some(self.version)
         }
     }
 }
@@ -254,6 +236,7 @@ macro_rules! related_kinds {
                     group: $group,
                     version: $version,
                     kind: $kind,
+                    api_version: concat!($group, "/", $version),
                     namespaced: $namespaced,
                 };
 
@@ -495,10 +478,11 @@ mod tests {
             .collect();
         assert!(missing.is_empty(), "no entry for {missing:?}");
         assert_eq!(
-            <k8s_openapi::api::networking::v1::Ingress>::SERVED.api_version(),
+            <k8s_openapi::api::networking::v1::Ingress>::SERVED.api_version,
             "networking.k8s.io/v1"
         );
-        assert!(<k8s_openapi::api::core::v1::Node>::SERVED.is_api_version("v1"));
+        assert_eq!(<k8s_openapi::api::core::v1::Node>::SERVED.api_version, "v1");
+        assert_eq!(<VeleroSchedule>::SERVED.api_version, "velero.io/v1");
         const { assert!(!<k8s_openapi::api::core::v1::Node>::SERVED.namespaced) };
     }
 }
