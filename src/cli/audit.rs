@@ -6,6 +6,7 @@ use std::io::{self, BufWriter, IsTerminal, Read, Write};
 use std::path::Path;
 
 use jiff::Timestamp;
+use rayon::prelude::*;
 
 use super::{AuditArgs, AuditFormat, ColorChoice, EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, Error};
 use crate::api::{Report, Severity, SourceLocation};
@@ -211,8 +212,11 @@ fn load_policies(path: &Path) -> Result<PolicySet, Vec<Error>> {
     }
 }
 
+/// Workloads below this count are judged on the calling thread.
+const PARALLEL_FROM: usize = 64;
+
 /// Judges every top-level workload, spread over the available cores: evaluation is pure and
-/// the World read-only, so each thread takes a contiguous slice and results keep input order.
+/// the World read-only; results keep input order.
 fn judge_all(
     workloads: &[SourcedWorkload],
     world: &World,
@@ -223,33 +227,11 @@ fn judge_all(
         .iter()
         .filter(|w| w.object.is_top_level())
         .collect();
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(top_level.len().div_ceil(64).max(1));
-    let chunk = top_level.len().div_ceil(threads).max(1);
-    let outcomes: Vec<Result<Report, InputError>> = if threads == 1 {
-        top_level
-            .iter()
-            .map(|w| judge(w, world, policies, now))
-            .collect()
+    let judge = |w: &&SourcedWorkload| judge(w, world, policies, now);
+    let outcomes: Vec<Result<Report, InputError>> = if top_level.len() < PARALLEL_FROM {
+        top_level.iter().map(judge).collect()
     } else {
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = top_level
-                .chunks(chunk)
-                .map(|slice| {
-                    scope.spawn(move || {
-                        slice
-                            .iter()
-                            .map(|w| judge(w, world, policies, now))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().expect("evaluation does not panic"))
-                .collect()
-        })
+        top_level.par_iter().map(judge).collect()
     };
     let mut reports = Vec::with_capacity(outcomes.len());
     let mut errors = Vec::new();

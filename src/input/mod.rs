@@ -9,8 +9,6 @@ mod error;
 mod split;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
 
 use serde_json::Value;
 
@@ -51,82 +49,25 @@ pub struct Inventory {
 /// refused with the reason.
 type Decoded = Result<Vec<Result<Parsed, Reason>>, serde_yaml_ng::Error>;
 
-/// Documents below this count are decoded on the calling thread: threads cost more than they
-/// save on a handful of manifests.
+/// Documents below this count are decoded on the calling thread: a pool costs more than it
+/// saves on a handful of manifests.
 const PARALLEL_FROM: usize = 64;
 
-/// Documents handed to a decoding thread at a time: enough to make the hand-over negligible,
-/// few enough that indexing follows decoding closely and decoded objects do not pile up.
-const BLOCK: usize = 32;
+/// Documents decoded at once while the ones before them are indexed: enough to keep every core
+/// busy between two hand-overs, few enough that decoded objects do not pile up (a window of
+/// Deployments is a few MiB decoded).
+const WINDOW: usize = 512;
 
 /// Decodes every document and hands each outcome, in input order, to `take`. Parsing is the
-/// bulk of the work and each document parses on its own: the documents are spread over the
-/// cores in blocks, and each block is indexed as soon as it and every block before it are
-/// decoded, so indexing overlaps parsing instead of following it. The calling thread indexes
-/// and, whenever the next block in order is not ready, decodes a block itself instead of
-/// waiting: with one helper thread fewer than the cores, every core has exactly one thread to
-/// run, and no thread is put to sleep and woken for each block.
-fn decode_all<'a>(docs: &'a [RawDocument<'a>], mut take: impl FnMut(&'a RawDocument<'a>, Decoded)) {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if threads < 2 || docs.len() < PARALLEL_FROM {
-        for doc in docs {
-            take(doc, decode(doc));
-        }
-        return;
-    }
-    let blocks: Vec<&[RawDocument<'_>]> = docs.chunks(BLOCK).collect();
-    let claimed = AtomicUsize::new(0);
-    std::thread::scope(|scope| {
-        let (done, decoded) = mpsc::channel::<(usize, Vec<Decoded>)>();
-        let helpers: Vec<_> = (1..threads)
-            .map(|_| {
-                let done = done.clone();
-                let (blocks, claimed) = (&blocks, &claimed);
-                scope.spawn(move || {
-                    loop {
-                        let b = claimed.fetch_add(1, Ordering::Relaxed);
-                        let Some(block) = blocks.get(b) else { break };
-                        // The receiver only goes away if the indexing thread panicked.
-                        if done.send((b, block.iter().map(decode).collect())).is_err() {
-                            break;
-                        }
-                    }
-                })
-            })
-            .collect();
-        drop(done);
-        // Blocks finish out of order; each waits here until those before it are indexed.
-        let mut waiting: Vec<Option<Vec<Decoded>>> = (0..blocks.len()).map(|_| None).collect();
-        let mut next = 0;
-        while next < blocks.len() {
-            while let Ok((b, outcomes)) = decoded.try_recv() {
-                waiting[b] = Some(outcomes);
-            }
-            if let Some(outcomes) = waiting[next].take() {
-                for (doc, outcome) in blocks[next].iter().zip(outcomes) {
-                    take(doc, outcome);
-                }
-                next += 1;
-                continue;
-            }
-            let b = claimed.fetch_add(1, Ordering::Relaxed);
-            if let Some(block) = blocks.get(b) {
-                waiting[b] = Some(block.iter().map(decode).collect());
-            } else {
-                match decoded.recv() {
-                    Ok((b, outcomes)) => waiting[b] = Some(outcomes),
-                    // Every helper has ended with blocks missing: one panicked (re-raised below).
-                    Err(_) => break,
-                }
-            }
-        }
-        for h in helpers {
-            // A decoder that panicked is a bug; re-raise it where it can be seen.
-            if let Err(panic) = h.join() {
-                std::panic::resume_unwind(panic);
-            }
-        }
+/// bulk of the work and each document parses on its own: documents are decoded on every core,
+/// and indexed on the calling thread while the next window is decoded, so indexing overlaps
+/// parsing instead of following it.
+fn decode_all(docs: &[RawDocument<'_>], mut take: impl FnMut(&RawDocument<'_>, Decoded)) {
+    let indexed = crate::parallel::in_order(docs, WINDOW, PARALLEL_FROM, decode, |doc, outcome| {
+        take(doc, outcome);
+        Ok::<(), std::convert::Infallible>(())
     });
+    let Ok(()) = indexed;
 }
 
 fn decode(doc: &RawDocument<'_>) -> Decoded {
