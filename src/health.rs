@@ -13,8 +13,8 @@ use tokio::net::TcpListener;
 pub trait Health: Send + Sync + 'static {
     /// The Prometheus text exposition.
     fn render_metrics(&self) -> String;
-    /// `Err` with what it waits for, until it can do its job.
-    fn ready(&self) -> Result<(), String>;
+    /// What it still waits for before it can do its job; `None` once ready.
+    fn waiting_for(&self) -> Option<String>;
 }
 
 pub async fn serve(listener: TcpListener, health: Arc<dyn Health>) {
@@ -36,8 +36,8 @@ async fn metrics(State(health): State<Arc<dyn Health>>) -> impl IntoResponse {
 }
 
 async fn ready(State(health): State<Arc<dyn Health>>) -> impl IntoResponse {
-    match health.ready() {
-        Ok(()) => (StatusCode::OK, "ready".to_string()),
-        Err(waiting) => (StatusCode::SERVICE_UNAVAILABLE, waiting),
+    match health.waiting_for() {
+        None => (StatusCode::OK, "ready".to_string()),
+        Some(waiting) => (StatusCode::SERVICE_UNAVAILABLE, waiting),
     }
 }

@@ -13,6 +13,7 @@ pub mod input;
 pub mod live;
 pub mod memory;
 pub mod output;
+pub mod parallel;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod text;

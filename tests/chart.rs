@@ -8,12 +8,13 @@ mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::io::{self, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use serde::Deserialize;
 use serde_json::Value;
+use support::{ok, promtool, run};
 
 /// Every metric the operator exports; alerts and dashboard may name no other.
 const OPERATOR_METRICS: &[&str] = &[
@@ -79,42 +80,6 @@ fn value_sets() -> Vec<(&'static str, Vec<String>)> {
             ],
         ),
     ]
-}
-
-fn run(cmd: &mut Command, stdin: Option<&[u8]>, what: &str) -> Output {
-    cmd.stdin(if stdin.is_some() {
-        Stdio::piped()
-    } else {
-        Stdio::null()
-    })
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
-    let mut child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("{what}: cannot start: {e}"));
-    if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(input)
-            .unwrap_or_else(|e| panic!("{what}: writing stdin: {e}"));
-    }
-    child
-        .wait_with_output()
-        .unwrap_or_else(|e| panic!("{what}: {e}"))
-}
-
-fn ok(cmd: &mut Command, stdin: Option<&[u8]>, what: &str) -> String {
-    let out = run(cmd, stdin, what);
-    assert!(
-        out.status.success(),
-        "{what} failed ({}):\n{}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8 output")
 }
 
 /// The documents of a multi-document YAML stream, empty ones dropped.
@@ -1074,40 +1039,13 @@ fn alert_rules() -> Vec<Rule> {
     file.groups.into_iter().flat_map(|g| g.rules).collect()
 }
 
-/// promtool, or `None` (after saying so loudly) outside CI when it is not installed. CI
-/// installs it (`.ci/run`: Debian's prometheus package), so there a missing promtool fails.
-fn promtool() -> Option<Command> {
-    match Command::new("promtool").arg("--version").output() {
-        Ok(out) if out.status.success() => Some(Command::new("promtool")),
-        result => {
-            let message = format!(
-                "promtool is not installed ({}): apt-get install prometheus",
-                match result {
-                    Ok(out) => format!("exit {}", out.status),
-                    Err(e) => e.to_string(),
-                }
-            );
-            if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
-                panic!("{message}");
-            }
-            let bar = "!".repeat(78);
-            let _ = writeln!(
-                io::stderr(),
-                "\n{bar}\nSKIPPING promtool checks: {message}\n{bar}\n"
-            );
-            None
-        }
-    }
-}
-
 #[test]
 fn alerts_pass_promtool_check_and_unit_tests() {
-    let Some(_) = promtool() else {
+    let Some(mut check) = promtool() else {
         return;
     };
     let out = ok(
-        promtool()
-            .unwrap()
+        check
             .args(["check", "rules"])
             .arg(chart().join("files/alerts.yaml")),
         None,
@@ -1120,7 +1058,7 @@ fn alerts_pass_promtool_check_and_unit_tests() {
     );
     let out = ok(
         promtool()
-            .unwrap()
+            .expect("found above")
             .args(["test", "rules"])
             .arg(fixture("alerts.test.yaml")),
         None,

@@ -47,35 +47,33 @@ impl Drop for Running {
     }
 }
 
+/// Runs a command that must succeed; returns its stdout.
 fn run(cmd: &mut Command, stdin: Option<&str>) -> String {
-    cmd.stdin(if stdin.is_some() {
-        Stdio::piped()
-    } else {
-        Stdio::null()
-    })
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn");
-    if let Some(text) = stdin {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(text.as_bytes())
-            .unwrap();
-    }
-    let out = child.wait_with_output().expect("wait");
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    support::ok(cmd, stdin.map(str::as_bytes), &format!("{cmd:?}"))
 }
 
 fn kubectl_apply(cp: &ControlPlane, yaml: &str) {
     run(cp.kubectl().args(["apply", "-f", "-"]), Some(yaml));
+}
+
+/// What most tests start from: the shared control plane with the CRDs installed, an admin
+/// client, and a namespace of the test's own.
+struct Setup {
+    cp: &'static ControlPlane,
+    admin: Client,
+    ns: String,
+}
+
+/// [`Setup`], or `None` when there is no control plane (outside CI): the test then returns,
+/// and is reported as skipped when the test binary exits.
+async fn setup(namespace_prefix: &str) -> Option<Setup> {
+    let cp = support::controlplane().await?;
+    install_crds(cp).await;
+    Some(Setup {
+        cp,
+        admin: cp.client(),
+        ns: cp.namespace(namespace_prefix).await,
+    })
 }
 
 /// CRDs every controller of this test binary sees the same way (discovery runs at start-up).
@@ -252,10 +250,9 @@ where
 
 #[tokio::test]
 async fn examples_get_reports_with_the_findings_of_the_offline_audit() {
-    let Some(cp) = support::controlplane().await else {
+    let Some(Setup { cp, admin, .. }) = setup("examples").await else {
         return;
     };
-    install_crds(cp).await;
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
     run(
         cp.kubectl()
@@ -294,7 +291,6 @@ async fn examples_get_reports_with_the_findings_of_the_offline_audit() {
     }
     assert_eq!(offline.len(), 6, "six workloads in the flawed platform");
 
-    let admin = cp.client();
     let api: Api<ReadinessReport> = Api::namespaced(admin.clone(), "trading");
     let reports = eventually("a report per workload", Duration::from_secs(60), || async {
         let list = api.list(&ListParams::default()).await.ok()?;
@@ -375,11 +371,9 @@ async fn examples_get_reports_with_the_findings_of_the_offline_audit() {
 
 #[tokio::test]
 async fn related_objects_flip_their_checks_within_five_seconds() {
-    let Some(cp) = support::controlplane().await else {
+    let Some(Setup { cp, admin, ns }) = setup("flips").await else {
         return;
     };
-    let admin = cp.client();
-    let ns = cp.namespace("flips").await;
     let controller = start(cp, &ns, |_| {}).await;
     create::<Deployment>(&admin, &ns, deployment("web", 2)).await;
     kubectl_apply(
@@ -530,11 +524,9 @@ async fn related_objects_flip_their_checks_within_five_seconds() {
 
 #[tokio::test]
 async fn steady_state_writes_nothing_and_reports_are_restored_and_removed() {
-    let Some(cp) = support::controlplane().await else {
+    let Some(Setup { cp, admin, ns }) = setup("steady").await else {
         return;
     };
-    let admin = cp.client();
-    let ns = cp.namespace("steady").await;
     for name in ["a", "b", "c"] {
         create::<Deployment>(&admin, &ns, deployment(name, 2)).await;
     }
@@ -651,11 +643,9 @@ async fn steady_state_writes_nothing_and_reports_are_restored_and_removed() {
 
 #[tokio::test]
 async fn live_state_shows_in_reports() {
-    let Some(cp) = support::controlplane().await else {
+    let Some(Setup { cp, admin, ns }) = setup("live").await else {
         return;
     };
-    let admin = cp.client();
-    let ns = cp.namespace("live").await;
     let controller = start(cp, &ns, |_| {}).await;
 
     // 0 of 3 available for an hour.
@@ -759,11 +749,9 @@ async fn live_state_shows_in_reports() {
 
 #[tokio::test]
 async fn a_verdict_change_records_an_event_on_the_workload() {
-    let Some(cp) = support::controlplane().await else {
+    let Some(Setup { cp, admin, ns }) = setup("events").await else {
         return;
     };
-    let admin = cp.client();
-    let ns = cp.namespace("events").await;
     let controller = start(cp, &ns, |_| {}).await;
     create::<Deployment>(&admin, &ns, deployment("web", 2)).await;
     wait_result(
@@ -892,12 +880,9 @@ fn report_writes(metrics: &str) -> f64 {
 
 #[tokio::test]
 async fn a_second_replica_takes_over_when_the_leader_dies() {
-    let Some(cp) = support::controlplane().await else {
+    let Some(Setup { cp, admin, ns }) = setup("leader").await else {
         return;
     };
-    install_crds(cp).await;
-    let admin = cp.client();
-    let ns = cp.namespace("leader").await;
     let operator = install_rbac(cp).await;
     create::<Deployment>(&admin, &ns, deployment("web", 2)).await;
     let config = |identity: &str| Config {
@@ -997,12 +982,9 @@ async fn a_second_replica_takes_over_when_the_leader_dies() {
 /// within the batch: the Lease is given up well inside a pod's grace period.
 #[tokio::test]
 async fn a_stop_during_the_first_batch_releases_the_lease_at_once() {
-    let Some(cp) = support::controlplane().await else {
+    let Some(Setup { cp, admin, ns }) = setup("stop-in-batch").await else {
         return;
     };
-    install_crds(cp).await;
-    let admin = cp.client();
-    let ns = cp.namespace("stop-in-batch").await;
     let operator = install_rbac(cp).await;
     const WORKLOADS: usize = 300;
     let items: Vec<serde_json::Value> = (0..WORKLOADS)
@@ -1054,12 +1036,9 @@ async fn a_stop_during_the_first_batch_releases_the_lease_at_once() {
 
 #[tokio::test]
 async fn the_binary_serves_health_and_metrics_and_stops_on_sigterm() {
-    let Some(cp) = support::controlplane().await else {
+    let Some(Setup { cp, admin, ns }) = setup("binary").await else {
         return;
     };
-    install_crds(cp).await;
-    let admin = cp.client();
-    let ns = cp.namespace("binary").await;
     create::<Deployment>(&admin, &ns, deployment("web", 2)).await;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -1177,11 +1156,9 @@ fn write_chart(dir: &Path, image: &str) {
 
 #[tokio::test]
 async fn a_failed_helm_release_fails_until_an_upgrade_succeeds() {
-    let Some(cp) = support::controlplane().await else {
+    let Some(Setup { cp, admin, ns }) = setup("helm").await else {
         return;
     };
-    let admin = cp.client();
-    let ns = cp.namespace("helm").await;
     let controller = start(cp, &ns, |_| {}).await;
     let chart = tempfile::tempdir().unwrap();
     write_chart(chart.path(), "registry.example/shop:1.0");
@@ -1239,11 +1216,9 @@ async fn a_failed_helm_release_fails_until_an_upgrade_succeeds() {
 
 #[tokio::test]
 async fn a_verdict_back_to_ready_records_a_restored_event() {
-    let Some(cp) = support::controlplane().await else {
+    let Some(Setup { cp, admin, ns }) = setup("restored").await else {
         return;
     };
-    let admin = cp.client();
-    let ns = cp.namespace("restored").await;
     // Only security-privileged runs here, so the plain Deployment is Ready until it is made
     // privileged, and Ready again once it is not.
     kubectl_apply(
@@ -1316,11 +1291,9 @@ async fn a_verdict_back_to_ready_records_a_restored_event() {
 
 #[tokio::test]
 async fn editing_a_policy_judges_its_namespaces_again() {
-    let Some(cp) = support::controlplane().await else {
+    let Some(Setup { cp, admin, ns }) = setup("policy").await else {
         return;
     };
-    let admin = cp.client();
-    let ns = cp.namespace("policy").await;
     let controller = start(cp, &ns, |_| {}).await;
     create::<Deployment>(&admin, &ns, deployment("web", 2)).await;
     wait_result(
@@ -1480,10 +1453,9 @@ fn failing_static(audit: &serde_json::Value) -> BTreeMap<String, Vec<String>> {
 
 #[tokio::test]
 async fn audit_cluster_judges_what_the_offline_audit_judges() {
-    let Some(cp) = support::controlplane().await else {
+    let Some(Setup { cp, .. }) = setup("audit").await else {
         return;
     };
-    install_crds(cp).await;
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
     run(
         cp.kubectl()
@@ -1532,12 +1504,9 @@ async fn audit_cluster_judges_what_the_offline_audit_judges() {
 
 #[tokio::test]
 async fn the_chart_grants_reads_and_only_its_own_writes() {
-    let Some(cp) = support::controlplane().await else {
+    let Some(Setup { cp, admin, ns }) = setup("rbac").await else {
         return;
     };
-    install_crds(cp).await;
-    let admin = cp.client();
-    let ns = cp.namespace("rbac").await;
     create::<Deployment>(&admin, &ns, deployment("web", 2)).await;
     let operator = install_rbac(cp).await;
     let client = operator.client(cp);
@@ -1602,12 +1571,9 @@ async fn the_chart_grants_reads_and_only_its_own_writes() {
 
 #[tokio::test]
 async fn a_kind_it_may_not_read_leaves_its_checks_skipped_and_the_rest_judged() {
-    let Some(cp) = support::controlplane().await else {
+    let Some(Setup { cp, admin, ns }) = setup("no-netpol").await else {
         return;
     };
-    install_crds(cp).await;
-    let admin = cp.client();
-    let ns = cp.namespace("no-netpol").await;
     create::<Deployment>(&admin, &ns, deployment("web", 2)).await;
     let operator = install_rbac_edited(cp, |rendered| {
         let edited = rendered.replace(

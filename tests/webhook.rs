@@ -5,7 +5,6 @@
 
 mod support;
 
-use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -46,25 +45,11 @@ impl Kubectl {
 }
 
 fn kubectl(cp: &ControlPlane, args: &[&str], stdin: Option<&str>) -> Kubectl {
-    let mut cmd: Command = cp.kubectl();
-    cmd.args(args)
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("kubectl runs");
-    if let Some(text) = stdin {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(text.as_bytes())
-            .unwrap();
-    }
-    let out = child.wait_with_output().expect("kubectl ends");
+    let out = support::run(
+        cp.kubectl().args(args),
+        stdin.map(str::as_bytes),
+        &format!("kubectl {}", args.join(" ")),
+    );
     Kubectl {
         ok: out.status.success(),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -186,7 +186,8 @@ pub struct WebhookServingArgs {
 }
 
 /// `90s`, `30m`, `1h`, `30d`, or plain seconds.
-pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, super::Error> {
+    use super::Error;
     let text = text.trim();
     let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
         Some(i) => text.split_at(i),
@@ -194,16 +195,19 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     };
     let n: u64 = number
         .parse()
-        .map_err(|_| format!("{text:?} is not a duration such as 90s, 30m or 1h"))?;
-    let seconds = match unit {
-        "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86400,
-        _ => return Err(format!("{text:?}: the unit must be s, m, h or d")),
+        .map_err(|_| Error::NotADuration(text.to_string()))?;
+    let unit = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86400,
+        _ => return Err(Error::DurationUnit(text.to_string())),
     };
+    let seconds = n
+        .checked_mul(unit)
+        .ok_or_else(|| Error::DurationTooLong(text.to_string()))?;
     if seconds == 0 {
-        return Err("the duration must be longer than zero".into());
+        return Err(Error::ZeroDuration);
     }
     Ok(std::time::Duration::from_secs(seconds))
 }

@@ -6,11 +6,12 @@ use std::io::{self, BufWriter, IsTerminal, Read, Write};
 use std::path::Path;
 
 use jiff::Timestamp;
+use rayon::prelude::*;
 
-use super::{AuditArgs, AuditFormat, ColorChoice, EXIT_FINDINGS, EXIT_INPUT, EXIT_OK};
+use super::{AuditArgs, AuditFormat, ColorChoice, EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, Error};
 use crate::api::{Report, Severity, SourceLocation};
 use crate::engine::{CompiledPolicy, PolicySet, evaluate, evaluate_namespace};
-use crate::input::{InputError, Inventory, SourcedWorkload};
+use crate::input::{InputError, Inventory, Reason, SourcedWorkload};
 use crate::output::{self, Audit, Format, RenderOptions};
 use crate::world::World;
 
@@ -20,11 +21,11 @@ const STDIN: &str = "stdin";
 const CLUSTER: &str = "cluster";
 
 /// Reads the cluster once: every kind listed through the same code the operator watches with.
-fn read_cluster(args: &AuditArgs) -> Result<super::cluster::Snapshot, String> {
+fn read_cluster(args: &AuditArgs) -> Result<super::cluster::Snapshot, Error> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+        .map_err(Error::Runtime)?;
     runtime.block_on(async {
         let client = super::cluster::client(&args.cluster_args).await?;
         let namespace = if args.all_namespaces {
@@ -165,7 +166,7 @@ fn read_inputs(paths: &[std::path::PathBuf], inventory: &mut Inventory) {
                     file: STDIN.to_string(),
                     document: None,
                     line: None,
-                    reason: format!("cannot read: {e}"),
+                    reason: Reason::CannotRead(e.to_string()),
                 }),
             }
         } else {
@@ -181,16 +182,15 @@ fn read_inputs(paths: &[std::path::PathBuf], inventory: &mut Inventory) {
 }
 
 /// Reads `--policy`: every document must be a usable ReadinessPolicy, and there must be one.
-fn load_policies(path: &Path) -> Result<PolicySet, Vec<String>> {
+fn load_policies(path: &Path) -> Result<PolicySet, Vec<Error>> {
     let mut inv = Inventory::new();
     inv.add_path(path);
-    let mut errors: Vec<String> = inv.errors.iter().map(ToString::to_string).collect();
+    let mut errors: Vec<Error> = std::mem::take(&mut inv.errors)
+        .into_iter()
+        .map(Error::Input)
+        .collect();
     if errors.is_empty() && inv.policies.is_empty() {
-        errors.push(format!(
-            "{}: no ReadinessPolicy found (expected apiVersion {}/v1alpha1, kind ReadinessPolicy)",
-            path.display(),
-            crate::api::GROUP
-        ));
+        errors.push(Error::NoPolicy(path.to_path_buf()));
     }
     let others = inv.objects - inv.policies.len();
     if others > 0 {
@@ -204,10 +204,12 @@ fn load_policies(path: &Path) -> Result<PolicySet, Vec<String>> {
     for (policy, source) in &inv.policies {
         match CompiledPolicy::from_resource(policy) {
             Ok(p) => compiled.push(p),
-            Err(e) => errors.push(format!(
-                "{}: document {} (line {}): {e}",
-                source.file, source.document, source.line
-            )),
+            Err(e) => errors.push(Error::Policy {
+                file: source.file.clone(),
+                document: source.document,
+                line: source.line,
+                source: e,
+            }),
         }
     }
     if errors.is_empty() {
@@ -217,8 +219,11 @@ fn load_policies(path: &Path) -> Result<PolicySet, Vec<String>> {
     }
 }
 
+/// Workloads below this count are judged on the calling thread.
+const PARALLEL_FROM: usize = 64;
+
 /// Judges every top-level workload, spread over the available cores: evaluation is pure and
-/// the World read-only, so each thread takes a contiguous slice and results keep input order.
+/// the World read-only; results keep input order.
 fn judge_all(
     workloads: &[SourcedWorkload],
     world: &World,
@@ -229,33 +234,11 @@ fn judge_all(
         .iter()
         .filter(|w| w.object.is_top_level())
         .collect();
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(top_level.len().div_ceil(64).max(1));
-    let chunk = top_level.len().div_ceil(threads).max(1);
-    let outcomes: Vec<Result<Report, InputError>> = if threads == 1 {
-        top_level
-            .iter()
-            .map(|w| judge(w, world, policies, now))
-            .collect()
+    let judge = |w: &&SourcedWorkload| judge(w, world, policies, now);
+    let outcomes: Vec<Result<Report, InputError>> = if top_level.len() < PARALLEL_FROM {
+        top_level.iter().map(judge).collect()
     } else {
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = top_level
-                .chunks(chunk)
-                .map(|slice| {
-                    scope.spawn(move || {
-                        slice
-                            .iter()
-                            .map(|w| judge(w, world, policies, now))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().expect("evaluation does not panic"))
-                .collect()
-        })
+        top_level.par_iter().map(judge).collect()
     };
     let mut reports = Vec::with_capacity(outcomes.len());
     let mut errors = Vec::new();
@@ -291,12 +274,11 @@ fn judge(
             file: w.source.file.clone(),
             document: Some(w.source.document),
             line: Some(w.source.line),
-            reason: format!(
-                "{} {}: no pod template to judge (spec{} is missing)",
-                w.object.kind().as_str(),
-                meta.name.as_deref().unwrap_or(""),
-                pod_spec_path(w.object.kind())
-            ),
+            reason: Reason::NoPodTemplate {
+                kind: w.object.kind().as_str(),
+                name: meta.name.clone().unwrap_or_default(),
+                path: pod_spec_path(w.object.kind()),
+            },
         });
     };
     let policy = policies.for_namespace(view.namespace, world);
@@ -329,7 +311,7 @@ fn exit_code(audit: &Audit, fail_on: Option<Severity>) -> u8 {
     if failed { EXIT_FINDINGS } else { EXIT_OK }
 }
 
-fn write_output(audit: &Audit, args: &AuditArgs) -> Result<(), String> {
+fn write_output(audit: &Audit, args: &AuditArgs) -> Result<(), Error> {
     let format = match args.format {
         AuditFormat::Table => Format::Table,
         AuditFormat::Json => Format::Json,
@@ -351,12 +333,15 @@ fn write_output(audit: &Audit, args: &AuditArgs) -> Result<(), String> {
     };
     match &args.output {
         Some(path) => {
-            let file =
-                File::create(path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            let write_error = |source| Error::Write {
+                path: path.clone(),
+                source,
+            };
+            let file = File::create(path).map_err(write_error)?;
             let mut out = BufWriter::new(file);
             output::render(format, audit, &options, &mut out)
                 .and_then(|()| out.flush())
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))
+                .map_err(write_error)
         }
         None => {
             let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
@@ -364,7 +349,7 @@ fn write_output(audit: &Audit, args: &AuditArgs) -> Result<(), String> {
                 Ok(()) => Ok(()),
                 // The reader went away (`| head`): what it read was what it wanted.
                 Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-                Err(e) => Err(format!("cannot write to stdout: {e}")),
+                Err(e) => Err(Error::Stdout(e)),
             }
         }
     }

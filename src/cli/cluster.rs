@@ -3,7 +3,7 @@
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 
-use super::ClusterArgs;
+use super::{ClusterArgs, Error};
 use crate::engine::PolicySet;
 use crate::live::{LiveState, read, watch, write};
 use crate::workload::WorkloadObject;
@@ -19,12 +19,12 @@ pub struct Snapshot {
 }
 
 /// Lists every kind the World needs, in `namespace` or everywhere, concurrently.
-pub async fn snapshot(client: Client, namespace: Option<String>) -> Result<Snapshot, String> {
+pub async fn snapshot(client: Client, namespace: Option<String>) -> Result<Snapshot, Error> {
     // A cluster that cannot be reached at all is an error, not a list of skipped kinds.
     client
         .apiserver_version()
         .await
-        .map_err(|e| format!("cannot reach the cluster: {e}"))?;
+        .map_err(Error::Unreachable)?;
     let state = LiveState::new();
     let scope = watch::Scope { namespace };
     let optional = watch::discover_optional(&client).await;
@@ -61,25 +61,29 @@ pub async fn snapshot(client: Client, namespace: Option<String>) -> Result<Snaps
     })
 }
 
-pub async fn client(args: &ClusterArgs) -> Result<Client, String> {
+pub async fn client(args: &ClusterArgs) -> Result<Client, Error> {
     let options = KubeConfigOptions {
         context: args.context.clone(),
         ..KubeConfigOptions::default()
     };
     let config = match &args.kubeconfig {
         Some(path) => {
-            let kubeconfig = Kubeconfig::read_from(path)
-                .map_err(|e| format!("cannot read kubeconfig {}: {e}", path.display()))?;
+            let kubeconfig =
+                Kubeconfig::read_from(path).map_err(|source| Error::ReadKubeconfig {
+                    path: path.clone(),
+                    source,
+                })?;
             Config::from_custom_kubeconfig(kubeconfig, &options)
                 .await
-                .map_err(|e| format!("kubeconfig {}: {e}", path.display()))?
+                .map_err(|source| Error::Kubeconfig {
+                    path: path.clone(),
+                    source,
+                })?
         }
         None if args.context.is_some() => Config::from_kubeconfig(&options)
             .await
-            .map_err(|e| format!("kubeconfig: {e}"))?,
-        None => Config::infer()
-            .await
-            .map_err(|e| format!("no cluster configuration found: {e}"))?,
+            .map_err(Error::Context)?,
+        None => Config::infer().await.map_err(Error::NoConfiguration)?,
     };
-    Client::try_from(config).map_err(|e| format!("cannot build a client: {e}"))
+    Client::try_from(config).map_err(Error::Client)
 }

@@ -7,6 +7,7 @@ mod checks;
 mod cluster;
 mod controller;
 mod crds;
+mod error;
 mod webhook;
 
 use std::io::{self, IsTerminal, Write};
@@ -20,6 +21,7 @@ pub use args::{
     WebhookServingArgs, parse_duration,
 };
 pub use crds::{crd_documents, crd_file_name};
+pub use error::Error;
 
 /// Exit code: nothing at or above `--fail-on` failed.
 pub const EXIT_OK: u8 = 0;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::controller::{config as controller_config, runtime, shutdown_signal};
-use super::{EXIT_INPUT, EXIT_OK, RunArgs, WebhookArgs, WebhookServingArgs, cluster};
+use super::{EXIT_INPUT, EXIT_OK, Error, RunArgs, WebhookArgs, WebhookServingArgs, cluster};
 use crate::controller::Metrics;
 use crate::controller::{self, Context};
 use crate::health::Health;
@@ -64,35 +64,29 @@ impl Health for Standalone {
         self.metrics.render([], false, None)
     }
 
-    fn ready(&self) -> Result<(), String> {
-        if self.state.sync.all_synced() {
-            Ok(())
-        } else {
-            Err(format!(
-                "waiting for watches: {}",
-                self.state.sync.pending().join(", ")
-            ))
-        }
+    fn waiting_for(&self) -> Option<String> {
+        self.state.sync.waiting_for()
     }
 }
 
 /// The World and policies from manifests instead of watches: the webhook without a cluster,
 /// for benchmarks and for trying a policy out.
-fn load_world(state: &LiveState, paths: &[std::path::PathBuf]) -> Result<(), String> {
+fn load_world(state: &LiveState, paths: &[std::path::PathBuf]) -> Result<(), Error> {
     let mut inventory = crate::input::Inventory::new();
     for path in paths {
         inventory.add_path(path);
     }
-    if let Some(e) = inventory.errors.first() {
-        return Err(format!(
-            "{e} ({} unreadable documents)",
-            inventory.errors.len()
-        ));
+    let count = inventory.errors.len();
+    if let Some(first) = inventory.errors.into_iter().next() {
+        return Err(Error::Unreadable {
+            first: Box::new(first),
+            count,
+        });
     }
     let policies = inventory
         .policies
         .iter()
-        .map(|(p, _)| crate::engine::CompiledPolicy::from_resource(p).map_err(|e| e.to_string()))
+        .map(|(p, _)| crate::engine::CompiledPolicy::from_resource(p))
         .collect::<Result<Vec<_>, _>>()?;
     *crate::live::write(&state.world) = inventory.world;
     *crate::live::write(&state.policies) = crate::engine::PolicySet::new(policies);

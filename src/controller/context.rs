@@ -188,14 +188,7 @@ impl crate::health::Health for Context {
         Context::render_metrics(self)
     }
 
-    fn ready(&self) -> Result<(), String> {
-        if self.is_ready() {
-            Ok(())
-        } else {
-            Err(format!(
-                "waiting for watches: {}",
-                self.state.sync.pending().join(", ")
-            ))
-        }
+    fn waiting_for(&self) -> Option<String> {
+        self.state.sync.waiting_for()
     }
 }

@@ -44,8 +44,7 @@ pub async fn start(
         .with_grace(election.grace_seconds)
         .with_field_manager("prodready")
         .build()
-        .await
-        .map_err(|e| Error::Lease(e.to_string()))?;
+        .await?;
     let (receiver, manager) = manager.watch().await;
     let mut changes = receiver.clone();
     let follower = tokio::spawn(async move {

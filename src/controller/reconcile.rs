@@ -33,14 +33,13 @@ pub enum Outcome {
     NotLeader,
 }
 
-/// Evaluates a workload under the policy of its namespace. A panic in a check is caught and
-/// reported as an error for this workload alone.
+/// Evaluates a workload under the policy of its namespace. A check that panics is a finding
+/// (the engine catches it); a panic anywhere else is caught here and reported as an error for
+/// this workload alone.
 fn evaluate(ctx: &Context, workload: &WorkloadObject) -> Result<Report, Error> {
     let started = Instant::now();
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        let view = workload.view().ok_or_else(|| {
-            Error::Unjudgeable("the object has no pod template to judge".to_string())
-        })?;
+        let view = workload.view().ok_or(Error::NoPodTemplate)?;
         let world = read(&ctx.state.world);
         let policies = read(&ctx.state.policies);
         let policy = policies.for_namespace(view.namespace, &world);
@@ -57,16 +56,7 @@ fn evaluate(ctx: &Context, workload: &WorkloadObject) -> Result<Report, Error> {
         .observe(started.elapsed().as_secs_f64());
     match result {
         Ok(r) => r,
-        Err(panic) => {
-            let message = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_else(|| "unknown panic".into());
-            Err(Error::Unjudgeable(format!(
-                "the engine panicked: {message}"
-            )))
-        }
+        Err(panic) => Err(Error::Panicked(crate::engine::panic_message(&*panic))),
     }
 }
 
@@ -77,7 +67,7 @@ pub async fn reconcile(ctx: &Context, key: &WorkloadKey) -> Result<Outcome, Erro
     let Some(stored) = stored else {
         return remove_orphan(ctx, key, &name, existing).await;
     };
-    let workload = stored.object().map_err(Error::Unjudgeable)?;
+    let workload = stored.object()?;
     drop(stored);
     let judged = evaluate(ctx, &workload)?;
     let previous = existing.as_ref().and_then(|r| r.status.as_ref());

@@ -1,10 +1,14 @@
-//! Runs the catalogue on a workload: exemptions, scoring and the verdict. Pure: no I/O.
+//! Runs the catalogue on a workload: exemptions, scoring and the verdict. Pure: no I/O. The
+//! engine's one error is an unusable policy ([`PolicyError`]); a check that panics becomes a
+//! skipped finding that says so, wherever the engine runs.
 
 mod policy;
 mod related;
 mod score;
 
+use std::any::Any;
 use std::borrow::Cow;
+use std::panic::AssertUnwindSafe;
 
 use jiff::Timestamp;
 
@@ -61,6 +65,52 @@ impl<'a> Exemption<'a> {
             None => format!("exempt by annotation {EXEMPT_ANNOTATION} (no reason given)"),
         }
     }
+}
+
+/// The text of a caught panic.
+pub fn panic_message(panic: &(dyn Any + Send)) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+/// Runs one check through `run`, writing its findings after `findings`' current end. `None`
+/// when the check is not of the kind being judged, else whether it said it passed. A check that
+/// panics is a bug, not a verdict: whatever it wrote is dropped for one skipped finding that
+/// says so, and the other checks still run, offline as in the cluster.
+fn run_check(
+    check: &'static Check,
+    setting: CheckSetting,
+    findings: &mut Vec<Finding>,
+    run: &mut impl FnMut(&'static Check, &mut Out<'_>) -> bool,
+) -> Option<bool> {
+    let start = findings.len();
+    let mut out = Out::new(check, setting.severity, setting.severity_fixed, findings);
+    let ran = std::panic::catch_unwind(AssertUnwindSafe(|| run(check, &mut out)));
+    let passed = out.passed();
+    let panic = match ran {
+        Ok(applies) => return applies.then_some(passed),
+        Err(panic) => panic,
+    };
+    findings.truncate(start);
+    findings.push(Finding {
+        check_id: Cow::Borrowed(check.id),
+        severity: setting.severity,
+        result: CheckResult::Skip,
+        category: check.category,
+        message: format!(
+            "not judged: the check failed with an internal error ({}); this is a bug in \
+             prodready, please report it",
+            panic_message(&*panic)
+        )
+        .into(),
+        remediation: Cow::Borrowed(""),
+        container: None,
+        object: None,
+    });
+    Some(false)
 }
 
 /// Judges one workload against the World under a policy, at time `now`.
@@ -149,11 +199,9 @@ fn judge(
             continue;
         }
         let start = findings.len();
-        let mut out = Out::new(check, setting.severity, setting.severity_fixed, findings);
-        if !run(check, &mut out) {
+        let Some(passed_here) = run_check(check, setting, findings, &mut run) else {
             continue;
-        }
-        let passed_here = out.passed();
+        };
         let wrote = findings.len() > start;
         let own = &mut findings[start..];
         if own.len() > 1 {
@@ -202,9 +250,10 @@ fn judge(
             findings.truncate(start);
         }
     }
-    // Findings sort by outcome, severity, catalogue order, then container. Checks write only
-    // under their own ID (`Out` sets it), in catalogue order, each check's sorted by container:
-    // a stable sort on outcome and severity alone gives that order.
+    // Findings sort by outcome, severity, catalogue order, then container. They were written
+    // check by check in catalogue order (`Out` writes its own check's ID, nothing else), each
+    // check's sorted by container, so a stable sort on outcome and severity alone gives that
+    // order without looking up an ID per comparison.
     findings.sort_by(|a, b| {
         result_rank(a.result)
             .cmp(&result_rank(b.result))
@@ -388,6 +437,61 @@ mod tests {
         sorted.sort();
         assert_eq!(ranks, sorted);
         assert_eq!(r.summary.passed as usize, r.passed_checks.len());
+    }
+
+    #[test]
+    fn a_check_that_panics_is_a_skipped_finding_and_the_others_still_run() {
+        use crate::api::{Category, Needs};
+        use crate::checks::{Check, Ctx, Out, Run};
+        static BROKEN: Check = Check {
+            id: "probe-readiness-missing",
+            category: Category::Probes,
+            severity: Severity::High,
+            needs: Needs::Object,
+            title: "a check with a bug",
+            remediation: "none",
+            run: Run::Workload(|_: &Ctx<'_>, out: &mut Out<'_>| {
+                out.fail("half written");
+                panic!("index out of bounds");
+            }),
+        };
+        let yaml = deployment("");
+        let mut inventory = crate::input::Inventory::new();
+        inventory.add_text("d.yaml", &yaml);
+        let view = inventory.workloads[0].object.view().unwrap();
+        let policy = super::CompiledPolicy::builtin();
+        let related = super::related::related(&view, &inventory.world);
+        let ctx = Ctx {
+            workload: &view,
+            world: &inventory.world,
+            related: &related,
+            params: &policy.params,
+            now: crate::testing::now(),
+        };
+        let mut findings = Vec::new();
+        let setting = policy.settings[0];
+        let mut run = |check: &'static Check, out: &mut Out<'_>| match check.run {
+            Run::Workload(run) => {
+                run(&ctx, out);
+                true
+            }
+            Run::Namespace(_) => false,
+        };
+        assert_eq!(
+            super::run_check(&BROKEN, setting, &mut findings, &mut run),
+            Some(false)
+        );
+        assert_eq!(
+            findings.len(),
+            1,
+            "what it wrote before panicking is dropped"
+        );
+        assert_eq!(findings[0].result, CheckResult::Skip);
+        assert_eq!(
+            findings[0].message,
+            "not judged: the check failed with an internal error (index out of bounds); this \
+             is a bug in prodready, please report it"
+        );
     }
 
     #[test]

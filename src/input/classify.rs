@@ -1,12 +1,15 @@
 //! Turns one parsed document into what prodready reads: a workload to judge, a related object
 //! for the World, a policy, or something it has no use for.
 
+use k8s_openapi::{ClusterResourceScope, NamespaceResourceScope};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use super::Reason;
 use crate::api::ReadinessPolicy;
-use crate::workload::WorkloadObject;
+use crate::workload::{WorkloadKind, WorkloadObject};
 use crate::world::RelatedObject;
+use crate::world::kinds::{self, DynamicKind, Kind, KindVisitor, TypedKind};
 
 /// What one object is to prodready.
 #[derive(Debug)]
@@ -16,6 +19,17 @@ pub enum Parsed {
     Policy(Box<ReadinessPolicy>),
     /// A kind prodready has no check for (a Role, an Event, a custom resource).
     Ignored,
+}
+
+impl Parsed {
+    /// A workload as prodready files it: a Pod, Job or ReplicaSet that a controller owns is live
+    /// state of its owner, anything else a workload to judge.
+    pub fn filed(object: WorkloadObject) -> Parsed {
+        match RelatedObject::owned(object) {
+            Ok(related) => Parsed::Related(Box::new(related)),
+            Err(workload) => Parsed::Workload(Box::new(workload)),
+        }
+    }
 }
 
 /// API groups served by Kubernetes itself: an unknown kind in one of them is a mistake
@@ -101,13 +115,10 @@ const BUILTIN_IGNORED: &[&str] = &[
     "Status",
 ];
 
-/// Why a document could not be read.
-pub type Reason = String;
-
 /// Most patches a document gets for YAML 1.1 scalars before its error is reported.
 const MAX_YAML11_FIXES: usize = 32;
 
-fn typed<T: DeserializeOwned>(mut value: Value) -> Result<T, Reason> {
+fn typed<T: DeserializeOwned>(mut value: Value, kind: &str) -> Result<T, Reason> {
     // Nearly every document decodes as is: only a failure pays for tracking the path.
     if let Ok(v) = T::deserialize(&value) {
         return Ok(v);
@@ -127,10 +138,14 @@ fn typed<T: DeserializeOwned>(mut value: Value) -> Result<T, Reason> {
             continue;
         }
         let path = err.path().to_string();
-        return Err(if path == "." {
+        let detail = if path == "." {
             err.inner().to_string()
         } else {
             format!("{path}: {}", err.inner())
+        };
+        return Err(Reason::Invalid {
+            kind: kind.to_string(),
+            detail,
         });
     }
 }
@@ -201,38 +216,20 @@ fn yaml11_fix(value: &mut Value, path: &serde_path_to_error::Path, message: &str
     }
 }
 
-fn dynamic(value: Value) -> Result<kube::api::DynamicObject, Reason> {
-    typed(value)
-}
-
-fn has_controller(value: &Value) -> bool {
-    value
-        .pointer("/metadata/ownerReferences")
-        .and_then(Value::as_array)
-        .is_some_and(|owners| {
-            owners
-                .iter()
-                .any(|o| o.get("controller").and_then(Value::as_bool) == Some(true))
-        })
-}
-
 /// Classifies one object (not a List: the caller flattens those).
 pub fn classify(value: Value) -> Result<Parsed, Reason> {
     let Some(obj) = value.as_object() else {
-        return Err(format!(
-            "expected a Kubernetes object (a mapping with apiVersion and kind), found {}",
-            json_type(&value)
-        ));
+        return Err(Reason::NotAnObject(json_type(&value)));
     };
     let api_version = match obj.get("apiVersion") {
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
-        Some(_) => return Err("apiVersion must be a non-empty string".into()),
-        None => return Err("apiVersion is missing".into()),
+        Some(_) => return Err(Reason::Empty("apiVersion")),
+        None => return Err(Reason::Missing("apiVersion")),
     };
     let kind = match obj.get("kind") {
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
-        Some(_) => return Err("kind must be a non-empty string".into()),
-        None => return Err("kind is missing".into()),
+        Some(_) => return Err(Reason::Empty("kind")),
+        None => return Err(Reason::Missing("kind")),
     };
     let name_ok = value
         .pointer("/metadata/name")
@@ -243,145 +240,106 @@ pub fn classify(value: Value) -> Result<Parsed, Reason> {
             .and_then(Value::as_str)
             .is_some_and(|n| !n.is_empty());
     if !name_ok {
-        return Err(format!("{kind}: metadata.name is missing"));
+        return Err(Reason::Unnamed { kind });
     }
     let (group, version) = match api_version.split_once('/') {
         Some((g, v)) => (g, v),
         None => ("", api_version.as_str()),
     };
-    let owned = has_controller(&value);
-    let in_kind = |r: Result<Parsed, Reason>| r.map_err(|e| format!("{kind}: {e}"));
-    let parsed = match (group, kind.as_str()) {
-        ("apps", "Deployment") if version == "v1" => {
-            in_kind(typed(value).map(|o| Parsed::Workload(Box::new(WorkloadObject::Deployment(o)))))
+    let workload = WorkloadKind::from_kind(&kind);
+    if let Some(workload) = workload
+        && workload.api_version() == api_version
+    {
+        return read_workload(workload, value, &kind);
+    }
+    let mut read = FromValue {
+        value: Some(value),
+        kind: &kind,
+        api_version: &api_version,
+        version,
+    };
+    if workload.is_none()
+        && let Some(parsed) = kinds::visit_served(group, &kind, &mut read)
+    {
+        return parsed;
+    }
+    if group == crate::api::GROUP {
+        // Reports are the operator's output, not input to judge.
+        if kind != "ReadinessPolicy" {
+            return Ok(Parsed::Ignored);
         }
-        ("apps", "StatefulSet") if version == "v1" => in_kind(
-            typed(value).map(|o| Parsed::Workload(Box::new(WorkloadObject::StatefulSet(o)))),
-        ),
-        ("apps", "DaemonSet") if version == "v1" => {
-            in_kind(typed(value).map(|o| Parsed::Workload(Box::new(WorkloadObject::DaemonSet(o)))))
-        }
-        ("apps", "ReplicaSet") if version == "v1" => in_kind(typed(value).map(|o| {
-            if owned {
-                Parsed::Related(Box::new(RelatedObject::ReplicaSet(o)))
-            } else {
-                Parsed::Workload(Box::new(WorkloadObject::ReplicaSet(o)))
-            }
-        })),
-        ("batch", "CronJob") if version == "v1" => {
-            in_kind(typed(value).map(|o| Parsed::Workload(Box::new(WorkloadObject::CronJob(o)))))
-        }
-        ("batch", "Job") if version == "v1" => in_kind(typed(value).map(|o| {
-            if owned {
-                Parsed::Related(Box::new(RelatedObject::Job(o)))
-            } else {
-                Parsed::Workload(Box::new(WorkloadObject::Job(o)))
-            }
-        })),
-        ("", "Pod") if version == "v1" => in_kind(typed(value).map(|o| {
-            if owned {
-                Parsed::Related(Box::new(RelatedObject::Pod(o)))
-            } else {
-                Parsed::Workload(Box::new(WorkloadObject::Pod(o)))
-            }
-        })),
-        ("", "Service") => in_kind(typed(value).map(|o| related(RelatedObject::Service(o)))),
-        ("", "ConfigMap") => in_kind(typed(value).map(|o| related(RelatedObject::ConfigMap(o)))),
-        ("", "Secret") => in_kind(typed(value).map(|o| related(RelatedObject::Secret(o)))),
-        ("", "PersistentVolumeClaim") => {
-            in_kind(typed(value).map(|o| related(RelatedObject::PersistentVolumeClaim(o))))
-        }
-        ("", "PersistentVolume") => {
-            in_kind(typed(value).map(|o| related(RelatedObject::PersistentVolume(o))))
-        }
-        ("", "ServiceAccount") => {
-            in_kind(typed(value).map(|o| related(RelatedObject::ServiceAccount(o))))
-        }
-        ("", "Namespace") => in_kind(typed(value).map(|o| related(RelatedObject::Namespace(o)))),
-        ("", "Node") => in_kind(typed(value).map(|o| related(RelatedObject::Node(o)))),
-        ("", "Endpoints") => in_kind(typed(value).map(|o| related(RelatedObject::Endpoints(o)))),
-        ("networking.k8s.io", "Ingress") if version == "v1" => {
-            in_kind(typed(value).map(|o| related(RelatedObject::Ingress(o))))
-        }
-        ("networking.k8s.io", "NetworkPolicy") if version == "v1" => {
-            in_kind(typed(value).map(|o| related(RelatedObject::NetworkPolicy(o))))
-        }
-        ("policy", "PodDisruptionBudget") => {
-            in_kind(typed(value).map(|o| related(RelatedObject::PodDisruptionBudget(o))))
-        }
-        ("autoscaling", "HorizontalPodAutoscaler") => {
-            in_kind(typed(value).map(|o| related(RelatedObject::HorizontalPodAutoscaler(o))))
-        }
-        ("storage.k8s.io", "StorageClass") => {
-            in_kind(typed(value).map(|o| related(RelatedObject::StorageClass(o))))
-        }
-        ("rbac.authorization.k8s.io", "RoleBinding") => {
-            in_kind(typed(value).map(|o| related(RelatedObject::RoleBinding(o))))
-        }
-        ("rbac.authorization.k8s.io", "ClusterRoleBinding") => {
-            in_kind(typed(value).map(|o| related(RelatedObject::ClusterRoleBinding(o))))
-        }
-        ("rbac.authorization.k8s.io", "ClusterRole") => {
-            in_kind(typed(value).map(|o| related(RelatedObject::ClusterRole(o))))
-        }
-        ("discovery.k8s.io", "EndpointSlice") => {
-            in_kind(typed(value).map(|o| related(RelatedObject::EndpointSlice(o))))
-        }
-        ("monitoring.coreos.com", "ServiceMonitor") => {
-            in_kind(dynamic(value).map(|o| related(RelatedObject::ServiceMonitor(o))))
-        }
-        ("monitoring.coreos.com", "PodMonitor") => {
-            in_kind(dynamic(value).map(|o| related(RelatedObject::PodMonitor(o))))
-        }
-        ("monitoring.coreos.com", "PrometheusRule") => {
-            in_kind(dynamic(value).map(|o| related(RelatedObject::PrometheusRule(o))))
-        }
-        ("velero.io", "Schedule") => {
-            in_kind(dynamic(value).map(|o| related(RelatedObject::VeleroSchedule(o))))
-        }
-        ("snapshot.storage.k8s.io", "VolumeSnapshot") => {
-            in_kind(dynamic(value).map(|o| related(RelatedObject::VolumeSnapshot(o))))
-        }
-        ("snapscheduler.backube", "SnapshotSchedule") => {
-            in_kind(dynamic(value).map(|o| related(RelatedObject::SnapshotSchedule(o))))
-        }
-        (crate::api::GROUP, "ReadinessPolicy") => {
-            in_kind(typed(value).map(|o| Parsed::Policy(Box::new(o))))
-        }
-        (crate::api::GROUP, "ReadinessReport") => Ok(Parsed::Ignored),
-        (g, k) if BUILTIN_GROUPS.contains(&g) => {
-            if BUILTIN_IGNORED.contains(&k) {
-                Ok(Parsed::Ignored)
-            } else if crate::workload::WorkloadKind::from_kind(k).is_some()
-                || matches!(k, "Ingress" | "NetworkPolicy")
-            {
-                Err(format!(
-                    "{k}: apiVersion {api_version} is not served by Kubernetes 1.33 or later \
-                     (use {})",
-                    preferred_api_version(k)
-                ))
-            } else {
-                Err(format!(
-                    "unknown kind {k:?} for apiVersion {api_version} (a typo, or an API \
-                     Kubernetes does not serve)"
-                ))
-            }
-        }
-        _ => Ok(Parsed::Ignored),
-    }?;
-    Ok(parsed)
+        let value = read.value.take().unwrap_or_default();
+        return typed(value, &kind).map(|o| Parsed::Policy(Box::new(o)));
+    }
+    if !BUILTIN_GROUPS.contains(&group) || BUILTIN_IGNORED.contains(&kind.as_str()) {
+        return Ok(Parsed::Ignored);
+    }
+    Err(
+        match WorkloadKind::from_kind(&kind).map(WorkloadKind::api_version) {
+            Some(current) => Reason::NotServed {
+                kind,
+                api_version,
+                current,
+            },
+            None => Reason::UnknownKind { kind, api_version },
+        },
+    )
 }
 
-fn related(o: RelatedObject) -> Parsed {
-    Parsed::Related(Box::new(o))
+/// Reads a workload, filed as a related object when a controller owns it.
+fn read_workload(kind: WorkloadKind, value: Value, name: &str) -> Result<Parsed, Reason> {
+    let object = match kind {
+        WorkloadKind::Deployment => WorkloadObject::Deployment(typed(value, name)?),
+        WorkloadKind::StatefulSet => WorkloadObject::StatefulSet(typed(value, name)?),
+        WorkloadKind::DaemonSet => WorkloadObject::DaemonSet(typed(value, name)?),
+        WorkloadKind::CronJob => WorkloadObject::CronJob(typed(value, name)?),
+        WorkloadKind::Job => WorkloadObject::Job(typed(value, name)?),
+        WorkloadKind::ReplicaSet => WorkloadObject::ReplicaSet(typed(value, name)?),
+        WorkloadKind::Pod => WorkloadObject::Pod(typed(value, name)?),
+    };
+    Ok(Parsed::filed(object))
 }
 
-fn preferred_api_version(kind: &str) -> &'static str {
-    match kind {
-        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" => "apps/v1",
-        "CronJob" | "Job" => "batch/v1",
-        "Ingress" | "NetworkPolicy" => "networking.k8s.io/v1",
-        _ => "v1",
+/// Reads one object as the related kind the table names.
+struct FromValue<'v> {
+    value: Option<Value>,
+    /// The kind, apiVersion and version the object declares.
+    kind: &'v str,
+    api_version: &'v str,
+    version: &'v str,
+}
+
+impl FromValue<'_> {
+    fn read<K: Kind>(&mut self) -> Result<Parsed, Reason> {
+        let value = self.value.take().unwrap_or_default();
+        typed::<K>(value, self.kind).map(|o| Parsed::Related(Box::new(o.into())))
+    }
+
+    fn read_typed<K: TypedKind>(&mut self) -> Result<Parsed, Reason> {
+        if K::THIS_VERSION_ONLY && self.version != K::SERVED.version {
+            return Err(Reason::NotServed {
+                kind: self.kind.to_string(),
+                api_version: self.api_version.to_string(),
+                current: K::SERVED.api_version,
+            });
+        }
+        self.read::<K>()
+    }
+}
+
+impl KindVisitor for FromValue<'_> {
+    type Output = Result<Parsed, Reason>;
+
+    fn namespaced<K: TypedKind<Scope = NamespaceResourceScope>>(&mut self) -> Self::Output {
+        self.read_typed::<K>()
+    }
+
+    fn cluster<K: TypedKind<Scope = ClusterResourceScope>>(&mut self) -> Self::Output {
+        self.read_typed::<K>()
+    }
+
+    fn dynamic<K: DynamicKind>(&mut self) -> Self::Output {
+        self.read::<K>()
     }
 }
 
@@ -433,7 +391,7 @@ mod tests {
         .unwrap();
         let err = classify(value).unwrap_err();
         assert_eq!(
-            err,
+            err.to_string(),
             "Deployment: spec.replicas: invalid type: string \"two\", expected i32"
         );
     }

@@ -16,7 +16,7 @@ use std::cell::Cell;
 use std::fmt;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use k8s_openapi::{Metadata, Resource};
+use k8s_openapi::{ClusterResourceScope, Metadata, NamespaceResourceScope, Resource};
 use serde::Deserialize;
 use serde::de::value::StrDeserializer;
 use serde::de::{self, DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, SeqAccess};
@@ -24,100 +24,65 @@ use serde::de::{Unexpected, Visitor};
 use serde_json::{Number, Value};
 
 use super::classify::Parsed;
-use crate::workload::WorkloadObject;
-use crate::world::RelatedObject;
+use crate::workload::{WorkloadKind, WorkloadObject};
+use crate::world::kinds::{self, DynamicKind, KindVisitor, TypedKind};
 
 /// Reads one document as the object it declares, if its kind is one read here and it decodes
 /// cleanly. `None` means: use the reference path.
 pub fn decode(text: &str) -> Option<Parsed> {
-    use k8s_openapi::api::{apps, autoscaling, batch, core, discovery, networking, policy};
-    use k8s_openapi::api::{rbac, storage};
     let (api_version, kind) = header(text)?;
-    let workload = |w: WorkloadObject| Parsed::Workload(Box::new(w));
-    let related = |r: RelatedObject| Parsed::Related(Box::new(r));
-    // The same table as `classify`, restricted to exact API versions: any other version takes
+    // The same kinds as `classify`, restricted to exact API versions: any other version takes
     // the reference path, which explains what is wrong with it.
-    Some(match (api_version, kind) {
-        ("apps/v1", "Deployment") => workload(WorkloadObject::Deployment(read(text)?)),
-        ("apps/v1", "StatefulSet") => workload(WorkloadObject::StatefulSet(read(text)?)),
-        ("apps/v1", "DaemonSet") => workload(WorkloadObject::DaemonSet(read(text)?)),
-        ("apps/v1", "ReplicaSet") => {
-            let o: apps::v1::ReplicaSet = read(text)?;
-            if has_controller(&o.metadata) {
-                related(RelatedObject::ReplicaSet(o))
-            } else {
-                workload(WorkloadObject::ReplicaSet(o))
-            }
+    if let Some(workload) = WorkloadKind::from_kind(kind) {
+        if workload.api_version() != api_version {
+            return None;
         }
-        ("batch/v1", "CronJob") => workload(WorkloadObject::CronJob(read(text)?)),
-        ("batch/v1", "Job") => {
-            let o: batch::v1::Job = read(text)?;
-            if has_controller(&o.metadata) {
-                related(RelatedObject::Job(o))
-            } else {
-                workload(WorkloadObject::Job(o))
-            }
+        let object = match workload {
+            WorkloadKind::Deployment => WorkloadObject::Deployment(read(text)?),
+            WorkloadKind::StatefulSet => WorkloadObject::StatefulSet(read(text)?),
+            WorkloadKind::DaemonSet => WorkloadObject::DaemonSet(read(text)?),
+            WorkloadKind::CronJob => WorkloadObject::CronJob(read(text)?),
+            WorkloadKind::Job => WorkloadObject::Job(read(text)?),
+            WorkloadKind::ReplicaSet => WorkloadObject::ReplicaSet(read(text)?),
+            WorkloadKind::Pod => WorkloadObject::Pod(read(text)?),
+        };
+        return Some(Parsed::filed(object));
+    }
+    let group = api_version.split_once('/').map_or("", |(g, _)| g);
+    kinds::visit_served(group, kind, &mut Direct { text, api_version })?
+}
+
+/// Reads a document as the related kind the table names, if it is a typed kind in exactly the
+/// version the table reads (custom resources take the reference path).
+struct Direct<'t> {
+    text: &'t str,
+    api_version: &'t str,
+}
+
+impl Direct<'_> {
+    fn read<K: TypedKind>(&self) -> Option<Parsed> {
+        if K::SERVED.api_version != self.api_version {
+            return None;
         }
-        ("v1", "Pod") => {
-            let o: core::v1::Pod = read(text)?;
-            if has_controller(&o.metadata) {
-                related(RelatedObject::Pod(o))
-            } else {
-                workload(WorkloadObject::Pod(o))
-            }
-        }
-        ("v1", "Service") => related(RelatedObject::Service(read(text)?)),
-        ("v1", "ConfigMap") => related(RelatedObject::ConfigMap(read(text)?)),
-        ("v1", "Secret") => related(RelatedObject::Secret(read(text)?)),
-        ("v1", "PersistentVolumeClaim") => {
-            related(RelatedObject::PersistentVolumeClaim(read(text)?))
-        }
-        ("v1", "PersistentVolume") => related(RelatedObject::PersistentVolume(read(text)?)),
-        ("v1", "ServiceAccount") => related(RelatedObject::ServiceAccount(read(text)?)),
-        ("v1", "Namespace") => related(RelatedObject::Namespace(read(text)?)),
-        ("v1", "Node") => related(RelatedObject::Node(read(text)?)),
-        ("v1", "Endpoints") => related(RelatedObject::Endpoints(read(text)?)),
-        ("networking.k8s.io/v1", "Ingress") => related(RelatedObject::Ingress(read::<
-            networking::v1::Ingress,
-        >(text)?)),
-        ("networking.k8s.io/v1", "NetworkPolicy") => {
-            related(RelatedObject::NetworkPolicy(read::<
-                networking::v1::NetworkPolicy,
-            >(text)?))
-        }
-        ("policy/v1", "PodDisruptionBudget") => {
-            related(RelatedObject::PodDisruptionBudget(read::<
-                policy::v1::PodDisruptionBudget,
-            >(text)?))
-        }
-        ("autoscaling/v2", "HorizontalPodAutoscaler") => {
-            related(RelatedObject::HorizontalPodAutoscaler(read::<
-                autoscaling::v2::HorizontalPodAutoscaler,
-            >(text)?))
-        }
-        ("storage.k8s.io/v1", "StorageClass") => {
-            related(RelatedObject::StorageClass(read::<
-                storage::v1::StorageClass,
-            >(text)?))
-        }
-        ("rbac.authorization.k8s.io/v1", "RoleBinding") => related(RelatedObject::RoleBinding(
-            read::<rbac::v1::RoleBinding>(text)?,
-        )),
-        ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding") => {
-            related(RelatedObject::ClusterRoleBinding(read::<
-                rbac::v1::ClusterRoleBinding,
-            >(text)?))
-        }
-        ("rbac.authorization.k8s.io/v1", "ClusterRole") => related(RelatedObject::ClusterRole(
-            read::<rbac::v1::ClusterRole>(text)?,
-        )),
-        ("discovery.k8s.io/v1", "EndpointSlice") => {
-            related(RelatedObject::EndpointSlice(read::<
-                discovery::v1::EndpointSlice,
-            >(text)?))
-        }
-        _ => return None,
-    })
+        let object: K = read(self.text)?;
+        Some(Parsed::Related(Box::new(object.into())))
+    }
+}
+
+impl KindVisitor for Direct<'_> {
+    type Output = Option<Parsed>;
+
+    fn namespaced<K: TypedKind<Scope = NamespaceResourceScope>>(&mut self) -> Self::Output {
+        self.read::<K>()
+    }
+
+    fn cluster<K: TypedKind<Scope = ClusterResourceScope>>(&mut self) -> Self::Output {
+        self.read::<K>()
+    }
+
+    fn dynamic<K: DynamicKind>(&mut self) -> Self::Output {
+        None
+    }
 }
 
 /// The `apiVersion` and `kind` a document declares on lines of their own at its top level, as
@@ -176,13 +141,6 @@ where
     (seen.get() == SEEN_API_VERSION | SEEN_KIND
         && (named(&meta.name) || named(&meta.generate_name)))
     .then_some(object)
-}
-
-fn has_controller(meta: &ObjectMeta) -> bool {
-    meta.owner_references
-        .iter()
-        .flatten()
-        .any(|o| o.controller == Some(true))
 }
 
 /// Which `deserialize_*` the typed decoder asked for, to be answered as a `serde_json::Value`
@@ -766,7 +724,7 @@ mod tests {
     use crate::input::classify::classify;
 
     /// The reference reading: a value first, then `classify`.
-    fn reference(text: &str) -> Option<Result<Parsed, String>> {
+    fn reference(text: &str) -> Option<Result<Parsed, crate::input::Reason>> {
         serde_yaml_ng::from_str::<Value>(text).ok().map(classify)
     }
 

@@ -5,17 +5,16 @@
 
 pub mod classify;
 mod direct;
+mod error;
 mod namespace;
 mod split;
 
-use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
 
 use serde_json::Value;
 
 pub use classify::{Parsed, classify};
+pub use error::{InputError, Reason};
 pub use split::{RawDocument, split_documents};
 
 use crate::api::{ReadinessPolicy, SourceLocation};
@@ -26,30 +25,6 @@ use crate::world::{RelatedKind, World};
 pub const MAX_FILE_BYTES: u64 = 256 << 20;
 /// `List` objects nested deeper than this are refused.
 const MAX_LIST_DEPTH: usize = 8;
-
-/// A document or file that could not be used.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct InputError {
-    pub file: String,
-    /// 1-based document index within the file (`None` for file-level problems).
-    pub document: Option<usize>,
-    /// 1-based line of the document's start.
-    pub line: Option<usize>,
-    pub reason: String,
-}
-
-impl fmt::Display for InputError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file)?;
-        if let Some(d) = self.document {
-            write!(f, ": document {d}")?;
-        }
-        if let Some(l) = self.line {
-            write!(f, " (line {l})")?;
-        }
-        write!(f, ": {}", self.reason)
-    }
-}
 
 /// A workload read from the input, with where it came from.
 #[derive(Clone, Debug)]
@@ -92,84 +67,27 @@ const COMPLETE_KINDS: &[RelatedKind] = &[
 
 /// What one document holds: its objects (a List's items one by one), each classified or
 /// refused with the reason.
-type Decoded = Result<Vec<Result<Parsed, String>>, serde_yaml_ng::Error>;
+type Decoded = Result<Vec<Result<Parsed, Reason>>, serde_yaml_ng::Error>;
 
-/// Documents below this count are decoded on the calling thread: threads cost more than they
-/// save on a handful of manifests.
+/// Documents below this count are decoded on the calling thread: a pool costs more than it
+/// saves on a handful of manifests.
 const PARALLEL_FROM: usize = 64;
 
-/// Documents handed to a decoding thread at a time: enough to make the hand-over negligible,
-/// few enough that indexing follows decoding closely and decoded objects do not pile up.
-const BLOCK: usize = 32;
+/// Documents decoded at once while the ones before them are indexed: enough to keep every core
+/// busy between two hand-overs, few enough that decoded objects do not pile up (a window of
+/// Deployments is a few MiB decoded).
+const WINDOW: usize = 512;
 
 /// Decodes every document and hands each outcome, in input order, to `take`. Parsing is the
-/// bulk of the work and each document parses on its own: the documents are spread over the
-/// cores in blocks, and each block is indexed as soon as it and every block before it are
-/// decoded, so indexing overlaps parsing instead of following it. The calling thread indexes
-/// and, whenever the next block in order is not ready, decodes a block itself instead of
-/// waiting: with one helper thread fewer than the cores, every core has exactly one thread to
-/// run, and no thread is put to sleep and woken for each block.
-fn decode_all<'a>(docs: &'a [RawDocument<'a>], mut take: impl FnMut(&'a RawDocument<'a>, Decoded)) {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if threads < 2 || docs.len() < PARALLEL_FROM {
-        for doc in docs {
-            take(doc, decode(doc));
-        }
-        return;
-    }
-    let blocks: Vec<&[RawDocument<'_>]> = docs.chunks(BLOCK).collect();
-    let claimed = AtomicUsize::new(0);
-    std::thread::scope(|scope| {
-        let (done, decoded) = mpsc::channel::<(usize, Vec<Decoded>)>();
-        let helpers: Vec<_> = (1..threads)
-            .map(|_| {
-                let done = done.clone();
-                let (blocks, claimed) = (&blocks, &claimed);
-                scope.spawn(move || {
-                    loop {
-                        let b = claimed.fetch_add(1, Ordering::Relaxed);
-                        let Some(block) = blocks.get(b) else { break };
-                        // The receiver only goes away if the indexing thread panicked.
-                        if done.send((b, block.iter().map(decode).collect())).is_err() {
-                            break;
-                        }
-                    }
-                })
-            })
-            .collect();
-        drop(done);
-        // Blocks finish out of order; each waits here until those before it are indexed.
-        let mut waiting: Vec<Option<Vec<Decoded>>> = (0..blocks.len()).map(|_| None).collect();
-        let mut next = 0;
-        while next < blocks.len() {
-            while let Ok((b, outcomes)) = decoded.try_recv() {
-                waiting[b] = Some(outcomes);
-            }
-            if let Some(outcomes) = waiting[next].take() {
-                for (doc, outcome) in blocks[next].iter().zip(outcomes) {
-                    take(doc, outcome);
-                }
-                next += 1;
-                continue;
-            }
-            let b = claimed.fetch_add(1, Ordering::Relaxed);
-            if let Some(block) = blocks.get(b) {
-                waiting[b] = Some(block.iter().map(decode).collect());
-            } else {
-                match decoded.recv() {
-                    Ok((b, outcomes)) => waiting[b] = Some(outcomes),
-                    // Every helper has ended with blocks missing: one panicked (re-raised below).
-                    Err(_) => break,
-                }
-            }
-        }
-        for h in helpers {
-            // A decoder that panicked is a bug; re-raise it where it can be seen.
-            if let Err(panic) = h.join() {
-                std::panic::resume_unwind(panic);
-            }
-        }
+/// bulk of the work and each document parses on its own: documents are decoded on every core,
+/// and indexed on the calling thread while the next window is decoded, so indexing overlaps
+/// parsing instead of following it.
+fn decode_all(docs: &[RawDocument<'_>], mut take: impl FnMut(&RawDocument<'_>, Decoded)) {
+    let indexed = crate::parallel::in_order(docs, WINDOW, PARALLEL_FROM, decode, |doc, outcome| {
+        take(doc, outcome);
+        Ok::<(), std::convert::Infallible>(())
     });
+    let Ok(()) = indexed;
 }
 
 fn decode(doc: &RawDocument<'_>) -> Decoded {
@@ -185,7 +103,7 @@ fn decode(doc: &RawDocument<'_>) -> Decoded {
 }
 
 /// Classifies an object, or each item of a List (nested Lists too, to a limit).
-fn flatten(value: Value, depth: usize, out: &mut Vec<Result<Parsed, String>>) {
+fn flatten(value: Value, depth: usize, out: &mut Vec<Result<Parsed, Reason>>) {
     let is_list = value
         .get("kind")
         .and_then(Value::as_str)
@@ -196,7 +114,7 @@ fn flatten(value: Value, depth: usize, out: &mut Vec<Result<Parsed, String>>) {
         return;
     }
     if depth >= MAX_LIST_DEPTH {
-        out.push(Err("List objects nested too deeply".into()));
+        out.push(Err(Reason::TooDeep));
         return;
     }
     let Value::Object(mut map) = value else {
@@ -208,7 +126,11 @@ fn flatten(value: Value, depth: usize, out: &mut Vec<Result<Parsed, String>>) {
             flatten(item, depth + 1, out);
             for result in &mut out[before..] {
                 if let Err(reason) = result {
-                    *reason = format!("items[{i}]: {reason}");
+                    let inner = std::mem::replace(reason, Reason::TooDeep);
+                    *reason = Reason::InItem {
+                        index: i,
+                        reason: Box::new(inner),
+                    };
                 }
             }
         }
@@ -281,10 +203,7 @@ impl Inventory {
                     e.location()
                         .map_or(doc.line, |l| doc.line + l.line().saturating_sub(1)),
                 ),
-                reason: format!(
-                    "not valid YAML or JSON: {}",
-                    absolute_lines(&e.to_string(), doc.line - 1)
-                ),
+                reason: Reason::NotYaml(absolute_lines(&e.to_string(), doc.line - 1)),
             }),
         }
     }
@@ -320,7 +239,7 @@ impl Inventory {
         }
     }
 
-    fn error(&mut self, source: &SourceLocation, reason: String) {
+    fn error(&mut self, source: &SourceLocation, reason: Reason) {
         self.errors.push(InputError {
             file: source.file.clone(),
             document: Some(source.document),
@@ -335,7 +254,7 @@ impl Inventory {
         let meta = match std::fs::metadata(path) {
             Ok(m) => m,
             Err(e) => {
-                self.file_error(&display, format!("cannot read: {e}"));
+                self.file_error(&display, Reason::CannotRead(e.to_string()));
                 return;
             }
         };
@@ -356,16 +275,15 @@ impl Inventory {
             Ok(m) if m.len() > MAX_FILE_BYTES => {
                 self.file_error(
                     &display,
-                    format!(
-                        "file is {} MiB, larger than the {} MiB limit",
-                        m.len() >> 20,
-                        MAX_FILE_BYTES >> 20
-                    ),
+                    Reason::TooLarge {
+                        size_mib: m.len() >> 20,
+                        limit_mib: MAX_FILE_BYTES >> 20,
+                    },
                 );
                 return;
             }
             Err(e) => {
-                self.file_error(&display, format!("cannot read: {e}"));
+                self.file_error(&display, Reason::CannotRead(e.to_string()));
                 return;
             }
             _ => {}
@@ -373,19 +291,13 @@ impl Inventory {
         match std::fs::read(path) {
             Ok(bytes) => match String::from_utf8(bytes) {
                 Ok(text) => self.add_text(&display, &text),
-                Err(e) => self.file_error(
-                    &display,
-                    format!(
-                        "not UTF-8 text (invalid byte at offset {})",
-                        e.utf8_error().valid_up_to()
-                    ),
-                ),
+                Err(e) => self.file_error(&display, Reason::NotUtf8(e.utf8_error().valid_up_to())),
             },
-            Err(e) => self.file_error(&display, format!("cannot read: {e}")),
+            Err(e) => self.file_error(&display, Reason::CannotRead(e.to_string())),
         }
     }
 
-    fn file_error(&mut self, file: &str, reason: String) {
+    fn file_error(&mut self, file: &str, reason: Reason) {
         self.errors.push(InputError {
             file: file.to_string(),
             document: None,
@@ -426,7 +338,7 @@ fn collect_manifests(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<InputE
                 file: dir.display().to_string(),
                 document: None,
                 line: None,
-                reason: format!("cannot list directory: {e}"),
+                reason: Reason::CannotList(e.to_string()),
             });
             return;
         }
@@ -500,6 +412,7 @@ mod tests {
         assert!(
             inventory.errors[0]
                 .reason
+                .to_string()
                 .starts_with("not valid YAML or JSON")
         );
     }
@@ -641,6 +554,7 @@ mod tests {
         assert!(
             inv.errors[0]
                 .reason
+                .to_string()
                 .starts_with("items[2]: Bogus: metadata.name is missing"),
             "{}",
             inv.errors[0]

@@ -20,34 +20,7 @@ pub fn workload(object: &mut WorkloadObject, namespace: &str) {
 /// Gives a namespaced object without a namespace this one; cluster-scoped objects (volumes,
 /// classes, cluster roles and their bindings, nodes, namespaces) are left as they are.
 pub fn related(object: &mut RelatedObject, namespace: &str) {
-    let meta = match object {
-        RelatedObject::Service(o) => &mut o.metadata,
-        RelatedObject::Ingress(o) => &mut o.metadata,
-        RelatedObject::NetworkPolicy(o) => &mut o.metadata,
-        RelatedObject::PodDisruptionBudget(o) => &mut o.metadata,
-        RelatedObject::HorizontalPodAutoscaler(o) => &mut o.metadata,
-        RelatedObject::ConfigMap(o) => &mut o.metadata,
-        RelatedObject::Secret(o) => &mut o.metadata,
-        RelatedObject::PersistentVolumeClaim(o) => &mut o.metadata,
-        RelatedObject::ServiceAccount(o) => &mut o.metadata,
-        RelatedObject::RoleBinding(o) => &mut o.metadata,
-        RelatedObject::Pod(o) => &mut o.metadata,
-        RelatedObject::ReplicaSet(o) => &mut o.metadata,
-        RelatedObject::Job(o) => &mut o.metadata,
-        RelatedObject::EndpointSlice(o) => &mut o.metadata,
-        RelatedObject::Endpoints(o) => &mut o.metadata,
-        RelatedObject::ServiceMonitor(o)
-        | RelatedObject::PodMonitor(o)
-        | RelatedObject::PrometheusRule(o)
-        | RelatedObject::VeleroSchedule(o)
-        | RelatedObject::VolumeSnapshot(o)
-        | RelatedObject::SnapshotSchedule(o) => &mut o.metadata,
-        RelatedObject::PersistentVolume(_)
-        | RelatedObject::StorageClass(_)
-        | RelatedObject::ClusterRoleBinding(_)
-        | RelatedObject::ClusterRole(_)
-        | RelatedObject::Node(_)
-        | RelatedObject::Namespace(_) => return,
-    };
-    fill(meta, namespace);
+    if object.served().namespaced {
+        fill(object.meta_mut(), namespace);
+    }
 }

@@ -1,15 +1,19 @@
 //! Which workloads a change can affect. Every related object leaves a `Footprint` (what it can
 //! reach: the pods its selector matches, the Services it routes to, the workloads that reference
-//! it...); a change re-evaluates what the old and the new footprint reach, and nothing else.
-//! Pure functions over the workload store and the World.
+//! it..., as its kind's entry in `world::kinds` computes it); a change re-evaluates what the old
+//! and the new footprint reach, and nothing else. Pure functions over the workload store and the
+//! World.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use crate::workload::{WorkloadKind, WorkloadObject};
-use crate::world::{RelatedKind, RelatedObject, Selector, World, helm, ingest};
+pub use crate::world::kinds::object_key;
+pub use crate::world::{Footprint, Reference};
 
 use super::{Footprints, Links, WorkloadStore};
+use crate::workload::{WorkloadKind, WorkloadObject};
+use crate::world::reach::one;
+use crate::world::{RelatedObject, World};
 
 /// One top-level workload.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -44,320 +48,9 @@ impl fmt::Display for WorkloadKey {
     }
 }
 
-/// What a workload can reference by name in its namespace.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Reference {
-    ConfigMap,
-    Secret,
-    Claim,
-    ServiceAccount,
-}
-
-/// What one object can affect. See the module documentation.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Footprint {
-    Nothing,
-    /// Workloads in the namespace whose pod labels the selector matches.
-    PodSelector {
-        namespace: String,
-        selector: Selector,
-    },
-    /// The workloads behind these Services (through the Services' own footprints).
-    Services {
-        namespace: String,
-        names: BTreeSet<String>,
-    },
-    /// The workload that owns the object: `kind` may be an intermediate owner (a ReplicaSet, a
-    /// Job), resolved to the top-level workload through its own footprint.
-    Owner {
-        namespace: String,
-        kind: String,
-        name: String,
-    },
-    /// Workloads that reference the object by name.
-    Referenced {
-        namespace: String,
-        reference: Reference,
-        name: String,
-    },
-    /// Workloads of a Helm release.
-    Release {
-        namespace: String,
-        release: String,
-    },
-    Namespaces(BTreeSet<String>),
-    /// Workloads in the namespaces whose labels the selector matches (a ReadinessPolicy).
-    NamespaceSelector(Selector),
-    /// A node's zone: what spread checks read of it. Status heartbeats leave it unchanged.
-    Zone(Option<String>),
-    /// A namespace's labels: what policy selection reads of it.
-    NamespaceLabels {
-        name: String,
-        labels: BTreeMap<String, String>,
-    },
-    All,
-    Many(Vec<Footprint>),
-}
-
-/// The key under which an object's footprint is remembered.
-pub fn object_key(kind: &str, namespace: &str, name: &str) -> String {
-    format!("{kind}/{namespace}/{name}")
-}
-
-fn ns_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> String {
-    meta.namespace.clone().unwrap_or_else(|| "default".into())
-}
-
-fn one(namespace: String) -> Footprint {
-    Footprint::Namespaces(BTreeSet::from([namespace]))
-}
-
-fn controller_owner(
-    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
-) -> Option<(&str, &str)> {
-    let owners = meta.owner_references.as_ref()?;
-    let owner = owners
-        .iter()
-        .find(|o| o.controller == Some(true))
-        .or_else(|| owners.first())?;
-    Some((owner.kind.as_str(), owner.name.as_str()))
-}
-
-/// What a related object can affect.
+/// What a related object can affect: its kind's entry says.
 pub fn footprint(object: &RelatedObject) -> Footprint {
-    match object {
-        RelatedObject::Service(svc) => Footprint::PodSelector {
-            namespace: ns_of(&svc.metadata),
-            selector: Selector::from_map(svc.spec.as_ref().and_then(|s| s.selector.as_ref())),
-        },
-        RelatedObject::Ingress(ing) => Footprint::Services {
-            namespace: ns_of(&ing.metadata),
-            names: ingest::ingress(ing).services,
-        },
-        RelatedObject::NetworkPolicy(np) => Footprint::PodSelector {
-            namespace: ns_of(&np.metadata),
-            selector: Selector::from_label_selector(
-                np.spec.as_ref().and_then(|s| s.pod_selector.as_ref()),
-                true,
-            ),
-        },
-        RelatedObject::PodDisruptionBudget(pdb) => Footprint::PodSelector {
-            namespace: ns_of(&pdb.metadata),
-            selector: Selector::from_label_selector(
-                pdb.spec.as_ref().and_then(|s| s.selector.as_ref()),
-                true,
-            ),
-        },
-        RelatedObject::HorizontalPodAutoscaler(hpa) => match &hpa.spec {
-            Some(spec) => Footprint::Owner {
-                namespace: ns_of(&hpa.metadata),
-                kind: spec.scale_target_ref.kind.clone(),
-                name: spec.scale_target_ref.name.clone(),
-            },
-            None => Footprint::Nothing,
-        },
-        RelatedObject::ConfigMap(cm) => referenced(&cm.metadata, Reference::ConfigMap),
-        RelatedObject::Secret(secret) => {
-            if helm::is_release_secret(secret) {
-                match helm::release_name(secret) {
-                    Some(release) => Footprint::Release {
-                        namespace: ns_of(&secret.metadata),
-                        release,
-                    },
-                    None => Footprint::Nothing,
-                }
-            } else {
-                referenced(&secret.metadata, Reference::Secret)
-            }
-        }
-        RelatedObject::PersistentVolumeClaim(pvc) => referenced(&pvc.metadata, Reference::Claim),
-        RelatedObject::PersistentVolume(pv) => {
-            match pv.spec.as_ref().and_then(|s| s.claim_ref.as_ref()) {
-                Some(claim) => Footprint::Referenced {
-                    namespace: claim.namespace.clone().unwrap_or_else(|| "default".into()),
-                    reference: Reference::Claim,
-                    name: claim.name.clone().unwrap_or_default(),
-                },
-                None => Footprint::Nothing,
-            }
-        }
-        RelatedObject::ServiceAccount(sa) => referenced(&sa.metadata, Reference::ServiceAccount),
-        RelatedObject::RoleBinding(rb) => {
-            let ns = ns_of(&rb.metadata);
-            Footprint::Many(
-                rb.subjects
-                    .iter()
-                    .flatten()
-                    .filter_map(|s| subject(s, Some(&ns)))
-                    .collect(),
-            )
-        }
-        RelatedObject::ClusterRoleBinding(crb) => Footprint::Many(
-            crb.subjects
-                .iter()
-                .flatten()
-                .filter_map(|s| subject(s, None))
-                .collect(),
-        ),
-        // Rare and cluster-wide: what they reach is not worth indexing.
-        RelatedObject::StorageClass(_)
-        | RelatedObject::ClusterRole(_)
-        | RelatedObject::VeleroSchedule(_) => Footprint::All,
-        RelatedObject::ServiceMonitor(obj) | RelatedObject::PodMonitor(obj) => {
-            let ns = ns_of(&obj.metadata);
-            let ns_sel = obj
-                .data
-                .get("spec")
-                .and_then(|s| s.get("namespaceSelector"));
-            if ns_sel
-                .and_then(|n| n.get("any"))
-                .and_then(|a| a.as_bool())
-                .unwrap_or(false)
-            {
-                return Footprint::All;
-            }
-            let names: BTreeSet<String> = ns_sel
-                .and_then(|n| n.get("matchNames"))
-                .and_then(|m| m.as_array())
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|s| s.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default();
-            if names.is_empty() {
-                one(ns)
-            } else {
-                Footprint::Namespaces(names)
-            }
-        }
-        RelatedObject::PrometheusRule(obj) | RelatedObject::SnapshotSchedule(obj) => {
-            one(ns_of(&obj.metadata))
-        }
-        RelatedObject::VolumeSnapshot(obj) => {
-            let claim = obj
-                .data
-                .get("spec")
-                .and_then(|s| s.get("source"))
-                .and_then(|s| s.get("persistentVolumeClaimName"))
-                .and_then(|c| c.as_str());
-            match claim {
-                Some(claim) => Footprint::Referenced {
-                    namespace: ns_of(&obj.metadata),
-                    reference: Reference::Claim,
-                    name: claim.to_string(),
-                },
-                None => Footprint::Nothing,
-            }
-        }
-        RelatedObject::Pod(pod) => {
-            let namespace = ns_of(&pod.metadata);
-            let (kind, name) = pod_owner(pod);
-            Footprint::Owner {
-                namespace,
-                kind,
-                name,
-            }
-        }
-        RelatedObject::ReplicaSet(rs) => owner_footprint(&rs.metadata),
-        RelatedObject::Job(job) => owner_footprint(&job.metadata),
-        RelatedObject::Node(node) => {
-            let labels = node.metadata.labels.as_ref();
-            Footprint::Zone(labels.and_then(|l| {
-                l.get("topology.kubernetes.io/zone")
-                    .or_else(|| l.get("failure-domain.beta.kubernetes.io/zone"))
-                    .cloned()
-            }))
-        }
-        RelatedObject::EndpointSlice(slice) => {
-            let service = slice
-                .metadata
-                .labels
-                .as_ref()
-                .and_then(|l| l.get("kubernetes.io/service-name"));
-            match service {
-                Some(s) => Footprint::Services {
-                    namespace: ns_of(&slice.metadata),
-                    names: BTreeSet::from([s.clone()]),
-                },
-                None => Footprint::Nothing,
-            }
-        }
-        RelatedObject::Endpoints(ep) => Footprint::Services {
-            namespace: ns_of(&ep.metadata),
-            names: BTreeSet::from([ep.metadata.name.clone().unwrap_or_default()]),
-        },
-        RelatedObject::Namespace(ns) => Footprint::NamespaceLabels {
-            name: ns.metadata.name.clone().unwrap_or_default(),
-            labels: ns.metadata.labels.clone().unwrap_or_default(),
-        },
-    }
-}
-
-fn referenced(
-    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
-    reference: Reference,
-) -> Footprint {
-    Footprint::Referenced {
-        namespace: ns_of(meta),
-        reference,
-        name: meta.name.clone().unwrap_or_default(),
-    }
-}
-
-fn owner_footprint(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> Footprint {
-    match controller_owner(meta) {
-        Some((kind, name)) => Footprint::Owner {
-            namespace: ns_of(meta),
-            kind: kind.to_string(),
-            name: name.to_string(),
-        },
-        None => Footprint::Nothing,
-    }
-}
-
-/// A pod's owner, with a ReplicaSet named `<deployment>-<pod-template-hash>` resolved to its
-/// Deployment at once (as the World files pods), so that pods find their workload even before
-/// the ReplicaSet is seen.
-fn pod_owner(pod: &k8s_openapi::api::core::v1::Pod) -> (String, String) {
-    let name = pod.metadata.name.clone().unwrap_or_default();
-    let Some((kind, owner)) = controller_owner(&pod.metadata) else {
-        return ("Pod".into(), name);
-    };
-    if kind == "ReplicaSet"
-        && let Some(hash) = pod
-            .metadata
-            .labels
-            .as_ref()
-            .and_then(|l| l.get("pod-template-hash"))
-        && let Some(deployment) = owner
-            .strip_suffix(hash.as_str())
-            .and_then(|p| p.strip_suffix('-'))
-    {
-        return ("Deployment".into(), deployment.to_string());
-    }
-    (kind.to_string(), owner.to_string())
-}
-
-fn subject(s: &k8s_openapi::api::rbac::v1::Subject, binding_ns: Option<&str>) -> Option<Footprint> {
-    match s.kind.as_str() {
-        "ServiceAccount" => Some(Footprint::Referenced {
-            namespace: s
-                .namespace
-                .as_deref()
-                .or(binding_ns)
-                .unwrap_or("default")
-                .to_string(),
-            reference: Reference::ServiceAccount,
-            name: s.name.clone(),
-        }),
-        "Group" if s.name == "system:serviceaccounts" => Some(Footprint::All),
-        "Group" => s
-            .name
-            .strip_prefix("system:serviceaccounts:")
-            .map(|ns| one(ns.to_string())),
-        _ => None,
-    }
+    object.reach()
 }
 
 /// What a workload's own change can affect: itself, and for a CronJob (a possible backup of
@@ -520,92 +213,10 @@ impl Lookup<'_> {
     }
 }
 
-/// The footprint key of a related object, as `Kind/namespace/name`.
-pub fn related_key(object: &RelatedObject) -> String {
-    let (kind, meta) = related_meta(object);
-    let ns = if meta.namespace.is_some() {
-        ns_of(meta)
-    } else {
-        String::new()
-    };
-    object_key(kind, &ns, meta.name.as_deref().unwrap_or(""))
-}
-
-/// The kind name used in footprint keys, and the object's metadata.
-pub fn related_meta(
-    object: &RelatedObject,
-) -> (
-    &'static str,
-    &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
-) {
-    match object {
-        RelatedObject::Service(o) => ("Service", &o.metadata),
-        RelatedObject::Ingress(o) => ("Ingress", &o.metadata),
-        RelatedObject::NetworkPolicy(o) => ("NetworkPolicy", &o.metadata),
-        RelatedObject::PodDisruptionBudget(o) => ("PodDisruptionBudget", &o.metadata),
-        RelatedObject::HorizontalPodAutoscaler(o) => ("HorizontalPodAutoscaler", &o.metadata),
-        RelatedObject::ConfigMap(o) => ("ConfigMap", &o.metadata),
-        RelatedObject::Secret(o) => ("Secret", &o.metadata),
-        RelatedObject::PersistentVolumeClaim(o) => ("PersistentVolumeClaim", &o.metadata),
-        RelatedObject::PersistentVolume(o) => ("PersistentVolume", &o.metadata),
-        RelatedObject::StorageClass(o) => ("StorageClass", &o.metadata),
-        RelatedObject::ServiceAccount(o) => ("ServiceAccount", &o.metadata),
-        RelatedObject::RoleBinding(o) => ("RoleBinding", &o.metadata),
-        RelatedObject::ClusterRoleBinding(o) => ("ClusterRoleBinding", &o.metadata),
-        RelatedObject::ClusterRole(o) => ("ClusterRole", &o.metadata),
-        RelatedObject::ServiceMonitor(o) => ("ServiceMonitor", &o.metadata),
-        RelatedObject::PodMonitor(o) => ("PodMonitor", &o.metadata),
-        RelatedObject::PrometheusRule(o) => ("PrometheusRule", &o.metadata),
-        RelatedObject::VeleroSchedule(o) => ("Schedule", &o.metadata),
-        RelatedObject::VolumeSnapshot(o) => ("VolumeSnapshot", &o.metadata),
-        RelatedObject::SnapshotSchedule(o) => ("SnapshotSchedule", &o.metadata),
-        RelatedObject::Pod(o) => ("Pod", &o.metadata),
-        RelatedObject::ReplicaSet(o) => ("ReplicaSet", &o.metadata),
-        RelatedObject::Job(o) => ("Job", &o.metadata),
-        RelatedObject::Node(o) => ("Node", &o.metadata),
-        RelatedObject::EndpointSlice(o) => ("EndpointSlice", &o.metadata),
-        RelatedObject::Endpoints(o) => ("Endpoints", &o.metadata),
-        RelatedObject::Namespace(o) => ("Namespace", &o.metadata),
-    }
-}
-
-/// The World's kind for a related object (a Helm release Secret is its own kind).
-pub fn related_kind(object: &RelatedObject) -> RelatedKind {
-    match object {
-        RelatedObject::Service(_) => RelatedKind::Service,
-        RelatedObject::Ingress(_) => RelatedKind::Ingress,
-        RelatedObject::NetworkPolicy(_) => RelatedKind::NetworkPolicy,
-        RelatedObject::PodDisruptionBudget(_) => RelatedKind::PodDisruptionBudget,
-        RelatedObject::HorizontalPodAutoscaler(_) => RelatedKind::HorizontalPodAutoscaler,
-        RelatedObject::ConfigMap(_) => RelatedKind::ConfigMap,
-        RelatedObject::Secret(s) if helm::is_release_secret(s) => RelatedKind::HelmRelease,
-        RelatedObject::Secret(_) => RelatedKind::Secret,
-        RelatedObject::PersistentVolumeClaim(_) => RelatedKind::PersistentVolumeClaim,
-        RelatedObject::PersistentVolume(_) => RelatedKind::PersistentVolume,
-        RelatedObject::StorageClass(_) => RelatedKind::StorageClass,
-        RelatedObject::ServiceAccount(_) => RelatedKind::ServiceAccount,
-        RelatedObject::RoleBinding(_) => RelatedKind::RoleBinding,
-        RelatedObject::ClusterRoleBinding(_) => RelatedKind::ClusterRoleBinding,
-        RelatedObject::ClusterRole(_) => RelatedKind::ClusterRole,
-        RelatedObject::ServiceMonitor(_) => RelatedKind::ServiceMonitor,
-        RelatedObject::PodMonitor(_) => RelatedKind::PodMonitor,
-        RelatedObject::PrometheusRule(_) => RelatedKind::PrometheusRule,
-        RelatedObject::VeleroSchedule(_) => RelatedKind::VeleroSchedule,
-        RelatedObject::VolumeSnapshot(_) => RelatedKind::VolumeSnapshot,
-        RelatedObject::SnapshotSchedule(_) => RelatedKind::SnapshotSchedule,
-        RelatedObject::Pod(_) => RelatedKind::Pod,
-        RelatedObject::ReplicaSet(_) => RelatedKind::ReplicaSet,
-        RelatedObject::Job(_) => RelatedKind::Job,
-        RelatedObject::Node(_) => RelatedKind::Node,
-        RelatedObject::EndpointSlice(_) => RelatedKind::EndpointSlice,
-        RelatedObject::Endpoints(_) => RelatedKind::Endpoints,
-        RelatedObject::Namespace(_) => RelatedKind::Namespace,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::world::Selector;
     use serde_json::{Value, json};
 
     fn related(kind: &str, value: Value) -> RelatedObject {
@@ -694,7 +305,7 @@ mod tests {
         /// Records an object the way the watches do, returning what its change affects.
         fn apply(&mut self, kind: &str, value: Value) -> Vec<String> {
             let object = related(kind, value);
-            let key = related_key(&object);
+            let key = object.key();
             let new = footprint(&object);
             let old = self.footprints.insert(&key, new.clone());
             self.world.apply(object);

@@ -9,10 +9,9 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use super::affected::{Footprint, Reference};
-use crate::world::Selector;
+use crate::world::{Footprint, Reference, Selector};
 
-/// The namespace and name in a key made by [`super::affected::object_key`]: neither holds a `/`.
+/// The namespace and name in a key made by [`crate::world::kinds::object_key`]: neither holds a `/`.
 pub fn namespace_and_name(key: &str) -> (&str, &str) {
     let mut parts = key.splitn(3, '/').skip(1);
     (parts.next().unwrap_or(""), parts.next().unwrap_or(""))

@@ -3,6 +3,7 @@
 //! webhook); it holds no reconcile logic, so it is tested without a cluster.
 
 pub mod affected;
+mod error;
 pub mod footprints;
 pub mod stored;
 pub mod watch;
@@ -15,6 +16,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 pub use affected::{Footprint, WorkloadKey};
+pub use error::Error;
 pub use footprints::Footprints;
 pub use stored::{Links, StoredWorkload};
 
@@ -130,6 +132,11 @@ impl SyncFlags {
 
     pub fn pending(&self) -> Vec<String> {
         read(&self.pending).iter().cloned().collect()
+    }
+
+    /// What readiness waits for, as `/readyz` says it; `None` once every watch has listed.
+    pub fn waiting_for(&self) -> Option<String> {
+        (!self.all_synced()).then(|| format!("waiting for watches: {}", self.pending().join(", ")))
     }
 }
 

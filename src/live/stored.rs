@@ -12,7 +12,8 @@ use std::io::{Read, Write};
 
 use crate::workload::{Workload, WorkloadKind, WorkloadObject};
 
-use super::affected::Reference;
+use super::error::Error;
+use crate::world::Reference;
 
 /// See the module documentation.
 #[derive(Debug)]
@@ -47,11 +48,12 @@ impl StoredWorkload {
 
     /// The object, decoded again. It was encoded from a decoded object, so this fails only if
     /// the memory holding it was damaged; the error still names what could not be read.
-    pub fn object(&self) -> Result<WorkloadObject, String> {
+    pub fn object(&self) -> Result<WorkloadObject, Error> {
+        let kind = self.kind;
         let mut json = Vec::with_capacity(self.json.len() * 4);
         flate2::read::DeflateDecoder::new(&self.json[..])
             .read_to_end(&mut json)
-            .map_err(|e| format!("cannot inflate the stored {}: {e}", self.kind.as_str()))?;
+            .map_err(|source| Error::Inflate { kind, source })?;
         let json = &json[..];
         let object = match self.kind {
             WorkloadKind::Deployment => {
@@ -68,7 +70,7 @@ impl StoredWorkload {
             }
             WorkloadKind::Pod => serde_json::from_slice(json).map(WorkloadObject::Pod),
         };
-        object.map_err(|e| format!("cannot decode the stored {}: {e}", self.kind.as_str()))
+        object.map_err(|source| Error::Decode { kind, source })
     }
 
     /// Bytes held for the object itself, compressed.

@@ -13,17 +13,9 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
-use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::{
-    ConfigMap, Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod, Secret, Service,
-    ServiceAccount,
-};
-use k8s_openapi::api::discovery::v1::EndpointSlice;
-use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
-use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, RoleBinding};
-use k8s_openapi::api::storage::v1::StorageClass;
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::{ClusterResourceScope, NamespaceResourceScope};
 use kube::api::{Api, ApiResource, DynamicObject};
 use kube::runtime::watcher::{self, Event};
 use kube::runtime::{WatchStreamExt, watcher as watch_stream};
@@ -32,15 +24,14 @@ use serde::de::DeserializeOwned;
 use tokio::sync::mpsc::Sender;
 
 use super::affected::{self, Footprint, Lookup, WorkloadKey, object_key};
+use super::error::Error;
 use super::footprints::namespace_and_name;
 use super::{LiveState, read, strip_metadata, write};
 use crate::api::ReadinessPolicy;
 use crate::engine::{CompiledPolicy, PolicySet};
 use crate::workload::{WorkloadKind, WorkloadObject};
-use crate::world::{RelatedKind, RelatedObject, helm};
-
-/// The field selector of the Secrets Helm stores releases in.
-pub const HELM_RELEASE_SELECTOR: &str = "type=helm.sh/release.v1";
+use crate::world::kinds::{self, DynamicKind, KindVisitor, Served, TypedKind};
+use crate::world::{RelatedKind, RelatedObject};
 
 /// What one watched object is to the operator.
 #[allow(clippy::large_enum_variant)]
@@ -85,12 +76,6 @@ fn version_digest(version: Option<&String>) -> Option<NonZeroU64> {
     Some(NonZeroU64::new(hash).unwrap_or(NonZeroU64::MIN))
 }
 
-fn owned(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> bool {
-    meta.owner_references
-        .as_ref()
-        .is_some_and(|o| o.iter().any(|r| r.controller == Some(true)))
-}
-
 impl LiveState {
     /// Files an object, returning the workloads it can affect.
     pub fn apply_item(&self, item: Item) -> BTreeSet<WorkloadKey> {
@@ -105,8 +90,8 @@ impl LiveState {
                 self.resolve(None, Some(&footprint))
             }
             Item::Related(mut object) => {
-                strip_related(&mut object);
-                let key = affected::related_key(&object);
+                object.strip();
+                let key = object.key();
                 let new = affected::footprint(&object);
                 let old = write(&self.footprints).insert(&key, new.clone());
                 write(&self.world).apply(object);
@@ -215,25 +200,6 @@ impl LiveState {
     }
 }
 
-/// Related objects keep only what their facts need; a Secret's values are dropped before it is
-/// cached anywhere, unless it is a Helm release (whose payload is decoded once, on change).
-fn strip_related(object: &mut RelatedObject) {
-    if let RelatedObject::Secret(secret) = object
-        && !helm::is_release_secret(secret)
-    {
-        if let Some(data) = secret.data.as_mut() {
-            for value in data.values_mut() {
-                value.0.clear();
-            }
-        }
-        if let Some(data) = secret.string_data.as_mut() {
-            for value in data.values_mut() {
-                value.clear();
-            }
-        }
-    }
-}
-
 /// Applies one watch's events, remembering what it filed so relists and deletions undo it.
 pub struct WatchState {
     name: String,
@@ -262,10 +228,7 @@ impl WatchState {
                     Filed::Workload(key.kind),
                 )
             }
-            Item::Related(r) => (
-                affected::related_key(r),
-                Filed::Related(affected::related_kind(r)),
-            ),
+            Item::Related(r) => (r.key(), Filed::Related(r.related_kind())),
             Item::Policy(p) => (
                 object_key(
                     "ReadinessPolicy",
@@ -382,7 +345,7 @@ impl WatchState {
 fn version_of(item: &Item) -> Option<NonZeroU64> {
     version_digest(match item {
         Item::Workload(w) => w.meta().resource_version.as_ref(),
-        Item::Related(r) => affected::related_meta(r).1.resource_version.as_ref(),
+        Item::Related(r) => r.meta().resource_version.as_ref(),
         Item::Policy(p) => p.metadata.resource_version.as_ref(),
     })
 }
@@ -404,21 +367,22 @@ pub struct WatchSpec {
     stream: futures::stream::BoxStream<'static, Result<Event<Item>, watcher::Error>>,
 }
 
-fn typed<K>(
+fn typed<K, F>(
     api: Api<K>,
     config: watcher::Config,
-    convert: fn(K) -> Option<Item>,
+    convert: F,
 ) -> futures::stream::BoxStream<'static, Result<Event<Item>, watcher::Error>>
 where
     K: Resource + Clone + DeserializeOwned + Debug + Send + 'static,
+    F: Fn(K) -> Option<Item> + Send + 'static,
 {
     watch_stream(api, config)
         .default_backoff()
         .map(move |event| {
             event.map(|e| match e {
-                Event::Apply(o) => convert_event(o, convert, Event::Apply),
-                Event::InitApply(o) => convert_event(o, convert, Event::InitApply),
-                Event::Delete(o) => convert_event(o, convert, Event::Delete),
+                Event::Apply(o) => convert_event(o, &convert, Event::Apply),
+                Event::InitApply(o) => convert_event(o, &convert, Event::InitApply),
+                Event::Delete(o) => convert_event(o, &convert, Event::Delete),
                 Event::Init => Some(Event::Init),
                 Event::InitDone => Some(Event::InitDone),
             })
@@ -429,7 +393,7 @@ where
 
 fn convert_event<K: Resource>(
     mut object: K,
-    convert: fn(K) -> Option<Item>,
+    convert: &impl Fn(K) -> Option<Item>,
     wrap: fn(Item) -> Event<Item>,
 ) -> Option<Event<Item>> {
     strip_metadata(object.meta_mut());
@@ -467,58 +431,31 @@ fn spec(
     }
 }
 
-/// The optional custom resource kinds, by API group.
-const OPTIONAL: [(&str, &str, RelatedKind); 6] = [
-    (
-        "monitoring.coreos.com",
-        "ServiceMonitor",
-        RelatedKind::ServiceMonitor,
-    ),
-    (
-        "monitoring.coreos.com",
-        "PodMonitor",
-        RelatedKind::PodMonitor,
-    ),
-    (
-        "monitoring.coreos.com",
-        "PrometheusRule",
-        RelatedKind::PrometheusRule,
-    ),
-    ("velero.io", "Schedule", RelatedKind::VeleroSchedule),
-    (
-        "snapshot.storage.k8s.io",
-        "VolumeSnapshot",
-        RelatedKind::VolumeSnapshot,
-    ),
-    (
-        "snapscheduler.backube",
-        "SnapshotSchedule",
-        RelatedKind::SnapshotSchedule,
-    ),
-];
-
-fn dynamic_item(kind: RelatedKind, object: DynamicObject) -> Item {
-    Item::Related(match kind {
-        RelatedKind::ServiceMonitor => RelatedObject::ServiceMonitor(object),
-        RelatedKind::PodMonitor => RelatedObject::PodMonitor(object),
-        RelatedKind::PrometheusRule => RelatedObject::PrometheusRule(object),
-        RelatedKind::VeleroSchedule => RelatedObject::VeleroSchedule(object),
-        RelatedKind::VolumeSnapshot => RelatedObject::VolumeSnapshot(object),
-        _ => RelatedObject::SnapshotSchedule(object),
-    })
-}
-
-/// The optional kinds the API serves, found through discovery.
-pub async fn discover_optional(client: &Client) -> Vec<(ApiResource, RelatedKind)> {
+/// The custom resources the API serves, found through discovery: a kind it does not serve is
+/// not watched (its checks skip).
+pub async fn discover_optional(client: &Client) -> Vec<ApiResource> {
+    struct Dynamic(Vec<Served>);
+    impl KindVisitor for Dynamic {
+        type Output = ();
+        fn namespaced<K: TypedKind<Scope = NamespaceResourceScope>>(&mut self) {}
+        fn cluster<K: TypedKind<Scope = ClusterResourceScope>>(&mut self) {}
+        fn dynamic<K: DynamicKind>(&mut self) {
+            self.0.push(K::SERVED);
+        }
+    }
+    let mut dynamic = Dynamic(Vec::new());
+    kinds::visit_all(&mut dynamic);
     let mut out = Vec::new();
-    for (group, kind, related) in OPTIONAL {
-        match kube::discovery::group(client, group).await {
+    for served in dynamic.0 {
+        match kube::discovery::group(client, served.group).await {
             Ok(g) => {
-                if let Some((resource, _)) = g.recommended_kind(kind) {
-                    out.push((resource, related));
+                if let Some((resource, _)) = g.recommended_kind(served.kind) {
+                    out.push(resource);
                 }
             }
-            Err(e) => tracing::debug!(group, error = %e, "optional API group not served"),
+            Err(e) => {
+                tracing::debug!(group = served.group, error = %e, "optional API group not served")
+            }
         }
     }
     out
@@ -527,245 +464,130 @@ pub async fn discover_optional(client: &Client) -> Vec<(ApiResource, RelatedKind
 /// Objects per list request.
 const LIST_PAGE_SIZE: u32 = 100;
 
-/// Every watch the World needs, plus the workloads and the policies.
-pub fn watches(
-    client: &Client,
-    scope: &Scope,
-    optional: &[(ApiResource, RelatedKind)],
-) -> Vec<WatchSpec> {
-    use RelatedKind as R;
-    // Lists come in pages of 100 rather than kube's 500: every watch lists at once at start-up,
-    // and a page is held decoded (a Deployment is about 10 KiB typed) until it is filed, so the
-    // page size sets the start-up peak, which the allocator then keeps.
-    let cfg = || watcher::Config::default().page_size(LIST_PAGE_SIZE);
-    let mut out = vec![
-        spec(
-            "Deployment",
-            &[],
-            typed(scope.api::<Deployment>(client), cfg(), |o| {
-                Some(Item::Workload(WorkloadObject::Deployment(o)))
-            }),
-        ),
-        spec(
-            "StatefulSet",
-            &[],
-            typed(scope.api::<StatefulSet>(client), cfg(), |o| {
-                Some(Item::Workload(WorkloadObject::StatefulSet(o)))
-            }),
-        ),
-        spec(
-            "DaemonSet",
-            &[],
-            typed(scope.api::<DaemonSet>(client), cfg(), |o| {
-                Some(Item::Workload(WorkloadObject::DaemonSet(o)))
-            }),
-        ),
-        spec(
-            "CronJob",
-            &[R::CronJob],
-            typed(scope.api::<CronJob>(client), cfg(), |o| {
-                Some(Item::Workload(WorkloadObject::CronJob(o)))
-            }),
-        ),
-        spec(
-            "Job",
-            &[R::Job],
-            typed(scope.api::<Job>(client), cfg(), |o| {
-                Some(if owned(&o.metadata) {
-                    Item::Related(RelatedObject::Job(o))
-                } else {
-                    Item::Workload(WorkloadObject::Job(o))
-                })
-            }),
-        ),
-        spec(
-            "ReplicaSet",
-            &[R::ReplicaSet],
-            typed(scope.api::<ReplicaSet>(client), cfg(), |o| {
-                Some(if owned(&o.metadata) {
-                    Item::Related(RelatedObject::ReplicaSet(o))
-                } else {
-                    Item::Workload(WorkloadObject::ReplicaSet(o))
-                })
-            }),
-        ),
-        spec(
-            "Pod",
-            &[R::Pod],
-            typed(scope.api::<Pod>(client), cfg(), |o| {
-                Some(if owned(&o.metadata) {
-                    Item::Related(RelatedObject::Pod(o))
-                } else {
-                    Item::Workload(WorkloadObject::Pod(o))
-                })
-            }),
-        ),
-        spec(
-            "Service",
-            &[R::Service],
-            typed(scope.api::<Service>(client), cfg(), |o| {
-                Some(Item::Related(RelatedObject::Service(o)))
-            }),
-        ),
-        spec(
-            "Ingress",
-            &[R::Ingress],
-            typed(scope.api::<Ingress>(client), cfg(), |o| {
-                Some(Item::Related(RelatedObject::Ingress(o)))
-            }),
-        ),
-        spec(
-            "NetworkPolicy",
-            &[R::NetworkPolicy],
-            typed(scope.api::<NetworkPolicy>(client), cfg(), |o| {
-                Some(Item::Related(RelatedObject::NetworkPolicy(o)))
-            }),
-        ),
-        spec(
-            "PodDisruptionBudget",
-            &[R::PodDisruptionBudget],
-            typed(scope.api::<PodDisruptionBudget>(client), cfg(), |o| {
-                Some(Item::Related(RelatedObject::PodDisruptionBudget(o)))
-            }),
-        ),
-        spec(
-            "HorizontalPodAutoscaler",
-            &[R::HorizontalPodAutoscaler],
-            typed(scope.api::<HorizontalPodAutoscaler>(client), cfg(), |o| {
-                Some(Item::Related(RelatedObject::HorizontalPodAutoscaler(o)))
-            }),
-        ),
-        spec(
-            "ConfigMap",
-            &[R::ConfigMap],
-            typed(scope.api::<ConfigMap>(client), cfg(), |o| {
-                Some(Item::Related(RelatedObject::ConfigMap(o)))
-            }),
-        ),
-        // Helm releases apart, by field selector: the other Secrets' watch never carries their
-        // (large) payloads.
-        spec(
-            "Secret (Helm release)",
-            &[R::HelmRelease],
-            typed(
-                scope.api::<Secret>(client),
-                cfg().fields(HELM_RELEASE_SELECTOR),
-                |o| Some(Item::Related(RelatedObject::Secret(o))),
-            ),
-        ),
-        spec(
-            "Secret",
-            &[R::Secret],
-            typed(
-                scope.api::<Secret>(client),
-                cfg().fields("type!=helm.sh/release.v1"),
-                |o| Some(Item::Related(RelatedObject::Secret(o))),
-            ),
-        ),
-        spec(
-            "PersistentVolumeClaim",
-            &[R::PersistentVolumeClaim],
-            typed(scope.api::<PersistentVolumeClaim>(client), cfg(), |o| {
-                Some(Item::Related(RelatedObject::PersistentVolumeClaim(o)))
-            }),
-        ),
-        spec(
-            "ServiceAccount",
-            &[R::ServiceAccount],
-            typed(scope.api::<ServiceAccount>(client), cfg(), |o| {
-                Some(Item::Related(RelatedObject::ServiceAccount(o)))
-            }),
-        ),
-        spec(
-            "RoleBinding",
-            &[R::RoleBinding],
-            typed(scope.api::<RoleBinding>(client), cfg(), |o| {
-                Some(Item::Related(RelatedObject::RoleBinding(o)))
-            }),
-        ),
-        spec(
-            "EndpointSlice",
-            &[R::EndpointSlice],
-            typed(scope.api::<EndpointSlice>(client), cfg(), |o| {
-                Some(Item::Related(RelatedObject::EndpointSlice(o)))
-            }),
-        ),
-        spec(
-            "PersistentVolume",
-            &[R::PersistentVolume],
-            typed(Api::<PersistentVolume>::all(client.clone()), cfg(), |o| {
-                Some(Item::Related(RelatedObject::PersistentVolume(o)))
-            }),
-        ),
-        spec(
-            "StorageClass",
-            &[R::StorageClass],
-            typed(Api::<StorageClass>::all(client.clone()), cfg(), |o| {
-                Some(Item::Related(RelatedObject::StorageClass(o)))
-            }),
-        ),
-        spec(
-            "ClusterRoleBinding",
-            &[R::ClusterRoleBinding],
-            typed(Api::<ClusterRoleBinding>::all(client.clone()), cfg(), |o| {
-                Some(Item::Related(RelatedObject::ClusterRoleBinding(o)))
-            }),
-        ),
-        spec(
-            "ClusterRole",
-            &[R::ClusterRole],
-            typed(Api::<ClusterRole>::all(client.clone()), cfg(), |o| {
-                Some(Item::Related(RelatedObject::ClusterRole(o)))
-            }),
-        ),
-        spec(
-            "Node",
-            &[R::Node],
-            typed(Api::<Node>::all(client.clone()), cfg(), |o| {
-                Some(Item::Related(RelatedObject::Node(o)))
-            }),
-        ),
-        spec(
-            "Namespace",
-            &[R::Namespace],
-            typed(Api::<Namespace>::all(client.clone()), cfg(), |o| {
-                Some(Item::Related(RelatedObject::Namespace(o)))
-            }),
-        ),
-        spec(
-            "ReadinessPolicy",
-            &[],
-            typed(Api::<ReadinessPolicy>::all(client.clone()), cfg(), |o| {
-                Some(Item::Policy(o))
-            }),
-        ),
-    ];
-    for (resource, kind) in optional {
-        let api: Api<DynamicObject> = match &scope.namespace {
-            Some(ns) => Api::namespaced_with(client.clone(), ns, resource),
-            None => Api::all_with(client.clone(), resource),
-        };
-        let kind = *kind;
-        let stream = watch_stream(api, cfg())
-            .default_backoff()
-            .map(move |event| {
-                event.map(|e| {
-                    let item = |mut o: DynamicObject| {
-                        strip_metadata(&mut o.metadata);
-                        dynamic_item(kind, o)
-                    };
-                    match e {
-                        Event::Apply(o) => Event::Apply(item(o)),
-                        Event::InitApply(o) => Event::InitApply(item(o)),
-                        Event::Delete(o) => Event::Delete(item(o)),
-                        Event::Init => Event::Init,
-                        Event::InitDone => Event::InitDone,
-                    }
-                })
-            })
-            .boxed();
-        out.push(spec(&resource.kind, &[kind], stream));
+/// Lists come in pages of 100 rather than kube's 500: every watch lists at once at start-up,
+/// and a page is held decoded (a Deployment is about 10 KiB typed) until it is filed, so the
+/// page size sets the start-up peak, which the allocator then keeps.
+fn config() -> watcher::Config {
+    watcher::Config::default().page_size(LIST_PAGE_SIZE)
+}
+
+/// A workload kind's watch: Pods, Jobs and ReplicaSets a controller owns are related objects.
+fn workload_watch<K>(api: Api<K>, wrap: fn(K) -> WorkloadObject) -> WatchSpec
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + 'static,
+{
+    let name = K::kind(&()).to_string();
+    let kind = WorkloadKind::from_kind(&name).expect("a workload kind");
+    // Owned Pods, Jobs and ReplicaSets make their related kind known once listed.
+    let present: &[RelatedKind] = match kind {
+        WorkloadKind::Pod => &[RelatedKind::Pod],
+        WorkloadKind::Job => &[RelatedKind::Job],
+        WorkloadKind::ReplicaSet => &[RelatedKind::ReplicaSet],
+        WorkloadKind::CronJob => &[RelatedKind::CronJob],
+        _ => &[],
+    };
+    spec(&name, present, typed(api, config(), wrap_workload(wrap)))
+}
+
+fn wrap_workload<K>(wrap: fn(K) -> WorkloadObject) -> impl Fn(K) -> Option<Item> + Send + 'static
+where
+    K: 'static,
+{
+    move |o| {
+        Some(match RelatedObject::owned(wrap(o)) {
+            Ok(related) => Item::Related(related),
+            Err(workload) => Item::Workload(workload),
+        })
     }
+}
+
+/// Builds the watches of every related kind, as its entry in `world::kinds` says.
+struct RelatedWatches<'a> {
+    client: &'a Client,
+    scope: &'a Scope,
+    discovered: &'a [ApiResource],
+    out: Vec<WatchSpec>,
+}
+
+impl RelatedWatches<'_> {
+    fn add<K>(&mut self, api: impl Fn() -> Api<K>)
+    where
+        K: TypedKind + Resource + Clone + Debug,
+    {
+        for w in K::WATCHES {
+            let mut cfg = config();
+            if let Some(fields) = w.fields {
+                cfg = cfg.fields(fields);
+            }
+            let stream = typed(api(), cfg, |o: K| Some(Item::Related(o.into())));
+            let name = w.name.unwrap_or(K::SERVED.kind);
+            self.out
+                .push(spec(name, w.present.unwrap_or(K::KINDS), stream));
+        }
+    }
+}
+
+impl KindVisitor for RelatedWatches<'_> {
+    type Output = ();
+
+    fn namespaced<K: TypedKind<Scope = NamespaceResourceScope>>(&mut self) {
+        let (client, scope) = (self.client, self.scope);
+        self.add::<K>(|| scope.api::<K>(client));
+    }
+
+    fn cluster<K: TypedKind<Scope = ClusterResourceScope>>(&mut self) {
+        let client = self.client;
+        self.add::<K>(|| Api::<K>::all(client.clone()));
+    }
+
+    fn dynamic<K: DynamicKind>(&mut self) {
+        let Some(resource) = self
+            .discovered
+            .iter()
+            .find(|r| r.group == K::SERVED.group && r.kind == K::SERVED.kind)
+        else {
+            return;
+        };
+        let api: Api<DynamicObject> = match (&self.scope.namespace, K::SERVED.namespaced) {
+            (Some(ns), true) => Api::namespaced_with(self.client.clone(), ns, resource),
+            _ => Api::all_with(self.client.clone(), resource),
+        };
+        let stream = typed(api, config(), |o: DynamicObject| {
+            Some(Item::Related(K::from(o).into()))
+        });
+        self.out.push(spec(&resource.kind, K::KINDS, stream));
+    }
+}
+
+/// Every watch the World needs, plus the workloads and the policies.
+pub fn watches(client: &Client, scope: &Scope, discovered: &[ApiResource]) -> Vec<WatchSpec> {
+    let mut out = vec![
+        workload_watch(scope.api::<Deployment>(client), WorkloadObject::Deployment),
+        workload_watch(
+            scope.api::<StatefulSet>(client),
+            WorkloadObject::StatefulSet,
+        ),
+        workload_watch(scope.api::<DaemonSet>(client), WorkloadObject::DaemonSet),
+        workload_watch(scope.api::<CronJob>(client), WorkloadObject::CronJob),
+        workload_watch(scope.api::<Job>(client), WorkloadObject::Job),
+        workload_watch(scope.api::<ReplicaSet>(client), WorkloadObject::ReplicaSet),
+        workload_watch(scope.api::<Pod>(client), WorkloadObject::Pod),
+    ];
+    let mut related = RelatedWatches {
+        client,
+        scope,
+        discovered,
+        out: Vec::new(),
+    };
+    kinds::visit_all(&mut related);
+    out.extend(related.out);
+    out.push(spec(
+        "ReadinessPolicy",
+        &[],
+        typed(Api::<ReadinessPolicy>::all(client.clone()), config(), |o| {
+            Some(Item::Policy(o))
+        }),
+    ));
     out
 }
 
@@ -855,7 +677,7 @@ fn is_forbidden(error: &watcher::Error) -> bool {
 
 /// Lists one kind once into the state (a one-shot audit): returns when the list is complete,
 /// or with the first error (the kind then stays unknown and its checks skip).
-pub async fn list_once(watch: WatchSpec, state: &LiveState) -> Result<(), String> {
+pub async fn list_once(watch: WatchSpec, state: &LiveState) -> Result<(), Error> {
     let WatchSpec {
         name,
         present,
@@ -871,10 +693,15 @@ pub async fn list_once(watch: WatchSpec, state: &LiveState) -> Result<(), String
                     return Ok(());
                 }
             }
-            Err(e) => return Err(format!("{name}: {e}")),
+            Err(source) => {
+                return Err(Error::List {
+                    watch: name,
+                    source,
+                });
+            }
         }
     }
-    Err(format!("{name}: the list ended early"))
+    Err(Error::ListEnded { watch: name })
 }
 
 #[cfg(test)]
@@ -983,7 +810,7 @@ mod tests {
             }))
             .unwrap(),
         );
-        strip_related(&mut object);
+        object.strip();
         let RelatedObject::Secret(secret) = object else {
             unreachable!()
         };

@@ -2,8 +2,6 @@
 //! the `Report` type serialised as is, the same object a ReadinessReport's status holds.
 
 use std::io::{self, Write};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, PoisonError, mpsc};
 
 use serde::Serialize;
 use serde_json::ser::Formatter;
@@ -46,7 +44,7 @@ struct ErrorEntry<'a> {
     document: Option<usize>,
     /// 1-based line where the document starts; null with `document`.
     line: Option<usize>,
-    reason: &'a str,
+    reason: String,
 }
 
 fn document(audit: &Audit) -> Document<'_> {
@@ -71,7 +69,7 @@ fn entry(e: &InputError) -> ErrorEntry<'_> {
         file: &e.file,
         document: e.document,
         line: e.line,
-        reason: &e.reason,
+        reason: e.reason.to_string(),
     }
 }
 
@@ -83,18 +81,18 @@ struct Tail<'a> {
     errors: Vec<ErrorEntry<'a>>,
 }
 
-/// Reports below this count are rendered on the calling thread.
-const PARALLEL_FROM: usize = 256;
-/// Reports rendered together by one thread: a few hundred KiB of JSON, enough to make handing
+/// Reports rendered together by one task: a few hundred KiB of JSON, enough to make handing
 /// them over negligible.
 const BLOCK: usize = 16;
-/// Rendered blocks allowed ahead of the writer, per thread: keeps the memory in flight to a
-/// few MiB (and reused) instead of the whole 100 MiB document.
-const AHEAD_PER_THREAD: usize = 4;
+/// Blocks rendered at once while the ones before them are written: keeps the memory in flight
+/// to a few MiB instead of the whole 100 MiB document.
+const WINDOW: usize = 16;
+/// Blocks below this count are rendered on the calling thread.
+const PARALLEL_FROM: usize = 16;
 
 /// The same text as `serde_json::to_writer_pretty` of the whole document, but with the reports
-/// (nearly all of it) rendered on every core and written as they come: a 10,000-workload audit
-/// writes over 100 MiB.
+/// (nearly all of it) rendered on every core and written in order as they come: a
+/// 10,000-workload audit writes over 100 MiB.
 pub fn write_json(audit: &Audit, out: &mut dyn Write) -> io::Result<()> {
     let doc = document(audit);
     out.write_all(b"{\n  \"reports\": ")?;
@@ -116,132 +114,21 @@ pub fn write_json(audit: &Audit, out: &mut dyn Write) -> io::Result<()> {
 }
 
 fn write_reports(reports: &[Report], out: &mut dyn Write) -> io::Result<()> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if threads < 2 || reports.len() < PARALLEL_FROM {
-        let mut text = Vec::new();
-        render_block(reports, true, &mut text)?;
-        return out.write_all(&text);
-    }
-    let blocks: Vec<&[Report]> = reports.chunks(BLOCK).collect();
-    let ahead = AHEAD_PER_THREAD * threads;
-    let claimed = AtomicUsize::new(0);
-    let writer = Writer::default();
-    std::thread::scope(|scope| {
-        let (done, rendered) = mpsc::channel::<(usize, io::Result<Vec<u8>>)>();
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                let done = done.clone();
-                let (blocks, claimed, writer) = (&blocks, &claimed, &writer);
-                scope.spawn(move || {
-                    let _stop = StopOthersOnPanic(writer);
-                    loop {
-                        let b = claimed.fetch_add(1, Ordering::Relaxed);
-                        let Some(block) = blocks.get(b) else { break };
-                        let Some(mut text) = writer.buffer_for(b, ahead) else {
-                            break;
-                        };
-                        let result = render_block(block, b == 0, &mut text).map(|()| text);
-                        // The receiver only goes away if writing failed.
-                        if done.send((b, result)).is_err() {
-                            break;
-                        }
-                    }
-                })
-            })
-            .collect();
-        drop(done);
-        let result = write_in_order(&blocks, rendered, &writer, out);
-        if result.is_err() {
-            writer.stop();
-        }
-        for w in workers {
-            // A renderer that panicked is a bug; re-raise it where it can be seen.
-            if let Err(panic) = w.join() {
-                std::panic::resume_unwind(panic);
-            }
-        }
-        result
-    })
-}
-
-/// Writes the blocks in order as they arrive, handing each buffer back for reuse.
-fn write_in_order(
-    blocks: &[&[Report]],
-    rendered: mpsc::Receiver<(usize, io::Result<Vec<u8>>)>,
-    writer: &Writer,
-    out: &mut dyn Write,
-) -> io::Result<()> {
-    let mut waiting: Vec<Option<io::Result<Vec<u8>>>> = (0..blocks.len()).map(|_| None).collect();
-    let mut next = 0;
-    for (b, result) in rendered {
-        waiting[b] = Some(result);
-        while let Some(result) = waiting.get_mut(next).and_then(Option::take) {
-            let text = result?;
-            out.write_all(&text)?;
-            next += 1;
-            writer.written(next, text);
-        }
-    }
-    // Every block arrives unless a renderer panicked, which the caller re-raises.
-    Ok(())
-}
-
-/// What the writing thread shares with the rendering threads: how far it has written, and
-/// the buffers it has finished with.
-#[derive(Default)]
-struct Writer {
-    state: Mutex<WriterState>,
-    progress: Condvar,
-}
-
-#[derive(Default)]
-struct WriterState {
-    written: usize,
-    stopped: bool,
-    free: Vec<Vec<u8>>,
-}
-
-impl Writer {
-    /// A buffer to render block `b` into, once the writer is less than `ahead` blocks behind
-    /// it; `None` when rendering must stop.
-    fn buffer_for(&self, b: usize, ahead: usize) -> Option<Vec<u8>> {
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        while !state.stopped && b >= state.written + ahead {
-            state = self
-                .progress
-                .wait(state)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
-        (!state.stopped).then(|| state.free.pop().unwrap_or_default())
-    }
-
-    fn written(&self, blocks: usize, mut text: Vec<u8>) {
-        text.clear();
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        state.written = blocks;
-        state.free.push(text);
-        self.progress.notify_all();
-    }
-
-    fn stop(&self) {
-        self.state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .stopped = true;
-        self.progress.notify_all();
-    }
-}
-
-/// Stops the other renderers when one panics, so that none waits for a writer that waits for
-/// the block that will never come.
-struct StopOthersOnPanic<'a>(&'a Writer);
-
-impl Drop for StopOthersOnPanic<'_> {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            self.0.stop();
-        }
-    }
+    let blocks: Vec<(bool, &[Report])> = reports
+        .chunks(BLOCK)
+        .enumerate()
+        .map(|(i, block)| (i == 0, block))
+        .collect();
+    crate::parallel::in_order(
+        &blocks,
+        WINDOW,
+        PARALLEL_FROM,
+        |(first, block)| {
+            let mut text = Vec::with_capacity(block.len() * 8192);
+            render_block(block, *first, &mut text).map(|()| text)
+        },
+        |_, text| out.write_all(&text?),
+    )
 }
 
 /// Reports as they sit inside the document's `reports` array, separated by commas; `first`
@@ -373,7 +260,7 @@ mod tests {
                 file: "bad.yaml".into(),
                 document: Some(2),
                 line: Some(7),
-                reason: "kind is missing".into(),
+                reason: crate::input::Reason::Missing("kind"),
             }],
             warnings: Vec::new(),
         };

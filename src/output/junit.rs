@@ -265,7 +265,7 @@ fn write_errors<W: Write>(w: &mut Writer<W>, errors: &[InputError]) -> io::Resul
                     .write_inner_content(|w| {
                         w.create_element("error")
                             .with_attributes([
-                                ("message", xml_safe(&e.reason).as_str()),
+                                ("message", xml_safe(&e.reason.to_string()).as_str()),
                                 ("type", "input"),
                             ])
                             .write_text_content(text(xml_safe(&e.to_string())))?;

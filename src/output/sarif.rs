@@ -317,7 +317,7 @@ fn result<'a>(report: &'a Report, f: &'a Finding, base: Option<&Path>) -> SarifR
 fn error_notification(e: &InputError, base: Option<&Path>) -> Notification {
     let message = match e.document {
         Some(d) => format!("document {d}: {}", e.reason),
-        None => e.reason.clone(),
+        None => e.reason.to_string(),
     };
     Notification {
         level: "error",

@@ -17,6 +17,7 @@ use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use sha2::{Digest, Sha256};
 
+use super::error::Error;
 use super::tls::{PemPair, not_after_der};
 
 /// How long certificates live, and how long a new CA is given to reach the apiserver.
@@ -84,8 +85,8 @@ impl Renewal {
     }
 }
 
-fn offset(unix: i64) -> Result<time::OffsetDateTime, String> {
-    time::OffsetDateTime::from_unix_timestamp(unix).map_err(|e| e.to_string())
+fn offset(unix: i64) -> Result<time::OffsetDateTime, Error> {
+    Ok(time::OffsetDateTime::from_unix_timestamp(unix)?)
 }
 
 fn secs(d: Duration) -> i64 {
@@ -99,9 +100,11 @@ fn expiring(issued: i64, expires: i64, now: i64) -> bool {
 }
 
 /// The SHA-256 of a PEM certificate's DER, hex: how a serving certificate names its CA.
-pub fn fingerprint(cert_pem: &str) -> Result<String, String> {
-    let der = CertificateDer::from_pem_slice(cert_pem.as_bytes())
-        .map_err(|e| format!("reading the CA certificate: {e}"))?;
+pub fn fingerprint(cert_pem: &str) -> Result<String, Error> {
+    let der = CertificateDer::from_pem_slice(cert_pem.as_bytes()).map_err(|source| Error::Pem {
+        what: "CA certificate",
+        source,
+    })?;
     Ok(Sha256::digest(der.as_ref())
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -109,23 +112,24 @@ pub fn fingerprint(cert_pem: &str) -> Result<String, String> {
 }
 
 /// The expiry of the first certificate of a PEM text, in Unix seconds.
-fn expiry(cert_pem: &str) -> Result<i64, String> {
+fn expiry(cert_pem: &str) -> Result<i64, Error> {
     Ok(validity(cert_pem)?.1)
 }
 
 /// When the first certificate of a PEM text starts and stops being valid, in Unix seconds.
-fn validity(cert_pem: &str) -> Result<(i64, i64), String> {
-    let der = CertificateDer::from_pem_slice(cert_pem.as_bytes())
-        .map_err(|e| format!("reading the certificate: {e}"))?;
-    let (_, cert) = x509_parser::parse_x509_certificate(der.as_ref())
-        .map_err(|e| format!("parsing the certificate: {e}"))?;
+fn validity(cert_pem: &str) -> Result<(i64, i64), Error> {
+    let der = CertificateDer::from_pem_slice(cert_pem.as_bytes()).map_err(|source| Error::Pem {
+        what: "certificate",
+        source,
+    })?;
+    let (_, cert) = x509_parser::parse_x509_certificate(der.as_ref())?;
     let v = cert.validity();
     Ok((v.not_before.timestamp(), v.not_after.timestamp()))
 }
 
 /// A new CA, valid from a minute ago (clock skew) for `lifetimes.ca`.
-pub fn new_ca(now: i64, lifetimes: &Lifetimes, keep: Option<&Ca>) -> Result<Ca, String> {
-    let key = KeyPair::generate().map_err(|e| e.to_string())?;
+pub fn new_ca(now: i64, lifetimes: &Lifetimes, keep: Option<&Ca>) -> Result<Ca, Error> {
+    let key = KeyPair::generate()?;
     let mut params = CertificateParams::default();
     let mut name = DistinguishedName::new();
     name.push(DnType::CommonName, format!("prodready webhook CA {now}"));
@@ -134,7 +138,7 @@ pub fn new_ca(now: i64, lifetimes: &Lifetimes, keep: Option<&Ca>) -> Result<Ca, 
     params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
     params.not_before = offset(now - 60)?;
     params.not_after = offset(now + secs(lifetimes.ca))?;
-    let cert = params.self_signed(&key).map_err(|e| e.to_string())?;
+    let cert = params.self_signed(&key)?;
     let pem = cert.pem();
     // The old CA stays trusted until it expires: serving certificates it signed are still
     // in use until the switch.
@@ -169,7 +173,7 @@ fn pem_of(der: &CertificateDer<'_>) -> String {
 }
 
 /// Whether the CA must be replaced at `now`.
-pub fn ca_renewal(ca: &Ca, now: i64) -> Result<Option<Renewal>, String> {
+pub fn ca_renewal(ca: &Ca, now: i64) -> Result<Option<Renewal>, Error> {
     let expires = expiry(&ca.pair.cert)?;
     Ok(expiring(ca.created, expires, now).then_some(Renewal::Expiring))
 }
@@ -180,11 +184,10 @@ pub fn issue_serving(
     hosts: &[String],
     now: i64,
     lifetimes: &Lifetimes,
-) -> Result<Serving, String> {
-    let ca_key = KeyPair::from_pem(&ca.pair.key).map_err(|e| format!("the CA key: {e}"))?;
-    let issuer = Issuer::from_ca_cert_pem(&ca.pair.cert, ca_key)
-        .map_err(|e| format!("the CA certificate: {e}"))?;
-    let key = KeyPair::generate().map_err(|e| e.to_string())?;
+) -> Result<Serving, Error> {
+    let ca_key = KeyPair::from_pem(&ca.pair.key).map_err(Error::CaKey)?;
+    let issuer = Issuer::from_ca_cert_pem(&ca.pair.cert, ca_key).map_err(Error::CaCertificate)?;
+    let key = KeyPair::generate()?;
     let mut params = CertificateParams::default();
     let mut name = DistinguishedName::new();
     name.push(
@@ -200,7 +203,10 @@ pub fn issue_serving(
                 .as_str()
                 .try_into()
                 .map(SanType::DnsName)
-                .map_err(|e| format!("certificate name {h:?}: {e}")),
+                .map_err(|source| Error::Name {
+                    name: h.clone(),
+                    source,
+                }),
         })
         .collect::<Result<_, _>>()?;
     params.key_usages = vec![
@@ -213,7 +219,7 @@ pub fn issue_serving(
     // Never outlive the CA: a chain is only as valid as its shortest link.
     let ca_expires = expiry(&ca.pair.cert)?;
     params.not_after = offset((now + secs(lifetimes.serving)).min(ca_expires))?;
-    let cert = params.signed_by(&key, &issuer).map_err(|e| e.to_string())?;
+    let cert = params.signed_by(&key, &issuer)?;
     Ok(Serving {
         pair: PemPair {
             cert: cert.pem(),
@@ -231,7 +237,7 @@ pub fn serving_renewal(
     hosts: &[String],
     now: i64,
     lifetimes: &Lifetimes,
-) -> Result<Option<Renewal>, String> {
+) -> Result<Option<Renewal>, Error> {
     let Some(serving) = serving else {
         return Ok(Some(Renewal::Missing));
     };
@@ -385,6 +391,10 @@ mod tests {
     fn a_bad_name_is_a_clear_error() {
         let ca = new_ca(NOW, &short(), None).unwrap();
         let err = issue_serving(&ca, &["bad name é".to_string()], NOW, &short()).unwrap_err();
-        assert!(err.starts_with("certificate name \"bad name é\""), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("certificate name \"bad name é\""),
+            "{err}"
+        );
     }
 }

@@ -7,6 +7,7 @@
 //! with `failurePolicy: Ignore`, so a webhook that is down never stops a deploy.
 
 pub mod certs;
+mod error;
 pub mod leftovers;
 pub mod metrics;
 pub mod review;
@@ -24,6 +25,7 @@ use kube::Client;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+pub use error::Error;
 pub use metrics::WebhookMetrics;
 pub use review::{Decision, Denial, Exclusions, Warnings, decide};
 pub use rotation::SelfManaged;
@@ -46,26 +48,6 @@ pub struct Config {
     pub certificates: Certificates,
     /// prodready's own namespace, never judged.
     pub own_namespace: Option<String>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error("serving HTTPS on {addr}: {source}")]
-    Bind {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
-    #[error("reading {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error(transparent)]
-    Tls(#[from] tls::TlsError),
-    #[error(transparent)]
-    Rotation(#[from] rotation::RotationError),
-    #[error("self-managed certificates need a cluster; give --tls-cert-file and --tls-key-file")]
-    NoCluster,
 }
 
 /// What the request handler needs.

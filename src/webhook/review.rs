@@ -9,6 +9,7 @@ use kube::core::admission::{AdmissionRequest, Operation};
 use kube::core::{DynamicObject, GroupVersionKind};
 use serde_json::Value;
 
+use super::error::Error;
 use super::leftovers::FreedLater;
 use crate::api::{
     CheckResult, EXEMPT_ANNOTATION, EXEMPT_REASON_ANNOTATION, Finding, Needs, Report, Severity,
@@ -161,11 +162,11 @@ pub trait Admitted {
     /// The workload it is; `None` when it is owned by another (judged through its owner), `Err`
     /// with the reason when it cannot be read. `namespace` is the request's, for an object
     /// that names none.
-    fn workload(&self, namespace: &str) -> Result<Option<Cow<'_, WorkloadObject>>, String>;
+    fn workload(&self, namespace: &str) -> Result<Option<Cow<'_, WorkloadObject>>, Error>;
 }
 
 impl Admitted for DynamicObject {
-    fn workload(&self, namespace: &str) -> Result<Option<Cow<'_, WorkloadObject>>, String> {
+    fn workload(&self, namespace: &str) -> Result<Option<Cow<'_, WorkloadObject>>, Error> {
         Ok(workload_of(self, namespace)?.map(Cow::Owned))
     }
 }
@@ -319,9 +320,8 @@ fn judged_kind(group: &str, version: &str, kind: &str) -> Option<WorkloadKind> {
 
 /// The workload in an admitted object; `None` when it is owned by another (judged through its
 /// owner). The namespace comes from the request when the object leaves it out.
-fn workload_of(object: &DynamicObject, namespace: &str) -> Result<Option<WorkloadObject>, String> {
-    let mut value: Value =
-        serde_json::to_value(object).map_err(|e| format!("cannot read the object: {e}"))?;
+fn workload_of(object: &DynamicObject, namespace: &str) -> Result<Option<WorkloadObject>, Error> {
+    let mut value: Value = serde_json::to_value(object).map_err(Error::Reencode)?;
     if let Some(meta) = value.get_mut("metadata").and_then(Value::as_object_mut)
         && !meta.contains_key("namespace")
     {

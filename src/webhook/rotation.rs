@@ -16,6 +16,7 @@ use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::{Client, ResourceExt};
 
 use super::certs::{self, Ca, Lifetimes, Serving};
+use super::error::Error;
 use super::metrics::WebhookMetrics;
 use super::tls::{CertStore, PemPair, not_after_pem};
 
@@ -53,20 +54,6 @@ impl SelfManaged {
         hosts.extend(extra.iter().cloned());
         hosts
     }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum RotationError {
-    #[error("Secret {namespace}/{name}: {source}")]
-    Secret {
-        namespace: String,
-        name: String,
-        source: kube::Error,
-    },
-    #[error("ValidatingWebhookConfiguration {name}: {source}")]
-    WebhookConfig { name: String, source: kube::Error },
-    #[error("certificate: {0}")]
-    Certificate(String),
 }
 
 fn now() -> i64 {
@@ -185,11 +172,7 @@ fn is_conflict(e: &kube::Error) -> bool {
 
 /// Writes `secret`: created when `resource_version` is absent, else replaced at that version.
 /// `Ok(false)` when another replica got there first.
-async fn write(
-    api: &Api<Secret>,
-    cfg: &SelfManaged,
-    secret: Secret,
-) -> Result<bool, RotationError> {
+async fn write(api: &Api<Secret>, cfg: &SelfManaged, secret: Secret) -> Result<bool, Error> {
     let name = secret.name_any();
     let result = if secret.metadata.resource_version.is_some() {
         api.replace(&name, &PostParams::default(), &secret).await
@@ -199,7 +182,7 @@ async fn write(
     match result {
         Ok(_) => Ok(true),
         Err(e) if is_conflict(&e) => Ok(false),
-        Err(source) => Err(RotationError::Secret {
+        Err(source) => Err(Error::Secret {
             namespace: cfg.namespace.clone(),
             name,
             source,
@@ -208,11 +191,8 @@ async fn write(
 }
 
 /// The CA to use now, creating or renewing it when needed.
-async fn current_ca(
-    api: &Api<Secret>,
-    cfg: &SelfManaged,
-) -> Result<(Ca, Option<Ca>), RotationError> {
-    let secret_error = |source| RotationError::Secret {
+async fn current_ca(api: &Api<Secret>, cfg: &SelfManaged) -> Result<(Ca, Option<Ca>), Error> {
+    let secret_error = |source| Error::Secret {
         namespace: cfg.namespace.clone(),
         name: cfg.ca_secret.clone(),
         source,
@@ -228,21 +208,20 @@ async fn current_ca(
         match found {
             Some((ca, previous)) => {
                 if certs::ca_renewal(&ca, now)
-                    .map_err(RotationError::Certificate)?
+                    .map_err(Error::certificate)?
                     .is_none()
                 {
                     return Ok((ca, previous));
                 }
-                let renewed = certs::new_ca(now, &cfg.lifetimes, Some(&ca))
-                    .map_err(RotationError::Certificate)?;
+                let renewed =
+                    certs::new_ca(now, &cfg.lifetimes, Some(&ca)).map_err(Error::certificate)?;
                 tracing::info!(secret = %cfg.ca_secret, "renewing the webhook CA; the old one stays trusted until it expires");
                 if write(api, cfg, ca_secret(cfg, &renewed, Some(&ca), rv)).await? {
                     return Ok((renewed, Some(ca)));
                 }
             }
             None => {
-                let ca =
-                    certs::new_ca(now, &cfg.lifetimes, None).map_err(RotationError::Certificate)?;
+                let ca = certs::new_ca(now, &cfg.lifetimes, None).map_err(Error::certificate)?;
                 if existing.is_some() {
                     tracing::warn!(secret = %cfg.ca_secret, "the CA Secret is unreadable; replacing it");
                 } else {
@@ -254,16 +233,17 @@ async fn current_ca(
             }
         }
     }
-    Err(RotationError::Certificate(format!(
-        "the CA Secret {}/{} keeps changing under us; retrying later",
-        cfg.namespace, cfg.ca_secret
-    )))
+    Err(Error::Contended {
+        what: "CA ",
+        namespace: cfg.namespace.clone(),
+        name: cfg.ca_secret.clone(),
+    })
 }
 
 /// Puts `bundle` in every webhook of the configuration, when it is not there already.
-async fn publish_bundle(client: &Client, name: &str, bundle: &str) -> Result<(), RotationError> {
+async fn publish_bundle(client: &Client, name: &str, bundle: &str) -> Result<(), Error> {
     let api: Api<ValidatingWebhookConfiguration> = Api::all(client.clone());
-    let error = |source| RotationError::WebhookConfig {
+    let error = |source| Error::WebhookConfig {
         name: name.to_string(),
         source,
     };
@@ -309,41 +289,42 @@ async fn current_serving(
     cfg: &SelfManaged,
     ca: &Ca,
     previous: Option<&Ca>,
-) -> Result<Serving, RotationError> {
+) -> Result<Serving, Error> {
     for _ in 0..2 {
-        let existing =
-            api.get_opt(&cfg.cert_secret)
-                .await
-                .map_err(|source| RotationError::Secret {
-                    namespace: cfg.namespace.clone(),
-                    name: cfg.cert_secret.clone(),
-                    source,
-                })?;
+        let existing = api
+            .get_opt(&cfg.cert_secret)
+            .await
+            .map_err(|source| Error::Secret {
+                namespace: cfg.namespace.clone(),
+                name: cfg.cert_secret.clone(),
+                source,
+            })?;
         let now = now();
         let serving = existing.as_ref().and_then(serving_of);
         let Some(reason) =
             certs::serving_renewal(serving.as_ref(), ca, &cfg.hosts, now, &cfg.lifetimes)
-                .map_err(RotationError::Certificate)?
+                .map_err(Error::certificate)?
         else {
             return Ok(serving.expect("no renewal means a certificate exists"));
         };
         let signer = certs::signing_ca(ca, previous, now, &cfg.lifetimes);
         let issued = certs::issue_serving(signer, &cfg.hosts, now, &cfg.lifetimes)
-            .map_err(RotationError::Certificate)?;
+            .map_err(Error::certificate)?;
         tracing::info!(secret = %cfg.cert_secret, reason = reason.as_str(), "issuing a webhook serving certificate");
         let rv = existing.as_ref().and_then(|s| s.resource_version());
         if write(api, cfg, serving_secret(cfg, &issued, &ca.bundle, rv)).await? {
             return Ok(issued);
         }
     }
-    Err(RotationError::Certificate(format!(
-        "the Secret {}/{} keeps changing under us; retrying later",
-        cfg.namespace, cfg.cert_secret
-    )))
+    Err(Error::Contended {
+        what: "",
+        namespace: cfg.namespace.clone(),
+        name: cfg.cert_secret.clone(),
+    })
 }
 
 /// One round: the CA, the bundle in the webhook configuration, the serving certificate.
-pub async fn ensure(client: &Client, cfg: &SelfManaged) -> Result<(Ca, Serving), RotationError> {
+pub async fn ensure(client: &Client, cfg: &SelfManaged) -> Result<(Ca, Serving), Error> {
     let api: Api<Secret> = Api::namespaced(client.clone(), &cfg.namespace);
     let (ca, previous) = current_ca(&api, cfg).await?;
     if let Some(name) = &cfg.webhook_config {
@@ -359,10 +340,10 @@ pub fn install(
     metrics: &WebhookMetrics,
     ca: &Ca,
     serving: &Serving,
-) -> Result<(), RotationError> {
+) -> Result<(), Error> {
     store
         .replace(&serving.pair, "the serving certificate Secret")
-        .map_err(|e| RotationError::Certificate(e.to_string()))?;
+        .map_err(Error::certificate)?;
     metrics.certificate_expires("serving", store.not_after());
     if let Ok(expiries) = not_after_pem(&ca.pair.cert)
         && let Some(first) = expiries.first()

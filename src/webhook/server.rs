@@ -19,7 +19,7 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 use super::review::{Admission, Admitted, Decision, decide_on};
-use super::{Webhook, leftovers, wire};
+use super::{Error, Webhook, leftovers, wire};
 
 /// The largest body read. An AdmissionReview carries the object and its old version; etcd
 /// refuses objects over 1.5 MiB, so anything far beyond that is not a review.
@@ -79,7 +79,8 @@ pub async fn serve(listener: TcpListener, tls: Arc<rustls::ServerConfig>, app: R
     }
 }
 
-fn bad_request(webhook: &Webhook, message: String) -> Response {
+fn bad_request(webhook: &Webhook, error: Error) -> Response {
+    let message = error.to_string();
     webhook.metrics.invalid.inc();
     tracing::warn!(%message, "invalid admission request");
     (
@@ -94,13 +95,13 @@ async fn validate(State(webhook): State<Arc<Webhook>>, request: Request) -> Resp
     let started = Instant::now();
     let body: Bytes = match axum::body::to_bytes(request.into_body(), MAX_BODY).await {
         Ok(b) => b,
-        Err(e) => {
+        Err(source) => {
             return bad_request(
                 &webhook,
-                format!(
-                    "cannot read the request body (at most {} MiB): {e}",
-                    MAX_BODY / (1024 * 1024)
-                ),
+                Error::Body {
+                    limit_mib: MAX_BODY / (1024 * 1024),
+                    source,
+                },
             );
         }
     };
@@ -118,7 +119,7 @@ async fn validate(State(webhook): State<Arc<Webhook>>, request: Request) -> Resp
 
 /// The answer to one AdmissionReview body, as JSON; `Err` with the reason for a body that is
 /// not a review (answered 400). Records the review in the metrics.
-pub fn answer(webhook: &Webhook, body: &[u8], started: Instant) -> Result<Vec<u8>, String> {
+pub fn answer(webhook: &Webhook, body: &[u8], started: Instant) -> Result<Vec<u8>, Error> {
     // The reviews the apiserver sends take the fast path; anything else, including every body
     // that is wrong, is read the general way, which says what is wrong.
     match wire::read(body) {
@@ -139,12 +140,10 @@ pub fn answer(webhook: &Webhook, body: &[u8], started: Instant) -> Result<Vec<u8
 }
 
 /// [`answer`], reading the body into kube's generic AdmissionReview.
-fn answer_general(webhook: &Webhook, body: &[u8], started: Instant) -> Result<Vec<u8>, String> {
-    let review: AdmissionReview<DynamicObject> = serde_json::from_slice(body)
-        .map_err(|e| format!("the body is not an admission.k8s.io/v1 AdmissionReview: {e}"))?;
-    let request: AdmissionRequest<DynamicObject> = review
-        .try_into()
-        .map_err(|e| format!("the AdmissionReview has no request: {e}"))?;
+fn answer_general(webhook: &Webhook, body: &[u8], started: Instant) -> Result<Vec<u8>, Error> {
+    let review: AdmissionReview<DynamicObject> =
+        serde_json::from_slice(body).map_err(Error::NotAReview)?;
+    let request: AdmissionRequest<DynamicObject> = review.try_into().map_err(Error::NoRequest)?;
     let head = Head {
         api_version: &request.types.api_version,
         kind: &request.types.kind,
@@ -400,8 +399,9 @@ mod tests {
         assert_eq!(meta.name.as_deref(), Some("api"));
         for webhook in [webhook(), enforcing()] {
             assert_eq!(
-                answer(&webhook, body.as_bytes(), Instant::now()),
+                answer(&webhook, body.as_bytes(), Instant::now()).map_err(|e| e.to_string()),
                 answer_general(&webhook, body.as_bytes(), Instant::now())
+                    .map_err(|e| e.to_string())
             );
         }
         // Entries the typed decoding refuses are refused whichever way the body is read.
@@ -469,11 +469,14 @@ mod tests {
         // Whichever way a body is read, its answer is the same.
         let mut tally = |body: &[u8]| match answer(webhook, body, Instant::now()) {
             Ok(a) => {
-                assert_eq!(Ok(a), answer_general(webhook, body, Instant::now()));
+                assert_eq!(
+                    Ok(a),
+                    answer_general(webhook, body, Instant::now()).map_err(|e| e.to_string())
+                );
                 answered += 1;
             }
-            Err(message) => {
-                assert!(!message.is_empty());
+            Err(error) => {
+                assert!(!error.to_string().is_empty());
                 refused += 1;
             }
         };

@@ -10,14 +10,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 
-/// A certificate that cannot be served.
-#[derive(Debug, thiserror::Error)]
-pub enum TlsError {
-    #[error("{what}: no PEM certificate found")]
-    NoCertificate { what: String },
-    #[error("{what}: {reason}")]
-    Invalid { what: String, reason: String },
-}
+use super::error::Error;
 
 /// A certificate chain and its private key, PEM-encoded, as Secrets and files hold them.
 #[derive(Clone, PartialEq, Eq)]
@@ -42,7 +35,7 @@ pub struct CertStore {
 
 impl CertStore {
     /// `what` names where the certificate came from, for errors.
-    pub fn new(pair: &PemPair, what: &str) -> Result<Arc<CertStore>, TlsError> {
+    pub fn new(pair: &PemPair, what: &str) -> Result<Arc<CertStore>, Error> {
         let (key, not_after) = certified_key(pair, what)?;
         Ok(Arc::new(CertStore {
             current: RwLock::new(Arc::new(key)),
@@ -51,7 +44,7 @@ impl CertStore {
     }
 
     /// Serves `pair` from the next handshake on; on error the current certificate stays.
-    pub fn replace(&self, pair: &PemPair, what: &str) -> Result<(), TlsError> {
+    pub fn replace(&self, pair: &PemPair, what: &str) -> Result<(), Error> {
         let (key, not_after) = certified_key(pair, what)?;
         *crate::live::write(&self.current) = Arc::new(key);
         *crate::live::write(&self.not_after) = not_after;
@@ -64,14 +57,11 @@ impl CertStore {
     }
 
     /// A server configuration that takes its certificate from this store.
-    pub fn server_config(self: &Arc<Self>) -> Result<rustls::ServerConfig, TlsError> {
+    pub fn server_config(self: &Arc<Self>) -> Result<rustls::ServerConfig, Error> {
         let mut config =
             rustls::ServerConfig::builder_with_provider(Arc::new(provider::default_provider()))
                 .with_safe_default_protocol_versions()
-                .map_err(|e| TlsError::Invalid {
-                    what: "TLS configuration".into(),
-                    reason: e.to_string(),
-                })?
+                .map_err(Error::TlsConfig)?
                 .with_no_client_auth()
                 .with_cert_resolver(self.clone());
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
@@ -85,46 +75,55 @@ impl ResolvesServerCert for CertStore {
     }
 }
 
-fn certified_key(pair: &PemPair, what: &str) -> Result<(CertifiedKey, i64), TlsError> {
-    let invalid = |reason: String| TlsError::Invalid {
+fn certified_key(pair: &PemPair, what: &str) -> Result<(CertifiedKey, i64), Error> {
+    let unusable = |source: Error| Error::Unusable {
         what: what.to_string(),
-        reason,
+        source: Box::new(source),
     };
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(pair.cert.as_bytes())
         .collect::<Result<_, _>>()
-        .map_err(|e| invalid(format!("reading the certificate PEM: {e}")))?;
+        .map_err(|source| {
+            unusable(Error::Pem {
+                what: "certificate PEM",
+                source,
+            })
+        })?;
     let Some(leaf) = chain.first() else {
-        return Err(TlsError::NoCertificate {
+        return Err(Error::NoCertificate {
             what: what.to_string(),
         });
     };
-    let not_after = not_after_der(leaf).map_err(invalid)?;
-    let key = PrivateKeyDer::from_pem_slice(pair.key.as_bytes())
-        .map_err(|e| invalid(format!("reading the private key PEM: {e}")))?;
-    let signing = provider::sign::any_supported_type(&key)
-        .map_err(|e| invalid(format!("unusable private key: {e}")))?;
-    let certified = CertifiedKey::new(chain, signing);
-    certified.keys_match().map_err(|e| {
-        invalid(format!(
-            "the private key does not belong to the certificate: {e}"
-        ))
+    let not_after = not_after_der(leaf).map_err(unusable)?;
+    let key = PrivateKeyDer::from_pem_slice(pair.key.as_bytes()).map_err(|source| {
+        unusable(Error::Pem {
+            what: "private key PEM",
+            source,
+        })
     })?;
+    let signing =
+        provider::sign::any_supported_type(&key).map_err(|e| unusable(Error::PrivateKey(e)))?;
+    let certified = CertifiedKey::new(chain, signing);
+    certified
+        .keys_match()
+        .map_err(|e| unusable(Error::KeyMismatch(e)))?;
     Ok((certified, not_after))
 }
 
 /// The expiry of a DER certificate, in Unix seconds.
-pub fn not_after_der(der: &[u8]) -> Result<i64, String> {
-    let (_, cert) = x509_parser::parse_x509_certificate(der)
-        .map_err(|e| format!("parsing the certificate: {e}"))?;
+pub fn not_after_der(der: &[u8]) -> Result<i64, Error> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der)?;
     Ok(cert.validity().not_after.timestamp())
 }
 
 /// The expiry of every certificate in a PEM bundle, in order.
-pub fn not_after_pem(pem: &str) -> Result<Vec<i64>, String> {
+pub fn not_after_pem(pem: &str) -> Result<Vec<i64>, Error> {
     CertificateDer::pem_slice_iter(pem.as_bytes())
         .map(|c| {
-            c.map_err(|e| format!("reading the PEM: {e}"))
-                .and_then(|c| not_after_der(&c))
+            c.map_err(|source| Error::Pem {
+                what: "PEM",
+                source,
+            })
+            .and_then(|c| not_after_der(&c))
         })
         .collect()
 }

@@ -22,6 +22,7 @@ use serde::Deserialize;
 use serde::de::value::{BorrowedStrDeserializer, MapAccessDeserializer, StringDeserializer};
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
+use super::error::Error;
 use super::review::{Admission, Admitted, Decision};
 use crate::workload::{WorkloadKind, WorkloadObject};
 
@@ -66,7 +67,7 @@ pub struct TypedObject(WorkloadObject);
 
 impl Admitted for TypedObject {
     /// Its namespace was filled in when it was read.
-    fn workload(&self, _namespace: &str) -> Result<Option<Cow<'_, WorkloadObject>>, String> {
+    fn workload(&self, _namespace: &str) -> Result<Option<Cow<'_, WorkloadObject>>, Error> {
         Ok(self.0.is_top_level().then_some(Cow::Borrowed(&self.0)))
     }
 }

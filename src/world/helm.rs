@@ -61,6 +61,9 @@ struct ChartMetadata {
     deprecated: Option<bool>,
 }
 
+/// The field selector of the Secrets Helm stores releases in.
+pub const RELEASE_SELECTOR: &str = "type=helm.sh/release.v1";
+
 /// Whether a Secret stores a Helm release.
 pub fn is_release_secret(secret: &Secret) -> bool {
     secret.type_.as_deref() == Some(HELM_RELEASE_SECRET_TYPE)
@@ -79,7 +82,7 @@ pub fn release_name(secret: &Secret) -> Option<String> {
 
 /// Decodes one revision. What cannot be decoded falls back to the Secret's labels, and the
 /// reason is returned beside the facts.
-pub fn decode_revision(secret: &Secret) -> (HelmRevisionFacts, Option<String>) {
+pub fn decode_revision(secret: &Secret) -> (HelmRevisionFacts, Option<PayloadError>) {
     let labels = secret.metadata.labels.as_ref();
     let label = |k: &str| labels.and_then(|l| l.get(k)).cloned();
     let mut facts = HelmRevisionFacts {
@@ -104,7 +107,7 @@ pub fn decode_revision(secret: &Secret) -> (HelmRevisionFacts, Option<String>) {
         .and_then(|d| d.get("release"))
         .map(|b| b.0.as_slice());
     let Some(payload) = payload else {
-        return (facts, Some("the Secret has no `release` key".to_string()));
+        return (facts, Some(PayloadError::Missing));
     };
     match decode_payload(payload) {
         Ok(release) => {
@@ -115,22 +118,32 @@ pub fn decode_revision(secret: &Secret) -> (HelmRevisionFacts, Option<String>) {
     }
 }
 
-fn decode_payload(payload: &[u8]) -> Result<StoredRelease, String> {
+/// Why a release Secret's payload cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum PayloadError {
+    #[error("the Secret has no `release` key")]
+    Missing,
+    #[error("release payload is not base64: {0}")]
+    Base64(#[from] base64::DecodeError),
+    #[error("release payload is not valid gzip: {0}")]
+    Gzip(#[from] std::io::Error),
+    #[error("release payload is not a Helm release: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+fn decode_payload(payload: &[u8]) -> Result<StoredRelease, PayloadError> {
     let trimmed = payload.trim_ascii();
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(trimmed)
-        .map_err(|e| format!("release payload is not base64: {e}"))?;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(trimmed)?;
     let json = if bytes.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
         flate2::read::GzDecoder::new(bytes.as_slice())
             .take(MAX_RELEASE_BYTES)
-            .read_to_end(&mut out)
-            .map_err(|e| format!("release payload is not valid gzip: {e}"))?;
+            .read_to_end(&mut out)?;
         out
     } else {
         bytes
     };
-    serde_json::from_slice(&json).map_err(|e| format!("release payload is not a Helm release: {e}"))
+    Ok(serde_json::from_slice(&json)?)
 }
 
 fn apply_release(facts: &mut HelmRevisionFacts, release: StoredRelease) {
@@ -238,7 +251,7 @@ mod tests {
         assert!(is_release_secret(&secret));
         assert_eq!(release_name(&secret).as_deref(), Some("shop"));
         let (facts, err) = decode_revision(&secret);
-        assert_eq!(err, None);
+        assert!(err.is_none(), "{err:?}");
         assert_eq!(facts.revision, 3);
         assert_eq!(facts.status, "failed");
         assert_eq!(facts.chart_name.as_deref(), Some("shop"));
@@ -261,6 +274,6 @@ mod tests {
         let (facts, err) = decode_revision(&secret);
         assert_eq!(facts.status, "deployed");
         assert_eq!(facts.revision, 2);
-        assert!(err.unwrap().contains("not base64"));
+        assert!(err.unwrap().to_string().contains("not base64"));
     }
 }

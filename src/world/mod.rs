@@ -1,83 +1,29 @@
 //! The World: one index over every related object a check needs, with label-selector lookups.
 //! Built from files by the CLI and kept current from watches by the controller; the engine only
-//! reads it. It holds reduced facts, not whole objects.
+//! reads it. It holds reduced facts, not whole objects. What it keeps of each related kind, and
+//! how, is that kind's entry in `kinds`; this file holds the index and its lookups.
 
 mod compact;
 mod facts;
 pub mod helm;
 mod hpas;
 pub mod ingest;
-mod kinds;
+pub mod kinds;
+pub mod meta;
+pub mod reach;
 mod selector;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use k8s_openapi::api::apps::v1::ReplicaSet;
-use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{
-    ConfigMap, Endpoints, Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod, Secret,
-    Service, ServiceAccount,
-};
-use k8s_openapi::api::discovery::v1::EndpointSlice;
-use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
-use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, RoleBinding, Subject};
-use k8s_openapi::api::storage::v1::StorageClass;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, OwnerReference};
-use kube::api::DynamicObject;
-
 pub use compact::{ByName, Labels, Named, Names};
 pub use facts::*;
-pub use kinds::{KindSet, RelatedKind};
+pub use kinds::{KindSet, RelatedKind, RelatedObject};
+pub use meta::OwnerKey;
+pub use reach::{Footprint, Reference};
 pub use selector::{LabelSet, Requirement, Selector, SelectorIndex};
 
 use crate::workload::WorkloadObject;
-
-/// A related object handed to the World, typed for the built-in kinds and dynamic for the
-/// custom resources prodready reads without depending on their crates.
-// Transient: each object is reduced to facts as soon as it is applied, so size is no concern.
-#[allow(clippy::large_enum_variant)]
-#[derive(Clone, Debug)]
-pub enum RelatedObject {
-    Service(Service),
-    Ingress(Ingress),
-    NetworkPolicy(NetworkPolicy),
-    PodDisruptionBudget(PodDisruptionBudget),
-    HorizontalPodAutoscaler(HorizontalPodAutoscaler),
-    ConfigMap(ConfigMap),
-    Secret(Secret),
-    PersistentVolumeClaim(PersistentVolumeClaim),
-    PersistentVolume(PersistentVolume),
-    StorageClass(StorageClass),
-    ServiceAccount(ServiceAccount),
-    RoleBinding(RoleBinding),
-    ClusterRoleBinding(ClusterRoleBinding),
-    ClusterRole(ClusterRole),
-    ServiceMonitor(DynamicObject),
-    PodMonitor(DynamicObject),
-    PrometheusRule(DynamicObject),
-    VeleroSchedule(DynamicObject),
-    VolumeSnapshot(DynamicObject),
-    SnapshotSchedule(DynamicObject),
-    /// A Pod owned by another object: live state of its workload.
-    Pod(Pod),
-    /// A ReplicaSet owned by a Deployment: links pods to their Deployment.
-    ReplicaSet(ReplicaSet),
-    /// A Job owned by a CronJob.
-    Job(Job),
-    Node(Node),
-    EndpointSlice(EndpointSlice),
-    Endpoints(Endpoints),
-    Namespace(Namespace),
-}
-
-/// Who owns a pod, after resolving ReplicaSets to their Deployment where possible.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct OwnerKey {
-    pub kind: String,
-    pub name: String,
-}
+use meta::{name_of, ns_of};
 
 /// A subject a binding grants to: a ServiceAccount, or every ServiceAccount (of a namespace).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -150,71 +96,6 @@ pub struct World {
     problems: BTreeMap<String, String>,
 }
 
-fn monitor_display(kind: RelatedKind, ns: &str, name: &str) -> String {
-    format!("{}/{ns}/{name}", kind.as_str())
-}
-
-fn name_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> String {
-    meta.name.clone().unwrap_or_default()
-}
-
-fn ns_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> String {
-    meta.namespace
-        .clone()
-        .unwrap_or_else(|| "default".to_string())
-}
-
-fn controller_of(owners: &Option<Vec<OwnerReference>>) -> Option<&OwnerReference> {
-    owners
-        .as_ref()?
-        .iter()
-        .find(|o| o.controller == Some(true))
-        .or_else(|| owners.as_ref()?.first())
-}
-
-fn subjects(subjects: &Option<Vec<Subject>>, binding_ns: Option<&str>) -> Vec<SubjectKey> {
-    let mut out = Vec::new();
-    for s in subjects.iter().flatten() {
-        match s.kind.as_str() {
-            "ServiceAccount" => {
-                let ns = s
-                    .namespace
-                    .as_deref()
-                    .or(binding_ns)
-                    .unwrap_or("default")
-                    .to_string();
-                out.push(SubjectKey::ServiceAccount(ns, s.name.clone()));
-            }
-            "Group" if s.name == "system:serviceaccounts" => {
-                out.push(SubjectKey::AllServiceAccounts)
-            }
-            "Group" => {
-                if let Some(ns) = s.name.strip_prefix("system:serviceaccounts:") {
-                    out.push(SubjectKey::AllServiceAccountsIn(ns.to_string()));
-                }
-            }
-            _ => {}
-        }
-    }
-    out
-}
-
-/// Reads a label selector out of a custom resource's spec.
-fn dyn_selector(value: Option<&serde_json::Value>) -> Option<LabelSelector> {
-    serde_json::from_value(value?.clone()).ok()
-}
-
-fn dyn_strings(value: Option<&serde_json::Value>) -> Vec<String> {
-    value
-        .and_then(|v| v.as_array())
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 impl World {
     pub fn new() -> World {
         World::default()
@@ -270,395 +151,7 @@ impl World {
 
     /// Adds or replaces a related object.
     pub fn apply(&mut self, object: RelatedObject) {
-        match object {
-            RelatedObject::Service(svc) => {
-                self.present.insert(RelatedKind::Service);
-                let ns = ns_of(&svc.metadata);
-                let sel = Selector::from_map(svc.spec.as_ref().and_then(|s| s.selector.as_ref()));
-                let facts = ingest::service(&svc);
-                self.ns_mut(&ns).services.insert(sel, facts);
-            }
-            RelatedObject::Ingress(ing) => {
-                self.present.insert(RelatedKind::Ingress);
-                let ns = ns_of(&ing.metadata);
-                let facts = ingest::ingress_facts(&ing);
-                self.remove(RelatedKind::Ingress, &ns, &facts.name);
-                let idx = self.ns_mut(&ns);
-                for svc in facts.services.iter() {
-                    let routes = idx.ingresses_by_service.entry(svc.into()).or_default();
-                    *routes = routes.with(&facts.name);
-                }
-                idx.ingresses.insert(facts);
-            }
-            RelatedObject::NetworkPolicy(np) => {
-                self.present.insert(RelatedKind::NetworkPolicy);
-                let ns = ns_of(&np.metadata);
-                let sel = Selector::from_label_selector(
-                    np.spec.as_ref().and_then(|s| s.pod_selector.as_ref()),
-                    true,
-                );
-                let facts = ingest::network_policy(&np);
-                self.ns_mut(&ns).network_policies.insert(sel, facts);
-            }
-            RelatedObject::PodDisruptionBudget(pdb) => {
-                self.present.insert(RelatedKind::PodDisruptionBudget);
-                let ns = ns_of(&pdb.metadata);
-                let sel = Selector::from_label_selector(
-                    pdb.spec.as_ref().and_then(|s| s.selector.as_ref()),
-                    true,
-                );
-                let facts = ingest::pdb(&pdb);
-                self.ns_mut(&ns).pdbs.insert(sel, facts);
-            }
-            RelatedObject::HorizontalPodAutoscaler(hpa) => {
-                self.present.insert(RelatedKind::HorizontalPodAutoscaler);
-                let ns = ns_of(&hpa.metadata);
-                let facts = ingest::hpa(&hpa);
-                self.ns_mut(&ns).hpas.insert(facts);
-            }
-            RelatedObject::ConfigMap(cm) => {
-                self.present.insert(RelatedKind::ConfigMap);
-                let ns = ns_of(&cm.metadata);
-                let facts = ingest::config_map(&cm);
-                self.ns_mut(&ns).config_maps.insert(facts);
-            }
-            RelatedObject::Secret(secret) => {
-                let ns = ns_of(&secret.metadata);
-                if helm::is_release_secret(&secret) {
-                    self.present.insert(RelatedKind::HelmRelease);
-                    let Some(release) = helm::release_name(&secret) else {
-                        return;
-                    };
-                    let (facts, problem) = helm::decode_revision(&secret);
-                    let key = format!("Secret/{ns}/{}", facts.secret);
-                    match problem {
-                        Some(p) => {
-                            self.problems.insert(key, p);
-                        }
-                        None => {
-                            self.problems.remove(&key);
-                        }
-                    }
-                    let entry = self
-                        .ns_mut(&ns)
-                        .helm_releases
-                        .entry(release.clone())
-                        .or_default();
-                    entry.name = release;
-                    entry.revisions.insert(facts.revision, facts);
-                    return;
-                }
-                self.present.insert(RelatedKind::Secret);
-                let data = secret.data.iter().flatten().map(|(k, _)| k.as_str());
-                let string_data = secret.string_data.iter().flatten().map(|(k, _)| k.as_str());
-                let facts = SecretFacts {
-                    name: name_of(&secret.metadata).into(),
-                    secret_type: secret.type_.as_deref().unwrap_or("Opaque").into(),
-                    keys: data.chain(string_data).collect(),
-                };
-                self.ns_mut(&ns).secrets.insert(facts);
-            }
-            RelatedObject::PersistentVolumeClaim(pvc) => {
-                self.present.insert(RelatedKind::PersistentVolumeClaim);
-                let ns = ns_of(&pvc.metadata);
-                let spec = pvc.spec.as_ref();
-                let facts = PvcFacts {
-                    name: name_of(&pvc.metadata),
-                    storage_class: spec.and_then(|s| s.storage_class_name.clone()),
-                    access_modes: spec
-                        .and_then(|s| s.access_modes.clone())
-                        .unwrap_or_default(),
-                    volume_name: spec.and_then(|s| s.volume_name.clone()),
-                    phase: pvc.status.as_ref().and_then(|s| s.phase.clone()),
-                    labels: Labels::from(pvc.metadata.labels.as_ref()),
-                    created: ingest::ts(&pvc.metadata.creation_timestamp),
-                };
-                self.ns_mut(&ns).pvcs.insert(facts);
-            }
-            RelatedObject::PersistentVolume(pv) => {
-                self.present.insert(RelatedKind::PersistentVolume);
-                let spec = pv.spec.as_ref();
-                let facts = PvFacts {
-                    name: name_of(&pv.metadata),
-                    reclaim_policy: spec.and_then(|s| s.persistent_volume_reclaim_policy.clone()),
-                    storage_class: spec.and_then(|s| s.storage_class_name.clone()),
-                    claim: spec.and_then(|s| s.claim_ref.as_ref()).and_then(|c| {
-                        Some((
-                            c.namespace.clone().unwrap_or_else(|| "default".into()),
-                            c.name.clone()?,
-                        ))
-                    }),
-                };
-                self.remove(RelatedKind::PersistentVolume, "", &facts.name);
-                if let Some(claim) = &facts.claim {
-                    self.pv_by_claim.insert(claim.clone(), facts.name.clone());
-                }
-                self.pvs.insert(facts.name.clone(), facts);
-            }
-            RelatedObject::StorageClass(sc) => {
-                self.present.insert(RelatedKind::StorageClass);
-                let annotations = sc.metadata.annotations.as_ref();
-                let is_default = annotations.is_some_and(|a| {
-                    a.get("storageclass.kubernetes.io/is-default-class")
-                        .or_else(|| a.get("storageclass.beta.kubernetes.io/is-default-class"))
-                        .is_some_and(|v| v == "true")
-                });
-                let facts = StorageClassFacts {
-                    name: name_of(&sc.metadata),
-                    reclaim_policy: sc.reclaim_policy.clone().unwrap_or_else(|| "Delete".into()),
-                    is_default,
-                };
-                self.storage_classes.insert(facts.name.clone(), facts);
-            }
-            RelatedObject::ServiceAccount(sa) => {
-                self.present.insert(RelatedKind::ServiceAccount);
-                let ns = ns_of(&sa.metadata);
-                let facts = ServiceAccountFacts {
-                    name: name_of(&sa.metadata),
-                    automount_token: sa.automount_service_account_token,
-                };
-                self.ns_mut(&ns).service_accounts.insert(facts);
-            }
-            RelatedObject::RoleBinding(rb) => {
-                self.present.insert(RelatedKind::RoleBinding);
-                let ns = ns_of(&rb.metadata);
-                let name = name_of(&rb.metadata);
-                let facts = BindingFacts {
-                    display: format!("RoleBinding/{ns}/{name}"),
-                    role_kind: rb.role_ref.kind.clone(),
-                    role_name: rb.role_ref.name.clone(),
-                };
-                let subs = subjects(&rb.subjects, Some(&ns));
-                self.ns_mut(&ns).role_bindings.insert(name, (facts, subs));
-            }
-            RelatedObject::ClusterRoleBinding(crb) => {
-                self.present.insert(RelatedKind::ClusterRoleBinding);
-                let name = name_of(&crb.metadata);
-                let facts = BindingFacts {
-                    display: format!("ClusterRoleBinding/{name}"),
-                    role_kind: crb.role_ref.kind.clone(),
-                    role_name: crb.role_ref.name.clone(),
-                };
-                let subs = subjects(&crb.subjects, None);
-                self.cluster_bindings.insert(name, (facts, subs));
-            }
-            RelatedObject::ClusterRole(cr) => {
-                self.present.insert(RelatedKind::ClusterRole);
-                let facts = ingest::cluster_role(&cr);
-                self.cluster_roles.insert(facts.name.clone(), facts);
-            }
-            RelatedObject::ServiceMonitor(obj) => {
-                self.apply_monitor(RelatedKind::ServiceMonitor, obj)
-            }
-            RelatedObject::PodMonitor(obj) => self.apply_monitor(RelatedKind::PodMonitor, obj),
-            RelatedObject::PrometheusRule(obj) => {
-                self.present.insert(RelatedKind::PrometheusRule);
-                let ns = ns_of(&obj.metadata);
-                let name = name_of(&obj.metadata);
-                self.ns_mut(&ns).prometheus_rules.insert(name);
-            }
-            RelatedObject::VeleroSchedule(obj) => {
-                self.present.insert(RelatedKind::VeleroSchedule);
-                let ns = ns_of(&obj.metadata);
-                let name = name_of(&obj.metadata);
-                let template = obj.data.get("spec").and_then(|s| s.get("template"));
-                let facts = VeleroScheduleFacts {
-                    display: format!("Schedule/{ns}/{name}"),
-                    included_namespaces: dyn_strings(
-                        template.and_then(|t| t.get("includedNamespaces")),
-                    ),
-                    excluded_namespaces: dyn_strings(
-                        template.and_then(|t| t.get("excludedNamespaces")),
-                    ),
-                    paused: obj
-                        .data
-                        .get("spec")
-                        .and_then(|s| s.get("paused"))
-                        .and_then(|p| p.as_bool())
-                        .unwrap_or(false),
-                };
-                self.velero_schedules.insert(format!("{ns}/{name}"), facts);
-            }
-            RelatedObject::VolumeSnapshot(obj) => {
-                self.present.insert(RelatedKind::VolumeSnapshot);
-                let ns = ns_of(&obj.metadata);
-                let name = name_of(&obj.metadata);
-                let claim = obj
-                    .data
-                    .get("spec")
-                    .and_then(|s| s.get("source"))
-                    .and_then(|s| s.get("persistentVolumeClaimName"))
-                    .and_then(|c| c.as_str());
-                if let Some(claim) = claim {
-                    self.ns_mut(&ns)
-                        .snapshot_claims
-                        .insert(name, claim.to_string());
-                }
-            }
-            RelatedObject::SnapshotSchedule(obj) => {
-                self.present.insert(RelatedKind::SnapshotSchedule);
-                let ns = ns_of(&obj.metadata);
-                let name = name_of(&obj.metadata);
-                let sel = dyn_selector(obj.data.get("spec").and_then(|s| s.get("claimSelector")));
-                let selector = Selector::from_label_selector(sel.as_ref(), true);
-                let display = format!("SnapshotSchedule/{ns}/{name}");
-                self.ns_mut(&ns)
-                    .snapshot_schedules
-                    .insert(selector, display);
-            }
-            RelatedObject::Pod(pod) => {
-                self.present.insert(RelatedKind::Pod);
-                let ns = ns_of(&pod.metadata);
-                let owner = pod_owner(&pod);
-                let facts = ingest::pod(&pod);
-                self.remove(RelatedKind::Pod, &ns, &facts.name);
-                let idx = self.ns_mut(&ns);
-                if crate::workload::WorkloadKind::from_kind(&owner.kind).is_none() {
-                    idx.unjudged_pods.insert(
-                        facts.name.as_str().into(),
-                        Labels::from(pod.metadata.labels.as_ref()),
-                    );
-                }
-                idx.pod_owner.insert(facts.name.clone(), owner.clone());
-                idx.pods
-                    .entry(owner)
-                    .or_default()
-                    .insert(facts.name.clone(), facts);
-            }
-            RelatedObject::ReplicaSet(rs) => {
-                self.present.insert(RelatedKind::ReplicaSet);
-                let ns = ns_of(&rs.metadata);
-                if let Some(owner) =
-                    controller_of(&rs.metadata.owner_references).filter(|o| o.kind == "Deployment")
-                {
-                    let owner = owner.name.clone();
-                    self.ns_mut(&ns)
-                        .replica_set_owner
-                        .insert(name_of(&rs.metadata), owner);
-                }
-            }
-            RelatedObject::Job(job) => {
-                self.present.insert(RelatedKind::Job);
-                let ns = ns_of(&job.metadata);
-                if let Some(owner) =
-                    controller_of(&job.metadata.owner_references).filter(|o| o.kind == "CronJob")
-                {
-                    let owner = owner.name.clone();
-                    self.ns_mut(&ns)
-                        .job_owner
-                        .insert(name_of(&job.metadata), owner);
-                }
-            }
-            RelatedObject::Node(node) => {
-                self.present.insert(RelatedKind::Node);
-                let labels = node.metadata.labels.as_ref();
-                let zone = labels.and_then(|l| {
-                    l.get("topology.kubernetes.io/zone")
-                        .or_else(|| l.get("failure-domain.beta.kubernetes.io/zone"))
-                        .cloned()
-                });
-                let facts = NodeFacts {
-                    name: name_of(&node.metadata),
-                    zone,
-                };
-                self.nodes.insert(facts.name.clone(), facts);
-            }
-            RelatedObject::EndpointSlice(slice) => {
-                self.present.insert(RelatedKind::EndpointSlice);
-                let ns = ns_of(&slice.metadata);
-                let Some(service) = slice
-                    .metadata
-                    .labels
-                    .as_ref()
-                    .and_then(|l| l.get("kubernetes.io/service-name"))
-                    .cloned()
-                else {
-                    return;
-                };
-                let ready = slice
-                    .endpoints
-                    .iter()
-                    .filter(|e| e.conditions.as_ref().and_then(|c| c.ready).unwrap_or(true))
-                    .count() as u32;
-                self.ns_mut(&ns)
-                    .endpoint_slices
-                    .insert(name_of(&slice.metadata), (service, ready));
-            }
-            RelatedObject::Endpoints(ep) => {
-                self.present.insert(RelatedKind::Endpoints);
-                let ns = ns_of(&ep.metadata);
-                let ready = ep
-                    .subsets
-                    .iter()
-                    .flatten()
-                    .map(|s| s.addresses.as_ref().map_or(0, |a| a.len()))
-                    .sum::<usize>() as u32;
-                self.ns_mut(&ns)
-                    .endpoints
-                    .insert(name_of(&ep.metadata), ready);
-            }
-            RelatedObject::Namespace(ns) => {
-                self.present.insert(RelatedKind::Namespace);
-                self.namespace_labels.insert(
-                    name_of(&ns.metadata),
-                    ns.metadata.labels.clone().unwrap_or_default(),
-                );
-            }
-        }
-    }
-
-    fn apply_monitor(&mut self, kind: RelatedKind, obj: DynamicObject) {
-        self.present.insert(kind);
-        let ns = ns_of(&obj.metadata);
-        let name = name_of(&obj.metadata);
-        self.remove(kind, &ns, &name);
-        let spec = obj.data.get("spec");
-        let selector = Selector::from_label_selector(
-            dyn_selector(spec.and_then(|s| s.get("selector"))).as_ref(),
-            true,
-        );
-        let ns_sel = spec.and_then(|s| s.get("namespaceSelector"));
-        let any = ns_sel
-            .and_then(|n| n.get("any"))
-            .and_then(|a| a.as_bool())
-            .unwrap_or(false);
-        let names = dyn_strings(ns_sel.and_then(|n| n.get("matchNames")));
-        let key = format!("{ns}/{name}");
-        let facts = MonitorFacts {
-            display: monitor_display(kind, &ns, &name),
-            namespaces: if any {
-                MonitorNamespaces::Any
-            } else if names.is_empty() {
-                MonitorNamespaces::Names(vec![ns.clone()])
-            } else {
-                MonitorNamespaces::Names(names.clone())
-            },
-        };
-        let targets = match &facts.namespaces {
-            MonitorNamespaces::Any => {
-                let idx = if kind == RelatedKind::ServiceMonitor {
-                    &mut self.any_ns_service_monitors
-                } else {
-                    &mut self.any_ns_pod_monitors
-                };
-                idx.insert(selector, facts);
-                Vec::new()
-            }
-            MonitorNamespaces::Names(targets) => {
-                let targets = targets.clone();
-                for target in &targets {
-                    let idx = self.ns_mut(target);
-                    let idx = if kind == RelatedKind::ServiceMonitor {
-                        &mut idx.service_monitors
-                    } else {
-                        &mut idx.pod_monitors
-                    };
-                    idx.insert(selector.clone(), facts.clone());
-                }
-                targets
-            }
-        };
-        self.monitor_targets.insert((kind, key), targets);
+        object.apply_to(self);
     }
 
     /// Records what the World needs from a workload: its pod template's labels and ports, and
@@ -705,153 +198,14 @@ impl World {
         }
     }
 
-    /// Removes a related object. `ns` is ignored for cluster-scoped kinds.
+    /// Removes a related object of the World's kind `kind`. `ns` is ignored for cluster-scoped
+    /// kinds.
     pub fn remove(&mut self, kind: RelatedKind, ns: &str, name: &str) {
-        match kind {
-            RelatedKind::PersistentVolume => {
-                if let Some(pv) = self.pvs.remove(name)
-                    && let Some(claim) = pv.claim
-                {
-                    self.pv_by_claim.remove(&claim);
-                }
-                return;
-            }
-            RelatedKind::StorageClass => {
-                self.storage_classes.remove(name);
-                return;
-            }
-            RelatedKind::ClusterRole => {
-                self.cluster_roles.remove(name);
-                return;
-            }
-            RelatedKind::ClusterRoleBinding => {
-                self.cluster_bindings.remove(name);
-                return;
-            }
-            RelatedKind::Node => {
-                self.nodes.remove(name);
-                return;
-            }
-            RelatedKind::Namespace => {
-                self.namespace_labels.remove(name);
-                return;
-            }
-            RelatedKind::VeleroSchedule => {
-                self.velero_schedules.remove(&format!("{ns}/{name}"));
-                return;
-            }
-            RelatedKind::ServiceMonitor | RelatedKind::PodMonitor => {
-                let key = format!("{ns}/{name}");
-                if let Some(targets) = self.monitor_targets.remove(&(kind, key)) {
-                    let display = monitor_display(kind, ns, name);
-                    for target in targets {
-                        if let Some(idx) = self.namespaces.get_mut(&target) {
-                            if kind == RelatedKind::ServiceMonitor {
-                                idx.service_monitors.remove(&display);
-                            } else {
-                                idx.pod_monitors.remove(&display);
-                            }
-                        }
-                    }
-                    if kind == RelatedKind::ServiceMonitor {
-                        self.any_ns_service_monitors.remove(&display);
-                    } else {
-                        self.any_ns_pod_monitors.remove(&display);
-                    }
-                }
-                return;
-            }
-            _ => {}
-        }
-        let Some(idx) = self.namespaces.get_mut(ns) else {
+        if kind == RelatedKind::CronJob {
+            self.remove_workload(crate::workload::WorkloadKind::CronJob, ns, name);
             return;
-        };
-        match kind {
-            RelatedKind::Service => {
-                idx.services.remove(name);
-            }
-            RelatedKind::Ingress => {
-                if let Some(old) = idx.ingresses.remove(name) {
-                    for svc in old.services.iter() {
-                        if let Some(routes) = idx.ingresses_by_service.get_mut(svc) {
-                            *routes = routes.without(name);
-                            if routes.is_empty() {
-                                idx.ingresses_by_service.remove(svc);
-                            }
-                        }
-                    }
-                }
-            }
-            RelatedKind::NetworkPolicy => {
-                idx.network_policies.remove(name);
-            }
-            RelatedKind::PodDisruptionBudget => {
-                idx.pdbs.remove(name);
-            }
-            RelatedKind::HorizontalPodAutoscaler => {
-                idx.hpas.remove(name);
-            }
-            RelatedKind::ConfigMap => {
-                idx.config_maps.remove(name);
-            }
-            RelatedKind::Secret => {
-                idx.secrets.remove(name);
-            }
-            RelatedKind::HelmRelease => {
-                // `name` is the storage Secret's name: drop that revision.
-                for release in idx.helm_releases.values_mut() {
-                    release.revisions.retain(|_, r| r.secret != name);
-                }
-                idx.helm_releases.retain(|_, r| !r.revisions.is_empty());
-                self.problems.remove(&format!("Secret/{ns}/{name}"));
-            }
-            RelatedKind::PersistentVolumeClaim => {
-                idx.pvcs.remove(name);
-            }
-            RelatedKind::ServiceAccount => {
-                idx.service_accounts.remove(name);
-            }
-            RelatedKind::RoleBinding => {
-                idx.role_bindings.remove(name);
-            }
-            RelatedKind::PrometheusRule => {
-                idx.prometheus_rules.remove(name);
-            }
-            RelatedKind::VolumeSnapshot => {
-                idx.snapshot_claims.remove(name);
-            }
-            RelatedKind::SnapshotSchedule => {
-                idx.snapshot_schedules
-                    .remove(&format!("SnapshotSchedule/{ns}/{name}"));
-            }
-            RelatedKind::Pod => {
-                idx.unjudged_pods.remove(name);
-                if let Some(owner) = idx.pod_owner.remove(name)
-                    && let Some(pods) = idx.pods.get_mut(&owner)
-                {
-                    pods.remove(name);
-                    if pods.is_empty() {
-                        idx.pods.remove(&owner);
-                    }
-                }
-            }
-            RelatedKind::ReplicaSet => {
-                idx.replica_set_owner.remove(name);
-            }
-            RelatedKind::Job => {
-                idx.job_owner.remove(name);
-            }
-            RelatedKind::CronJob => {
-                idx.cron_jobs.remove(name);
-            }
-            RelatedKind::EndpointSlice => {
-                idx.endpoint_slices.remove(name);
-            }
-            RelatedKind::Endpoints => {
-                idx.endpoints.remove(name);
-            }
-            _ => {}
         }
+        kinds::remove(self, kind, ns, name);
     }
 
     // ---- lookups -------------------------------------------------------------------------
@@ -1207,38 +561,6 @@ fn template_facts(view: &crate::workload::Workload<'_>) -> TemplateFacts {
     }
 }
 
-/// Files a pod under its top-level owner. A ReplicaSet named `<deployment>-<pod-template-hash>`
-/// is resolved to its Deployment straight away, so pods are found even when ReplicaSets are
-/// not part of the input or not watched.
-fn pod_owner(pod: &Pod) -> OwnerKey {
-    let Some(owner) = controller_of(&pod.metadata.owner_references) else {
-        return OwnerKey {
-            kind: "Pod".into(),
-            name: name_of(&pod.metadata),
-        };
-    };
-    if owner.kind == "ReplicaSet"
-        && let Some(hash) = pod
-            .metadata
-            .labels
-            .as_ref()
-            .and_then(|l| l.get("pod-template-hash"))
-        && let Some(deployment) = owner
-            .name
-            .strip_suffix(hash.as_str())
-            .and_then(|p| p.strip_suffix('-'))
-    {
-        return OwnerKey {
-            kind: "Deployment".into(),
-            name: deployment.to_string(),
-        };
-    }
-    OwnerKey {
-        kind: owner.kind.clone(),
-        name: owner.name.clone(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -1249,7 +571,7 @@ mod tests {
         serde_json::from_value(value).expect("a valid object")
     }
 
-    fn dynamic(kind: &str, value: serde_json::Value) -> DynamicObject {
+    fn dynamic(kind: &str, value: serde_json::Value) -> kube::api::DynamicObject {
         let mut value = value;
         value["apiVersion"] = json!("example.com/v1");
         value["kind"] = json!(kind);
@@ -1297,13 +619,15 @@ mod tests {
             "metadata": {"name": "api", "namespace": "shop", "labels": {"app": "api"}},
             "spec": {"selector": {"app": "api"}}
         }))));
-        world.apply(RelatedObject::ServiceMonitor(dynamic(
-            "ServiceMonitor",
-            json!({
-                "metadata": {"name": "api", "namespace": "monitoring"},
-                "spec": {"selector": {"matchLabels": {"app": "api"}},
-                         "namespaceSelector": {"matchNames": ["shop"]}}
-            }),
+        world.apply(RelatedObject::ServiceMonitor(kinds::ServiceMonitor(
+            dynamic(
+                "ServiceMonitor",
+                json!({
+                    "metadata": {"name": "api", "namespace": "monitoring"},
+                    "spec": {"selector": {"matchLabels": {"app": "api"}},
+                             "namespaceSelector": {"matchNames": ["shop"]}}
+                }),
+            ),
         )));
         let pod = BTreeMap::from([("app".to_string(), "api".to_string())]);
         let svc = world.services_selecting("shop", &pod)[0];
@@ -1318,12 +642,14 @@ mod tests {
     #[test]
     fn snapshot_schedules_and_hpas() {
         let mut world = World::new();
-        world.apply(RelatedObject::SnapshotSchedule(dynamic(
-            "SnapshotSchedule",
-            json!({
-                "metadata": {"name": "nightly", "namespace": "shop"},
-                "spec": {"claimSelector": {"matchLabels": {"app": "db"}}}
-            }),
+        world.apply(RelatedObject::SnapshotSchedule(kinds::SnapshotSchedule(
+            dynamic(
+                "SnapshotSchedule",
+                json!({
+                    "metadata": {"name": "nightly", "namespace": "shop"},
+                    "spec": {"claimSelector": {"matchLabels": {"app": "db"}}}
+                }),
+            ),
         )));
         world.apply(RelatedObject::PersistentVolumeClaim(typed(json!({
             "metadata": {"name": "data", "namespace": "shop", "labels": {"app": "db"}}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the control plane the integration tests run against (etcd, kube-apiserver,
-# kube-controller-manager, kube-scheduler, kubectl, helm, kwok) from source through the Go module
-# proxy, into a cache directory outside the repository keyed by the versions in versions.env.
+# kube-controller-manager, kube-scheduler, kubectl, helm, kwok), and promtool for the chart's
+# alert tests, from source through the Go module proxy, into a cache directory outside the
+# repository keyed by the versions in versions.env.
 #
 #   BIN=$(tests/controlplane/build.sh | tail -1)
 #
@@ -19,6 +20,7 @@ die() {
 # shellcheck source=versions.env
 source "$here/versions.env"
 : "${KUBERNETES_VERSION:?}" "${ETCD_VERSION:?}" "${HELM_VERSION:?}" "${KWOK_VERSION:?}" "${BUILD_REVISION:?}"
+: "${PROMETHEUS_VERSION:?}"
 
 # The Rust test support computes the same key from versions.env; keep the two in step.
 key="k8s-${KUBERNETES_VERSION}_etcd-${ETCD_VERSION}_helm-${HELM_VERSION}_kwok-${KWOK_VERSION}_r${BUILD_REVISION}"
@@ -34,7 +36,13 @@ all_present() {
 	for b in "${binaries[@]}"; do [[ -x "$bin/$b" ]] || return 1; done
 }
 
-if all_present; then
+# promtool has a stamp of its own: it is not part of the control plane's key.
+promtool_stamp="$root/promtool.version"
+promtool_present() {
+	[[ -x "$bin/promtool" && "$(cat "$promtool_stamp" 2>/dev/null)" == "$PROMETHEUS_VERSION" ]]
+}
+
+if all_present && promtool_present; then
 	log "reusing $bin"
 	echo "$bin"
 	exit 0
@@ -61,19 +69,19 @@ check_pin kubernetes k8s.io/kubernetes "$KUBERNETES_VERSION"
 check_pin etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION"
 check_pin helm helm.sh/helm/v3 "$HELM_VERSION"
 check_pin kwok sigs.k8s.io/kwok "$KWOK_VERSION"
+check_pin prometheus github.com/prometheus/prometheus "$PROMETHEUS_VERSION"
 
 mkdir -p "$bin"
 # Two concurrent builds (e.g. two checkouts) would write the same files.
 if command -v flock >/dev/null 2>&1; then
 	exec 9>"$root/lock"
 	flock 9
-	if all_present; then
+	if all_present && promtool_present; then
 		log "reusing $bin (built by a concurrent run)"
 		echo "$bin"
 		exit 0
 	fi
 fi
-rm -f "$stamp"
 
 # -mod=readonly: the committed go.sum files make the build reproducible; a missing entry is an
 # error rather than a silent download of something new.
@@ -91,33 +99,51 @@ timed_build() {
 	log "built $name in $((SECONDS - start))s"
 }
 
-k8s_minor="${KUBERNETES_VERSION#v1.}"
-k8s_minor="${k8s_minor%%.*}"
-build_date="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-# The same variables hack/lib/version.sh sets, so /version and `kubectl version` report the release.
-k8s_ldflags="-s -w"
-for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-	k8s_ldflags+=" -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$k8s_minor"
-	k8s_ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$build_date"
-done
+build_controlplane() {
+	rm -f "$stamp"
+	k8s_minor="${KUBERNETES_VERSION#v1.}"
+	k8s_minor="${k8s_minor%%.*}"
+	build_date="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+	# The same variables hack/lib/version.sh sets, so /version and `kubectl version` report the release.
+	k8s_ldflags="-s -w"
+	for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+		k8s_ldflags+=" -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$k8s_minor"
+		k8s_ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$build_date"
+	done
 
-timed_build "etcd $ETCD_VERSION" etcd "$bin/etcd" -ldflags "-s -w" go.etcd.io/etcd/server/v3
+	timed_build "etcd $ETCD_VERSION" etcd "$bin/etcd" -ldflags "-s -w" go.etcd.io/etcd/server/v3
 
-# One invocation for the four Kubernetes commands so their shared packages compile once.
-timed_build "Kubernetes $KUBERNETES_VERSION (kube-apiserver, kube-controller-manager, kube-scheduler, kubectl)" \
-	kubernetes "$bin/" -ldflags "$k8s_ldflags" \
-	k8s.io/kubernetes/cmd/kube-apiserver \
-	k8s.io/kubernetes/cmd/kube-controller-manager \
-	k8s.io/kubernetes/cmd/kube-scheduler \
-	k8s.io/kubernetes/cmd/kubectl
+	# One invocation for the four Kubernetes commands so their shared packages compile once.
+	timed_build "Kubernetes $KUBERNETES_VERSION (kube-apiserver, kube-controller-manager, kube-scheduler, kubectl)" \
+		kubernetes "$bin/" -ldflags "$k8s_ldflags" \
+		k8s.io/kubernetes/cmd/kube-apiserver \
+		k8s.io/kubernetes/cmd/kube-controller-manager \
+		k8s.io/kubernetes/cmd/kube-scheduler \
+		k8s.io/kubernetes/cmd/kubectl
 
-timed_build "kwok $KWOK_VERSION" kwok "$bin/kwok" -ldflags "-s -w" sigs.k8s.io/kwok/cmd/kwok
+	timed_build "kwok $KWOK_VERSION" kwok "$bin/kwok" -ldflags "-s -w" sigs.k8s.io/kwok/cmd/kwok
 
-timed_build "helm $HELM_VERSION" helm "$bin/helm" \
-	-ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" \
-	helm.sh/helm/v3/cmd/helm
+	timed_build "helm $HELM_VERSION" helm "$bin/helm" \
+		-ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" \
+		helm.sh/helm/v3/cmd/helm
 
-for b in "${binaries[@]}"; do [[ -x "$bin/$b" ]] || die "$bin/$b was not produced"; done
-printf '%s' "$key" >"$stamp"
-log "control plane binaries ready in $bin"
+	for b in "${binaries[@]}"; do [[ -x "$bin/$b" ]] || die "$bin/$b was not produced"; done
+	printf '%s' "$key" >"$stamp"
+}
+
+build_promtool() {
+	rm -f "$promtool_stamp"
+	# The module's v0.X.Y is Prometheus X/100 . X%100 . Y (v0.305.1 is 3.5.1).
+	local v="${PROMETHEUS_VERSION#v0.}"
+	local release="$((10#${v%%.*} / 100)).$((10#${v%%.*} % 100)).${v##*.}"
+	timed_build "promtool $release" prometheus "$bin/promtool" \
+		-ldflags "-s -w -X github.com/prometheus/common/version.Version=$release" \
+		github.com/prometheus/prometheus/cmd/promtool
+	[[ -x "$bin/promtool" ]] || die "$bin/promtool was not produced"
+	printf '%s' "$PROMETHEUS_VERSION" >"$promtool_stamp"
+}
+
+all_present || build_controlplane
+promtool_present || build_promtool
+log "control plane binaries and promtool ready in $bin"
 echo "$bin"

@@ -98,24 +98,25 @@ pub fn default_bin_dir() -> Option<PathBuf> {
     Some(root.join("bin"))
 }
 
-fn bin_dir() -> Option<PathBuf> {
+/// Where the control plane binaries (and promtool) are: `PRODREADY_CONTROLPLANE_BIN`, else
+/// where `build.sh` puts them.
+pub fn bin_dir() -> Option<PathBuf> {
     match std::env::var_os("PRODREADY_CONTROLPLANE_BIN").filter(|v| !v.is_empty()) {
         Some(dir) => Some(PathBuf::from(dir)),
         None => default_bin_dir(),
     }
 }
 
-/// The bin directory, or `None` (after saying so loudly) when the binaries are missing outside
-/// CI. In CI a missing control plane is a broken pipeline, not a reason to skip.
-fn locate_binaries() -> Option<PathBuf> {
+/// The bin directory, or why there is none.
+fn locate_binaries() -> Result<PathBuf, String> {
     let dir = bin_dir();
     let missing: Vec<&str> = REQUIRED
         .iter()
         .copied()
         .filter(|name| dir.as_ref().is_none_or(|d| !d.join(name).is_file()))
         .collect();
-    if missing.is_empty() {
-        return dir;
+    if let (true, Some(dir)) = (missing.is_empty(), dir.clone()) {
+        return Ok(dir);
     }
     let message = format!(
         "control plane binaries {missing:?} not found in {}: run `{BUILD_SCRIPT}` \
@@ -125,35 +126,43 @@ fn locate_binaries() -> Option<PathBuf> {
             |d| d.display().to_string()
         ),
     );
-    if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
-        panic!("{message}");
-    }
+    Err(message)
+}
+
+/// Skips the running test for want of a control plane (after saying so loudly, once), or fails
+/// it under CI, where a missing control plane is a broken pipeline, not a reason to skip.
+fn skip(message: &str) {
     static WARNED: Once = Once::new();
     WARNED.call_once(|| {
-        let bar = "!".repeat(78);
-        say(&format!(
-            "\n{bar}\nSKIPPING control plane tests: {message}\n{bar}\n"
-        ));
+        if !super::skip::in_ci() {
+            let bar = "!".repeat(78);
+            say(&format!(
+                "\n{bar}\nSKIPPING control plane tests: {message}\n{bar}\n"
+            ));
+        }
     });
-    None
+    super::skip::skip(message);
 }
 
 /// The control plane shared by every test of this test binary, started on first use.
 /// `None` means the binaries are missing and the test should return early (outside CI only).
 pub async fn controlplane() -> Option<&'static ControlPlane> {
-    static SHARED: tokio::sync::OnceCell<Option<Result<ControlPlane, String>>> =
+    static SHARED: tokio::sync::OnceCell<Result<Result<ControlPlane, String>, String>> =
         tokio::sync::OnceCell::const_new();
     let started = SHARED
         .get_or_init(|| async {
             let bin = locate_binaries()?;
-            Some(ControlPlane::start(bin, "shared".into()).await)
+            Ok(ControlPlane::start(bin, "shared".into()).await)
         })
         .await;
     match started {
-        None => None,
-        Some(Ok(cp)) => Some(cp),
+        Err(missing) => {
+            skip(missing);
+            None
+        }
+        Ok(Ok(cp)) => Some(cp),
         // A failed start is remembered so that every test reports it instead of retrying it.
-        Some(Err(message)) => panic!("{message}"),
+        Ok(Err(message)) => panic!("{message}"),
     }
 }
 
@@ -161,7 +170,13 @@ pub async fn controlplane() -> Option<&'static ControlPlane> {
 /// kube-apiserver, which would break the tests sharing [`controlplane`].
 pub async fn dedicated_controlplane() -> Option<ControlPlane> {
     static COUNT: AtomicUsize = AtomicUsize::new(0);
-    let bin = locate_binaries()?;
+    let bin = match locate_binaries() {
+        Ok(bin) => bin,
+        Err(missing) => {
+            skip(&missing);
+            return None;
+        }
+    };
     let label = format!("dedicated-{}", COUNT.fetch_add(1, Ordering::Relaxed));
     Some(
         ControlPlane::start(bin, label)

@@ -3,14 +3,17 @@
 // Each test binary compiles this module on its own and uses only part of it.
 #![allow(dead_code, unused_imports)]
 
+pub mod command;
 pub mod controlplane;
 pub mod golden;
 pub mod https;
+pub mod skip;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 
 use prodready::api::{CheckResult, ReadinessReport};
 
+pub use command::{ok, promtool, run};
 pub use controlplane::{ControlPlane, controlplane, dedicated_controlplane};
 
 /// A CRD that keeps whatever it is given: enough for objects of the prometheus-operator kinds.
