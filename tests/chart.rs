@@ -816,13 +816,21 @@ async fn the_chart_judges_itself_production_ready() {
             )
         });
         let reports = doc["reports"].as_array().expect("reports");
+        let kinds: Vec<&str> = reports
+            .iter()
+            .map(|r| r["workload"]["kind"].as_str().unwrap_or_default())
+            .collect();
+        // One workload, the operator, and its namespace's report: the webhook's Service
+        // selects the operator's pods.
+        assert_eq!(kinds, ["Deployment", "Namespace"], "{name}: {doc}");
+        let namespace = &reports[1];
+        assert_eq!(namespace["verdict"], "Ready", "{name}: {namespace}");
         assert_eq!(
-            reports.len(),
-            1,
-            "{name}: one workload, the operator: {doc}"
+            namespace["passedChecks"],
+            serde_json::json!(["validity-service-selects-nothing"]),
+            "{name}"
         );
         let report = &reports[0];
-        assert_eq!(report["workload"]["kind"], "Deployment");
         let failing: Vec<String> = report["findings"]
             .as_array()
             .expect("findings")
