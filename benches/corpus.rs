@@ -8,6 +8,8 @@
 
 use std::fmt::Write;
 
+#[path = "corpus/app.rs"]
+mod app;
 #[path = "corpus/copy.rs"]
 mod copy;
 #[path = "corpus/replicated.rs"]

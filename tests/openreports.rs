@@ -355,7 +355,18 @@ async fn the_upstream_crds_install_and_the_audit_output_applies() {
             "{name}: {listed:?}"
         );
     }
-    assert_eq!(listed.len(), 6, "six workloads in trading: {listed:?}");
+    // Six workloads, and the namespace's own Report: a Service there selects no pod the input
+    // holds (a warning offline, where the input may not be the whole namespace).
+    assert_eq!(
+        listed.len(),
+        7,
+        "six workloads and the namespace in trading: {listed:?}"
+    );
+    assert_eq!(
+        listed.get("prodready-namespace-trading"),
+        Some(&[0, 0, 1, 0, 0]),
+        "{listed:?}"
+    );
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@
 //! distinct releases of a chart would, and the `roleRef`s and `*ClassName` fields naming them
 //! follow.
 
-use super::replicated::{App, Document, Scope};
+use super::app::{App, Document, Scope};
 
 /// Fields whose value names a cluster-scoped object of a kind.
 const CLASS_FIELDS: &[(&str, &str)] = &[

@@ -3,6 +3,8 @@
 
 use sha2::{Digest, Sha256};
 
+/// The field manager of every write prodready makes: reports, Events, OpenReports, the Lease.
+pub const FIELD_MANAGER: &str = "prodready";
 pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "prodready");
 pub const KIND_LABEL: &str = "prodready.dev/workload-kind";
 pub const NAME_LABEL: &str = "prodready.dev/workload-name";

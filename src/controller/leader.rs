@@ -9,6 +9,7 @@ use tokio::task::JoinHandle;
 
 use super::context::{Context, LeaderElection};
 use super::error::Error;
+use crate::api::names::FIELD_MANAGER;
 use crate::live::watch::Sink;
 
 /// A running election; [`Lease::release`] gives the Lease up at shutdown.
@@ -42,7 +43,7 @@ pub async fn start(
         .with_identity(&ctx.config.identity)
         .with_duration(election.duration_seconds)
         .with_grace(election.grace_seconds)
-        .with_field_manager("prodready")
+        .with_field_manager(FIELD_MANAGER)
         .build()
         .await?;
     let (receiver, manager) = manager.watch().await;

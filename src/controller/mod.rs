@@ -26,11 +26,12 @@ use std::sync::Arc;
 use kube::Client;
 use tokio::sync::mpsc;
 
+pub use crate::api::names::FIELD_MANAGER;
 pub use context::{Config, Context, LeaderElection, default_identity};
 pub use desired::{Desired, desired, object_patch, status_patch};
 pub use error::Error;
 pub use metrics::Metrics;
-pub use reconcile::{FIELD_MANAGER, Outcome};
+pub use reconcile::Outcome;
 pub use report_cache::{CachedReport, ReportCache};
 
 use crate::live::WorkloadKey;

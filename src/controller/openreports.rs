@@ -27,10 +27,10 @@ use prometheus::{IntCounterVec, Opts, Registry};
 use sha2::{Digest, Sha256};
 
 use super::optional_crd::{Change, OptionalCrd, Presence};
-use super::reconcile::FIELD_MANAGER;
 use super::report_cache::{LabelsDigest, labels_digest};
 use super::{Context, Error};
 use crate::api::Report;
+use crate::api::names::FIELD_MANAGER;
 use crate::api::names::{MANAGED_BY, OWN_LABELS};
 use crate::live::watch::{Sink, WatchObserver};
 use crate::live::{WorkloadKey, read, write};

