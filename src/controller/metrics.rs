@@ -160,7 +160,7 @@ impl Metrics {
         let mut live = Family::new(
             &mut out,
             "prodready_workload_live_failures",
-            "1 per failing live check (crash loops, OOM kills, unavailable replicas...)",
+            "1 per failing check that is an incident now (crash loops, OOM kills, unavailable replicas...)",
         );
         for (w, status) in statuses() {
             for f in status.findings.iter().filter(|f| f.is_live_failure()) {
@@ -318,19 +318,23 @@ mod tests {
                 high: 2,
                 ..Summary::default()
             },
-            findings: ["live-crashloop", "probe-readiness-missing"]
-                .into_iter()
-                .map(|id| crate::api::Finding {
-                    check_id: id.into(),
-                    severity: Severity::High,
-                    result: CheckResult::Fail,
-                    category: crate::checks::by_id(id).unwrap().category,
-                    message: "".into(),
-                    remediation: "".into(),
-                    container: None,
-                    object: None,
-                })
-                .collect(),
+            findings: [
+                "live-crashloop",
+                "probe-readiness-missing",
+                "helm-autoscaling-disabled",
+            ]
+            .into_iter()
+            .map(|id| crate::api::Finding {
+                check_id: id.into(),
+                severity: Severity::High,
+                result: CheckResult::Fail,
+                category: crate::checks::by_id(id).unwrap().category,
+                message: "".into(),
+                remediation: "".into(),
+                container: None,
+                object: None,
+            })
+            .collect(),
             last_evaluated: Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
                 jiff::Timestamp::from_second(1_780_000_000).unwrap(),
             )),
@@ -363,6 +367,10 @@ mod tests {
         assert!(
             !text.contains(r#"check="probe-readiness-missing""#),
             "not a live check"
+        );
+        assert!(
+            !text.contains(r#"check="helm-autoscaling-disabled""#),
+            "a live check, but not an incident"
         );
         assert!(text.contains(r#"prodready_workload_last_evaluated_timestamp_seconds{kind="Deployment",namespace="shop",workload="api"} 1780000000"#));
         // A workload gone from the reports is gone from the next scrape.
