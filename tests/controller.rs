@@ -802,6 +802,96 @@ async fn a_verdict_change_records_an_event_on_the_workload() {
     controller.stop().await;
 }
 
+/// A namespace being deleted is not written to: the apiserver would refuse every new report
+/// and event there. Without a namespace controller (the apiserver alone) a deleted namespace
+/// stays Terminating, which is the state a real deletion passes through while its objects go.
+#[tokio::test]
+async fn a_terminating_namespace_is_not_written_to() {
+    let Some(Setup { cp, admin, ns }) = setup("terminating").await else {
+        return;
+    };
+    for name in ["a", "b"] {
+        create::<Deployment>(&admin, &ns, deployment(name, 2)).await;
+    }
+    let controller = start(cp, &ns, |_| {}).await;
+    let reports: Api<ReadinessReport> = Api::namespaced(admin.clone(), &ns);
+    eventually("two reports", Duration::from_secs(60), || async {
+        let list = reports.list(&ListParams::default()).await.ok()?;
+        (list.items.len() == 2).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let writes_before = report_writes(&controller.ctx.render_metrics());
+
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(admin.clone());
+    namespaces
+        .delete(&ns, &DeleteParams::default())
+        .await
+        .unwrap();
+    let terminating = namespaces.get(&ns).await.unwrap();
+    assert!(terminating.metadata.deletion_timestamp.is_some());
+    // The operator hears of it through its watch of Namespaces.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    // What the namespace controller does: the reports go first, the workloads stay a while and
+    // still change.
+    reports
+        .delete("deployment-a", &DeleteParams::default())
+        .await
+        .unwrap();
+    let b_before = reports.get("deployment-b").await.unwrap();
+    Api::<Deployment>::namespaced(admin.clone(), &ns)
+        .patch(
+            "b",
+            &PatchParams::default(),
+            &Patch::Strategic(json!({"spec": {"template": {"spec": {"containers": [
+                {"name": "app", "securityContext": {"privileged": true}}]}}}})),
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    let metrics = controller.ctx.render_metrics();
+    assert!(
+        !metrics.lines().any(
+            |l| l.starts_with(r#"prodready_report_writes_total{result="error"}"#)
+                && !l.ends_with(" 0")
+        ),
+        "no refused writes:\n{metrics}"
+    );
+    assert_eq!(
+        report_writes(&metrics),
+        writes_before,
+        "no write attempted:\n{metrics}"
+    );
+    assert!(
+        reports.get_opt("deployment-a").await.unwrap().is_none(),
+        "the deleted report is not created again"
+    );
+    assert_eq!(
+        reports
+            .get("deployment-b")
+            .await
+            .unwrap()
+            .metadata
+            .resource_version,
+        b_before.metadata.resource_version,
+        "the report of the changed workload is left as it was"
+    );
+    let events: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(admin.clone(), &ns);
+    assert!(
+        events
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .iter()
+            .all(|e| e.reason.as_deref() != Some("ReadinessDegraded")),
+        "no event recorded"
+    );
+    controller.stop().await;
+}
+
 /// A replica on a runtime of its own, so that a crash can be simulated: dropping the runtime
 /// stops every task at once, Lease renewal included, without a release.
 struct Replica {
