@@ -802,6 +802,39 @@ async fn a_verdict_change_records_an_event_on_the_workload() {
     controller.stop().await;
 }
 
+/// Counters a dashboard or alert takes a rate of exist from the start, at zero: the errors and
+/// restarts of every watch, and every result of a report write.
+#[tokio::test]
+async fn counters_exist_at_zero_from_the_start() {
+    let Some(Setup { cp, ns, .. }) = setup("zeros").await else {
+        return;
+    };
+    let controller = start(cp, &ns, |_| {}).await;
+    let wanted: Vec<String> = ["Deployment", "Pod", "NetworkPolicy", "ReadinessReport"]
+        .iter()
+        .flat_map(|kind| {
+            [
+                format!(r#"prodready_watch_errors_total{{kind="{kind}"}} 0"#),
+                format!(r#"prodready_watch_restarts_total{{kind="{kind}"}} 0"#),
+            ]
+        })
+        .chain(
+            ["created", "updated", "deleted", "error"]
+                .map(|r| format!(r#"prodready_report_writes_total{{result="{r}"}} 0"#)),
+        )
+        .collect();
+    // The watches register as they start, before their first list completes.
+    eventually("the zero series", Duration::from_secs(10), || async {
+        let metrics = controller.ctx.render_metrics();
+        wanted
+            .iter()
+            .all(|series| metrics.lines().any(|l| l == series))
+            .then_some(())
+    })
+    .await;
+    controller.stop().await;
+}
+
 /// A namespace being deleted is not written to: the apiserver would refuse every new report
 /// and event there. Without a namespace controller (the apiserver alone) a deleted namespace
 /// stays Terminating, which is the state a real deletion passes through while its objects go.

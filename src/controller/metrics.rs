@@ -12,6 +12,9 @@ use super::report_cache::CachedReport;
 use crate::api::{Severity, Verdict, WorkloadRef};
 use crate::live::watch::WatchObserver;
 
+/// The results of a report write, the `result` label of `prodready_report_writes_total`.
+pub const WRITE_RESULTS: [&str; 4] = ["created", "updated", "deleted", "error"];
+
 /// Counters of what the controller did.
 pub struct Metrics {
     registry: Registry,
@@ -75,6 +78,11 @@ impl Metrics {
             Box::new(watch_restarts.clone()),
         ] {
             registry.register(c).expect("metric names are unique");
+        }
+        // Every result exists from the start, at zero: a rate over them works (and an alert on
+        // errors can say "none") before the first write.
+        for result in WRITE_RESULTS {
+            report_writes.with_label_values(&[result]);
         }
         Metrics {
             registry,
@@ -285,6 +293,11 @@ fn escape_label(out: &mut String, value: &str) {
 }
 
 impl WatchObserver for Metrics {
+    fn watching(&self, watch: &str) {
+        self.watch_errors.with_label_values(&[watch]);
+        self.watch_restarts.with_label_values(&[watch]);
+    }
+
     fn error(&self, watch: &str) {
         self.watch_errors.with_label_values(&[watch]).inc();
     }
@@ -376,6 +389,23 @@ mod tests {
         // A workload gone from the reports is gone from the next scrape.
         let text = metrics.render(&reports[1..], false, Some(true));
         assert!(!text.contains(r#"workload="api""#));
+    }
+
+    #[test]
+    fn counters_are_at_zero_before_anything_happens() {
+        let metrics = Metrics::new();
+        metrics.watching("Deployment");
+        let text = metrics.render([], false, None);
+        for series in [
+            r#"prodready_report_writes_total{result="created"} 0"#,
+            r#"prodready_report_writes_total{result="updated"} 0"#,
+            r#"prodready_report_writes_total{result="deleted"} 0"#,
+            r#"prodready_report_writes_total{result="error"} 0"#,
+            r#"prodready_watch_errors_total{kind="Deployment"} 0"#,
+            r#"prodready_watch_restarts_total{kind="Deployment"} 0"#,
+        ] {
+            assert!(text.lines().any(|l| l == series), "{series}:\n{text}");
+        }
     }
 
     #[test]
