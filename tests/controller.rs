@@ -349,22 +349,56 @@ async fn examples_get_reports_with_the_findings_of_the_offline_audit() {
         ),
         Some(CheckResult::Fail)
     );
+    // The verdict shows by default; the condition and the release with -o wide.
     let table = run(
         cp.kubectl()
-            .args(["get", "readinessreports", "-n", "trading", "-o", "wide"]),
+            .args(["get", "readinessreports", "-n", "trading"]),
         None,
     );
-    let header = table.lines().next().unwrap();
-    for column in [
-        "KIND", "WORKLOAD", "READY", "SCORE", "CRITICAL", "HIGH", "AGE", "VERDICT", "RELEASE",
-    ] {
-        assert!(header.contains(column), "{column} missing in {header}");
-    }
+    let header: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        header,
+        [
+            "NAME", "KIND", "WORKLOAD", "VERDICT", "SCORE", "CRITICAL", "HIGH", "AGE"
+        ]
+    );
     assert!(
         table
             .lines()
             .any(|l| l.starts_with("deployment-redis") && l.contains("NotReady")),
         "{table}"
+    );
+    let wide = run(
+        cp.kubectl()
+            .args(["get", "readinessreports", "-n", "trading", "-o", "wide"]),
+        None,
+    );
+    let header = wide.lines().next().unwrap();
+    for column in ["VERDICT", "PRODUCTIONREADY", "RELEASE"] {
+        assert!(header.contains(column), "{column} missing in {header}");
+    }
+    // The CRD's category: `kubectl get prodready` lists the reports too.
+    let category = run(
+        cp.kubectl().args(["get", "prodready", "-n", "trading"]),
+        None,
+    );
+    assert!(
+        category
+            .lines()
+            .any(|l| l.starts_with("readinessreport.prodready.dev/deployment-redis")),
+        "{category}"
+    );
+    // The summary condition is what `kubectl wait` waits for.
+    run(
+        cp.kubectl().args([
+            "wait",
+            "--for=condition=ProductionReady=False",
+            "readinessreport/deployment-redis",
+            "-n",
+            "trading",
+            "--timeout=10s",
+        ]),
+        None,
     );
     controller.stop().await;
 }

@@ -170,7 +170,7 @@ async fn start_with(
         "kind": "ValidatingWebhookConfiguration",
         "metadata": {"name": config_name},
         "webhooks": [{
-            "name": "validate.prodready.dev",
+            "name": "workloads.prodready.dev",
             "clientConfig": client_config,
             "rules": [
                 {"apiGroups": ["apps"], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"],
@@ -390,7 +390,7 @@ async fn enforce_refuses_with_the_findings_and_their_fixes() {
     let out = apply(cp, &deployment(&ns, "api", 2, PRIVILEGED, ""), &[]);
     assert!(!out.ok, "refused: {}", out.stdout);
     let expected = format!(
-        "admission webhook \"validate.prodready.dev\" denied the request: prodready: Deployment \
+        "admission webhook \"workloads.prodready.dev\" denied the request: prodready: Deployment \
          {ns}/api is not production-ready: it has 1 failing check at or above critical \
          (ReadinessPolicy \"enforce-{ns}\", mode Enforce):\n- security-privileged (critical, \
          container app): container \"app\" is privileged: it has every capability and the \
