@@ -1075,6 +1075,95 @@ fn alerts_pass_promtool_check_and_unit_tests() {
     assert!(out.contains("SUCCESS"), "{out}");
 }
 
+/// The live-failure alert pages on incidents only: a crash loop pages, a low-severity Helm
+/// finding (a live check, but a risk rather than an incident) does not. The series are those the
+/// operator exports for two reports, evaluated by promtool against the alert rules.
+#[test]
+fn a_low_severity_helm_finding_does_not_page_while_a_crash_loop_does() {
+    use prodready::api::{
+        CheckResult, Finding, ReadinessReport, ReadinessReportSpec, Report, Severity, WorkloadRef,
+    };
+    use prodready::controller::{CachedReport, Metrics};
+
+    let report = |name: &str, check: &'static str, severity: Severity| {
+        let mut r = ReadinessReport::new(
+            &format!("deployment-{name}"),
+            ReadinessReportSpec {
+                workload_ref: WorkloadRef {
+                    api_version: "apps/v1".into(),
+                    kind: "Deployment".into(),
+                    namespace: "payments-prod".into(),
+                    name: name.into(),
+                },
+            },
+        );
+        r.status = Some(Report {
+            findings: vec![Finding {
+                check_id: check.into(),
+                severity,
+                result: CheckResult::Fail,
+                category: prodready::checks::by_id(check).unwrap().category,
+                message: "".into(),
+                remediation: "".into(),
+                container: None,
+                object: None,
+            }],
+            ..Report::default()
+        });
+        CachedReport::of(r)
+    };
+    let reports = [
+        report("api", "live-crashloop", Severity::Critical),
+        report("web", "helm-autoscaling-disabled", Severity::Low),
+    ];
+    let text = Metrics::new().render(&reports, false, Some(true));
+    let input_series: Vec<Value> = text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| {
+            let (series, value) = l.rsplit_once(' ').unwrap();
+            serde_json::json!({"series": series, "values": format!("{value}x15")})
+        })
+        .collect();
+    let Some(mut promtool) = promtool() else {
+        return;
+    };
+    let tests = serde_json::json!({
+        "rule_files": [chart().join("files/alerts.yaml")],
+        "evaluation_interval": "1m",
+        "tests": [{
+            "interval": "1m",
+            "input_series": input_series,
+            "alert_rule_test": [{
+                "eval_time": "10m",
+                "alertname": "ProdreadyLiveFailures",
+                "exp_alerts": [{
+                    "exp_labels": {
+                        "severity": "critical", "namespace": "payments-prod",
+                        "kind": "Deployment", "workload": "api", "check": "live-crashloop",
+                    },
+                    "exp_annotations": {
+                        "summary": "Deployment payments-prod/api fails live-crashloop",
+                        "description": "Deployment payments-prod/api is failing at run time: \
+                                        live-crashloop (crash loops, OOM kills, unavailable \
+                                        replicas, image pull failures...).",
+                        "runbook_url": "https://github.com/prodready/prodready/blob/main/docs/runbooks.md#prodreadylivefailures",
+                    },
+                }],
+            }],
+        }],
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("incidents.test.yaml");
+    fs::write(&path, serde_yaml_ng::to_string(&tests).unwrap()).unwrap();
+    let out = ok(
+        promtool.args(["test", "rules"]).arg(&path),
+        None,
+        "promtool test rules (incidents page, risks do not)",
+    );
+    assert!(out.contains("SUCCESS"), "{out}");
+}
+
 #[derive(Deserialize)]
 struct RuleTests {
     tests: Vec<RuleTest>,

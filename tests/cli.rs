@@ -1157,17 +1157,29 @@ fn crd_schemas_are_structural_and_complete() {
             assert_eq!(
                 columns,
                 [
-                    "Kind", "Workload", "Ready", "Score", "Critical", "High", "Age", "Verdict",
+                    "Kind",
+                    "Workload",
+                    "Verdict",
+                    "Score",
+                    "Critical",
+                    "High",
+                    "Age",
+                    "ProductionReady",
                     "Release"
                 ]
             );
-            let wide: Vec<&Value> = version["additionalPrinterColumns"]
+            let wide: Vec<&str> = version["additionalPrinterColumns"]
                 .as_array()
                 .unwrap()
                 .iter()
                 .filter(|c| c["priority"] == 1)
+                .map(|c| c["name"].as_str().unwrap())
                 .collect();
-            assert_eq!(wide.len(), 2, "Verdict and Release only with -o wide");
+            assert_eq!(
+                wide,
+                ["ProductionReady", "Release"],
+                "the verdict is shown by default; the condition and the release with -o wide"
+            );
         } else {
             assert_eq!(crd["spec"]["scope"], "Cluster");
             assert_eq!(

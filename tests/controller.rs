@@ -349,22 +349,56 @@ async fn examples_get_reports_with_the_findings_of_the_offline_audit() {
         ),
         Some(CheckResult::Fail)
     );
+    // The verdict shows by default; the condition and the release with -o wide.
     let table = run(
         cp.kubectl()
-            .args(["get", "readinessreports", "-n", "trading", "-o", "wide"]),
+            .args(["get", "readinessreports", "-n", "trading"]),
         None,
     );
-    let header = table.lines().next().unwrap();
-    for column in [
-        "KIND", "WORKLOAD", "READY", "SCORE", "CRITICAL", "HIGH", "AGE", "VERDICT", "RELEASE",
-    ] {
-        assert!(header.contains(column), "{column} missing in {header}");
-    }
+    let header: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        header,
+        [
+            "NAME", "KIND", "WORKLOAD", "VERDICT", "SCORE", "CRITICAL", "HIGH", "AGE"
+        ]
+    );
     assert!(
         table
             .lines()
             .any(|l| l.starts_with("deployment-redis") && l.contains("NotReady")),
         "{table}"
+    );
+    let wide = run(
+        cp.kubectl()
+            .args(["get", "readinessreports", "-n", "trading", "-o", "wide"]),
+        None,
+    );
+    let header = wide.lines().next().unwrap();
+    for column in ["VERDICT", "PRODUCTIONREADY", "RELEASE"] {
+        assert!(header.contains(column), "{column} missing in {header}");
+    }
+    // The CRD's category: `kubectl get prodready` lists the reports too.
+    let category = run(
+        cp.kubectl().args(["get", "prodready", "-n", "trading"]),
+        None,
+    );
+    assert!(
+        category
+            .lines()
+            .any(|l| l.starts_with("readinessreport.prodready.dev/deployment-redis")),
+        "{category}"
+    );
+    // The summary condition is what `kubectl wait` waits for.
+    run(
+        cp.kubectl().args([
+            "wait",
+            "--for=condition=ProductionReady=False",
+            "readinessreport/deployment-redis",
+            "-n",
+            "trading",
+            "--timeout=10s",
+        ]),
+        None,
     );
     controller.stop().await;
 }
@@ -798,6 +832,129 @@ async fn a_verdict_change_records_an_event_on_the_workload() {
             .contains("security-privileged"),
         "{:?}",
         event.note
+    );
+    controller.stop().await;
+}
+
+/// Counters a dashboard or alert takes a rate of exist from the start, at zero: the errors and
+/// restarts of every watch, and every result of a report write.
+#[tokio::test]
+async fn counters_exist_at_zero_from_the_start() {
+    let Some(Setup { cp, ns, .. }) = setup("zeros").await else {
+        return;
+    };
+    let controller = start(cp, &ns, |_| {}).await;
+    let wanted: Vec<String> = ["Deployment", "Pod", "NetworkPolicy", "ReadinessReport"]
+        .iter()
+        .flat_map(|kind| {
+            [
+                format!(r#"prodready_watch_errors_total{{kind="{kind}"}} 0"#),
+                format!(r#"prodready_watch_restarts_total{{kind="{kind}"}} 0"#),
+            ]
+        })
+        .chain(
+            ["created", "updated", "deleted", "error"]
+                .map(|r| format!(r#"prodready_report_writes_total{{result="{r}"}} 0"#)),
+        )
+        .collect();
+    // The watches register as they start, before their first list completes.
+    eventually("the zero series", Duration::from_secs(10), || async {
+        let metrics = controller.ctx.render_metrics();
+        wanted
+            .iter()
+            .all(|series| metrics.lines().any(|l| l == series))
+            .then_some(())
+    })
+    .await;
+    controller.stop().await;
+}
+
+/// A namespace being deleted is not written to: the apiserver would refuse every new report
+/// and event there. Without a namespace controller (the apiserver alone) a deleted namespace
+/// stays Terminating, which is the state a real deletion passes through while its objects go.
+#[tokio::test]
+async fn a_terminating_namespace_is_not_written_to() {
+    let Some(Setup { cp, admin, ns }) = setup("terminating").await else {
+        return;
+    };
+    for name in ["a", "b"] {
+        create::<Deployment>(&admin, &ns, deployment(name, 2)).await;
+    }
+    let controller = start(cp, &ns, |_| {}).await;
+    let reports: Api<ReadinessReport> = Api::namespaced(admin.clone(), &ns);
+    eventually("two reports", Duration::from_secs(60), || async {
+        let list = reports.list(&ListParams::default()).await.ok()?;
+        (list.items.len() == 2).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let writes_before = report_writes(&controller.ctx.render_metrics());
+
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(admin.clone());
+    namespaces
+        .delete(&ns, &DeleteParams::default())
+        .await
+        .unwrap();
+    let terminating = namespaces.get(&ns).await.unwrap();
+    assert!(terminating.metadata.deletion_timestamp.is_some());
+    // The operator hears of it through its watch of Namespaces.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    // What the namespace controller does: the reports go first, the workloads stay a while and
+    // still change.
+    reports
+        .delete("deployment-a", &DeleteParams::default())
+        .await
+        .unwrap();
+    let b_before = reports.get("deployment-b").await.unwrap();
+    Api::<Deployment>::namespaced(admin.clone(), &ns)
+        .patch(
+            "b",
+            &PatchParams::default(),
+            &Patch::Strategic(json!({"spec": {"template": {"spec": {"containers": [
+                {"name": "app", "securityContext": {"privileged": true}}]}}}})),
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    let metrics = controller.ctx.render_metrics();
+    assert!(
+        !metrics.lines().any(
+            |l| l.starts_with(r#"prodready_report_writes_total{result="error"}"#)
+                && !l.ends_with(" 0")
+        ),
+        "no refused writes:\n{metrics}"
+    );
+    assert_eq!(
+        report_writes(&metrics),
+        writes_before,
+        "no write attempted:\n{metrics}"
+    );
+    assert!(
+        reports.get_opt("deployment-a").await.unwrap().is_none(),
+        "the deleted report is not created again"
+    );
+    assert_eq!(
+        reports
+            .get("deployment-b")
+            .await
+            .unwrap()
+            .metadata
+            .resource_version,
+        b_before.metadata.resource_version,
+        "the report of the changed workload is left as it was"
+    );
+    let events: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(admin.clone(), &ns);
+    assert!(
+        events
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .iter()
+            .all(|e| e.reason.as_deref() != Some("ReadinessDegraded")),
+        "no event recorded"
     );
     controller.stop().await;
 }

@@ -22,6 +22,7 @@ use prodready::live::LiveState;
 use prodready::live::watch::{self, Scope, WatchObserver};
 use prodready::webhook::certs::{self, Lifetimes};
 use prodready::webhook::{self, Certificates, SelfManaged, WebhookMetrics};
+use serde::Deserialize;
 use serde_json::json;
 use support::ControlPlane;
 use support::https::{connect, post_to};
@@ -126,6 +127,21 @@ impl Harness {
 
 /// Starts a webhook with self-managed certificates (valid for 127.0.0.1), registers it for
 /// `namespaces` with `failure_policy`, and waits until the apiserver calls it.
+/// The webhook the chart registers (`helm template` with its defaults).
+fn chart_webhook(cp: &ControlPlane) -> serde_json::Value {
+    let chart = Path::new(env!("CARGO_MANIFEST_DIR")).join("charts/prodready");
+    let rendered = support::ok(
+        cp.helm().args(["template", "prodready"]).arg(&chart),
+        None,
+        "helm template",
+    );
+    let config = serde_yaml_ng::Deserializer::from_str(&rendered)
+        .filter_map(|d| serde_json::Value::deserialize(d).ok())
+        .find(|d| d["kind"] == "ValidatingWebhookConfiguration")
+        .expect("the chart registers a webhook");
+    config["webhooks"][0].clone()
+}
+
 /// Where the test webhook's certificate comes from.
 enum Certs {
     /// Made by the webhook: lifetimes and how often they are checked.
@@ -165,21 +181,18 @@ async fn start_with(
         use base64::Engine;
         client_config["caBundle"] = json!(base64::engine::general_purpose::STANDARD.encode(bundle));
     }
+    // What is sent to the webhook is the chart's: its rules and match conditions.
+    let chart = chart_webhook(cp);
     let vwc: ValidatingWebhookConfiguration = serde_json::from_value(json!({
         "apiVersion": "admissionregistration.k8s.io/v1",
         "kind": "ValidatingWebhookConfiguration",
         "metadata": {"name": config_name},
         "webhooks": [{
-            "name": "validate.prodready.dev",
+            "name": "workloads.prodready.dev",
             "clientConfig": client_config,
-            "rules": [
-                {"apiGroups": ["apps"], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"],
-                 "resources": ["deployments", "statefulsets", "daemonsets", "replicasets"]},
-                {"apiGroups": ["batch"], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"],
-                 "resources": ["cronjobs", "jobs"]},
-                {"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"],
-                 "resources": ["pods"]}
-            ],
+            "rules": chart["rules"],
+            "matchConditions": chart["matchConditions"],
+            "matchPolicy": chart["matchPolicy"],
             "namespaceSelector": {"matchExpressions": [{
                 "key": "kubernetes.io/metadata.name", "operator": "In", "values": namespaces}]},
             "failurePolicy": failure_policy,
@@ -390,7 +403,7 @@ async fn enforce_refuses_with_the_findings_and_their_fixes() {
     let out = apply(cp, &deployment(&ns, "api", 2, PRIVILEGED, ""), &[]);
     assert!(!out.ok, "refused: {}", out.stdout);
     let expected = format!(
-        "admission webhook \"validate.prodready.dev\" denied the request: prodready: Deployment \
+        "admission webhook \"workloads.prodready.dev\" denied the request: prodready: Deployment \
          {ns}/api is not production-ready: it has 1 failing check at or above critical \
          (ReadinessPolicy \"enforce-{ns}\", mode Enforce):\n- security-privileged (critical, \
          container app): container \"app\" is privileged: it has every capability and the \
@@ -652,6 +665,50 @@ async fn a_production_ready_application_is_applied_silently() {
             r#"prodready_webhook_reviews_total{decision="allow",kind="Deployment",operation="CREATE"}"#
         ),
         "{metrics}"
+    );
+}
+
+/// The apiserver does not send the webhook a Pod that a controller owns (its owner was judged):
+/// one review fewer for every Pod a ReplicaSet creates. An unowned Pod, or one whose owner is
+/// not its controller, is still judged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn owned_pods_are_not_sent_to_the_webhook() {
+    let Some(cp) = support::controlplane().await else {
+        return;
+    };
+    let ns = cp.namespace("owned").await;
+    let harness = start(cp, &[&ns], "Fail").await;
+    await_webhook(cp, &ns);
+    let pod_reviews = || -> f64 {
+        harness
+            .render_metrics()
+            .lines()
+            .filter(|l| {
+                l.starts_with("prodready_webhook_reviews_total{") && l.contains(r#"kind="Pod""#)
+            })
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    let pod = |name: &str, owner: Option<bool>| {
+        let mut pod = json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": ns},
+            "spec": {"containers": [{"name": "app", "image": "registry.example/app:1.0"}]}});
+        if let Some(controller) = owner {
+            pod["metadata"]["ownerReferences"] = json!([{"apiVersion": "apps/v1",
+                "kind": "ReplicaSet", "name": "web-5f7d8",
+                "uid": "00000000-0000-0000-0000-000000000001", "controller": controller}]);
+        }
+        serde_json::to_string(&pod).unwrap()
+    };
+    assert!(apply(cp, &pod("owned", Some(true)), &[]).ok);
+    assert_eq!(pod_reviews(), 0.0, "an owned Pod is not sent");
+    assert!(apply(cp, &pod("bare", None), &[]).ok);
+    assert_eq!(pod_reviews(), 1.0, "a bare Pod is judged");
+    assert!(apply(cp, &pod("adopted", Some(false)), &[]).ok);
+    assert_eq!(
+        pod_reviews(),
+        2.0,
+        "a Pod whose owner is not its controller is judged"
     );
 }
 

@@ -18,12 +18,14 @@ use super::{Report, WorkloadRef};
     category = "prodready",
     printcolumn = r#"{"name":"Kind","type":"string","jsonPath":".spec.workloadRef.kind"}"#,
     printcolumn = r#"{"name":"Workload","type":"string","jsonPath":".spec.workloadRef.name"}"#,
-    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"ProductionReady\")].status"}"#,
+    // The verdict is shown by default: a column `Ready True/False` would read like pod
+    // readiness. The condition it summarises (what `kubectl wait` waits for) is in -o wide.
+    printcolumn = r#"{"name":"Verdict","type":"string","jsonPath":".status.verdict"}"#,
     printcolumn = r#"{"name":"Score","type":"integer","jsonPath":".status.score"}"#,
     printcolumn = r#"{"name":"Critical","type":"integer","jsonPath":".status.summary.critical"}"#,
     printcolumn = r#"{"name":"High","type":"integer","jsonPath":".status.summary.high"}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#,
-    printcolumn = r#"{"name":"Verdict","type":"string","priority":1,"jsonPath":".status.verdict"}"#,
+    printcolumn = r#"{"name":"ProductionReady","type":"string","priority":1,"jsonPath":".status.conditions[?(@.type==\"ProductionReady\")].status"}"#,
     printcolumn = r#"{"name":"Release","type":"string","priority":1,"jsonPath":".status.release"}"#
 )]
 #[serde(rename_all = "camelCase")]

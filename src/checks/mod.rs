@@ -66,6 +66,29 @@ impl Run {
     }
 }
 
+/// The live checks whose failure is an incident now: something is broken at run time (a crash
+/// loop, an OOM kill, replicas or endpoints missing, a claim or an image that does not arrive, a
+/// failed release). Their failing findings are what the operator exports as live failures, the
+/// series production alerts page on. Other live checks (a deprecated chart, autoscaling disabled
+/// in a release's values, replicas on one node) are risks, judged like any other finding.
+const INCIDENTS: &[&str] = &[
+    "live-replicas-unavailable",
+    "live-crashloop",
+    "live-image-pull-failure",
+    "live-oomkilled",
+    "live-probe-failing",
+    "live-pvc-pending",
+    "live-service-no-endpoints",
+    "helm-release-failed",
+];
+
+impl Check {
+    /// Whether a failure of this check is an incident now (see [`INCIDENTS`]).
+    pub fn is_incident(&self) -> bool {
+        INCIDENTS.contains(&self.id)
+    }
+}
+
 impl std::fmt::Debug for Check {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Check").field("id", &self.id).finish()
@@ -329,5 +352,30 @@ mod tests {
                 c.id
             );
         }
+    }
+
+    #[test]
+    fn incidents_are_live_checks_of_the_catalogue() {
+        for id in INCIDENTS {
+            let check = by_id(id).unwrap_or_else(|| panic!("{id} is not in the catalogue"));
+            assert_eq!(
+                check.needs,
+                Needs::Live,
+                "{id}: an incident is observed state"
+            );
+        }
+        let risks: Vec<&str> = catalogue()
+            .iter()
+            .filter(|c| c.needs == Needs::Live && !c.is_incident())
+            .map(|c| c.id)
+            .collect();
+        assert_eq!(
+            risks,
+            [
+                "live-replicas-colocated",
+                "helm-release-deprecated-chart",
+                "helm-autoscaling-disabled"
+            ]
+        );
     }
 }

@@ -12,6 +12,9 @@ use super::report_cache::CachedReport;
 use crate::api::{Severity, Verdict, WorkloadRef};
 use crate::live::watch::WatchObserver;
 
+/// The results of a report write, the `result` label of `prodready_report_writes_total`.
+pub const WRITE_RESULTS: [&str; 4] = ["created", "updated", "deleted", "error"];
+
 /// Counters of what the controller did.
 pub struct Metrics {
     registry: Registry,
@@ -75,6 +78,11 @@ impl Metrics {
             Box::new(watch_restarts.clone()),
         ] {
             registry.register(c).expect("metric names are unique");
+        }
+        // Every result exists from the start, at zero: a rate over them works (and an alert on
+        // errors can say "none") before the first write.
+        for result in WRITE_RESULTS {
+            report_writes.with_label_values(&[result]);
         }
         Metrics {
             registry,
@@ -160,7 +168,7 @@ impl Metrics {
         let mut live = Family::new(
             &mut out,
             "prodready_workload_live_failures",
-            "1 per failing live check (crash loops, OOM kills, unavailable replicas...)",
+            "1 per failing check that is an incident now (crash loops, OOM kills, unavailable replicas...)",
         );
         for (w, status) in statuses() {
             for f in status.findings.iter().filter(|f| f.is_live_failure()) {
@@ -285,6 +293,11 @@ fn escape_label(out: &mut String, value: &str) {
 }
 
 impl WatchObserver for Metrics {
+    fn watching(&self, watch: &str) {
+        self.watch_errors.with_label_values(&[watch]);
+        self.watch_restarts.with_label_values(&[watch]);
+    }
+
     fn error(&self, watch: &str) {
         self.watch_errors.with_label_values(&[watch]).inc();
     }
@@ -318,19 +331,23 @@ mod tests {
                 high: 2,
                 ..Summary::default()
             },
-            findings: ["live-crashloop", "probe-readiness-missing"]
-                .into_iter()
-                .map(|id| crate::api::Finding {
-                    check_id: id.into(),
-                    severity: Severity::High,
-                    result: CheckResult::Fail,
-                    category: crate::checks::by_id(id).unwrap().category,
-                    message: "".into(),
-                    remediation: "".into(),
-                    container: None,
-                    object: None,
-                })
-                .collect(),
+            findings: [
+                "live-crashloop",
+                "probe-readiness-missing",
+                "helm-autoscaling-disabled",
+            ]
+            .into_iter()
+            .map(|id| crate::api::Finding {
+                check_id: id.into(),
+                severity: Severity::High,
+                result: CheckResult::Fail,
+                category: crate::checks::by_id(id).unwrap().category,
+                message: "".into(),
+                remediation: "".into(),
+                container: None,
+                object: None,
+            })
+            .collect(),
             last_evaluated: Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
                 jiff::Timestamp::from_second(1_780_000_000).unwrap(),
             )),
@@ -364,10 +381,31 @@ mod tests {
             !text.contains(r#"check="probe-readiness-missing""#),
             "not a live check"
         );
+        assert!(
+            !text.contains(r#"check="helm-autoscaling-disabled""#),
+            "a live check, but not an incident"
+        );
         assert!(text.contains(r#"prodready_workload_last_evaluated_timestamp_seconds{kind="Deployment",namespace="shop",workload="api"} 1780000000"#));
         // A workload gone from the reports is gone from the next scrape.
         let text = metrics.render(&reports[1..], false, Some(true));
         assert!(!text.contains(r#"workload="api""#));
+    }
+
+    #[test]
+    fn counters_are_at_zero_before_anything_happens() {
+        let metrics = Metrics::new();
+        metrics.watching("Deployment");
+        let text = metrics.render([], false, None);
+        for series in [
+            r#"prodready_report_writes_total{result="created"} 0"#,
+            r#"prodready_report_writes_total{result="updated"} 0"#,
+            r#"prodready_report_writes_total{result="deleted"} 0"#,
+            r#"prodready_report_writes_total{result="error"} 0"#,
+            r#"prodready_watch_errors_total{kind="Deployment"} 0"#,
+            r#"prodready_watch_restarts_total{kind="Deployment"} 0"#,
+        ] {
+            assert!(text.lines().any(|l| l == series), "{series}:\n{text}");
+        }
     }
 
     #[test]

@@ -67,6 +67,7 @@ pub async fn run_with(
     )
     .await;
     names.push(report_watch::WATCH_NAME.to_string());
+    observer.watching(report_watch::WATCH_NAME);
     ctx.state.sync.expect(names);
     let report_api = match &ctx.config.namespace {
         Some(ns) => kube::Api::namespaced(ctx.client.clone(), ns),

@@ -368,6 +368,7 @@ pub async fn start(ctx: &Arc<Context>, sink: Sink) -> Option<tokio::task::JoinHa
 type ReportEvents = BoxStream<'static, Result<Event<DynamicObject>, watcher::Error>>;
 
 fn watch(ctx: &Context) -> ReportEvents {
+    ctx.metrics.watching(WATCH_NAME);
     let api: Api<DynamicObject> = match &ctx.config.namespace {
         Some(ns) => Api::namespaced_with(ctx.client.clone(), ns, &resource()),
         None => Api::all_with(ctx.client.clone(), &resource()),

@@ -18,7 +18,7 @@ use super::error::Error;
 use super::report_cache::CachedReport;
 use crate::api::names::FIELD_MANAGER;
 use crate::api::{ReadinessReport, Report};
-use crate::live::{WorkloadKey, read};
+use crate::live::{WorkloadKey, read, write as write_world};
 use crate::workload::WorkloadObject;
 
 /// What reconciling one workload did.
@@ -29,6 +29,8 @@ pub enum Outcome {
     Deleted,
     /// Judged, but not written: another replica leads.
     NotLeader,
+    /// Not judged: the namespace is being deleted, and its reports with it.
+    NamespaceTerminating,
 }
 
 /// Evaluates a workload under the policy of its namespace. A check that panics is a finding
@@ -59,6 +61,11 @@ fn evaluate(ctx: &Context, workload: &WorkloadObject) -> Result<Report, Error> {
 }
 
 pub async fn reconcile(ctx: &Context, key: &WorkloadKey) -> Result<Outcome, Error> {
+    // The apiserver refuses new reports and events in a namespace being deleted, and deletes
+    // the ones it holds: writing there would only be refused, or undone.
+    if read(&ctx.state.world).is_terminating(&key.namespace) {
+        return Ok(Outcome::NamespaceTerminating);
+    }
     let stored = read(&ctx.state.workloads).get(key).cloned();
     let name = desired::report_name(key.kind.as_str(), &key.name);
     let existing = ctx.reports.get(&key.namespace, &name);
@@ -76,7 +83,9 @@ pub async fn reconcile(ctx: &Context, key: &WorkloadKey) -> Result<Outcome, Erro
     } else if !ctx.is_leader() {
         Outcome::NotLeader
     } else {
-        write(ctx, &wanted, writes, existing.is_none()).await?;
+        if !write(ctx, &wanted, writes, existing.is_none()).await? {
+            return Ok(Outcome::NamespaceTerminating);
+        }
         if let Some(change) = desired::verdict_change(previous, &wanted.status) {
             record_event(ctx, &workload, change).await;
         }
@@ -87,12 +96,14 @@ pub async fn reconcile(ctx: &Context, key: &WorkloadKey) -> Result<Outcome, Erro
     Ok(outcome)
 }
 
+/// Writes the report; `false` when the apiserver refused it because its namespace is being
+/// deleted (not an error: the namespace is marked, and nothing is written into it again).
 async fn write(
     ctx: &Context,
     desired: &Desired,
     writes: desired::Writes,
     created: bool,
-) -> Result<(), Error> {
+) -> Result<bool, Error> {
     let api: Api<ReadinessReport> = Api::namespaced(ctx.client.clone(), &desired.namespace);
     let params = PatchParams::apply(FIELD_MANAGER).force();
     let result = async {
@@ -121,6 +132,13 @@ async fn write(
         Ok::<(), kube::Error>(())
     }
     .await;
+    if let Err(e) = &result
+        && namespace_terminating(e)
+    {
+        tracing::debug!(namespace = %desired.namespace, "namespace being deleted: not written");
+        write_world(&ctx.state.world).mark_terminating(&desired.namespace);
+        return Ok(false);
+    }
     let label = match (&result, created) {
         (Err(_), _) => "error",
         (Ok(()), true) => "created",
@@ -130,7 +148,21 @@ async fn write(
     result?;
     tracing::info!(report = %desired.name, score = desired.status.score,
         verdict = %desired.status.verdict, created, "report written");
-    Ok(())
+    Ok(true)
+}
+
+/// The apiserver's refusal of a new object in a namespace being deleted (its NamespaceLifecycle
+/// admission: 403 with the cause `NamespaceTerminating`, "... because it is being terminated").
+fn namespace_terminating(e: &kube::Error) -> bool {
+    let kube::Error::Api(status) = e else {
+        return false;
+    };
+    status.code == 403
+        && (status
+            .details
+            .as_ref()
+            .is_some_and(|d| d.causes.iter().any(|c| c.reason == "NamespaceTerminating"))
+            || status.message.contains("because it is being terminated"))
 }
 
 /// Deletes the report of a workload that is gone. Only once every watch has synced (before,
@@ -212,5 +244,24 @@ async fn record_event(ctx: &Context, workload: &WorkloadObject, change: desired:
     // An event is a courtesy: failing to record one never fails the reconcile.
     if let Err(e) = ctx.recorder.publish(&event, &reference).await {
         tracing::warn!(error = %e, reason = change.reason, "could not record an event");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kube::core::Status;
+
+    #[test]
+    fn a_refusal_for_a_namespace_being_deleted_is_recognised() {
+        let refused = Status::failure(
+            "readinessreports.prodready.dev \"deployment-a\" is forbidden: unable to create new \
+             content in namespace shop because it is being terminated",
+            "Forbidden",
+        )
+        .with_code(403);
+        assert!(namespace_terminating(&kube::Error::Api(refused.boxed())));
+        let other = Status::failure("forbidden: no RBAC", "Forbidden").with_code(403);
+        assert!(!namespace_terminating(&kube::Error::Api(other.boxed())));
     }
 }

@@ -18,7 +18,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use sha2::{Digest, Sha256};
 
 use crate::api::{
-    CheckResult, Needs, ReadinessReport, ReadinessReportSpec, Report, Severity, Summary, Verdict,
+    CheckResult, ReadinessReport, ReadinessReportSpec, Report, Severity, Summary, Verdict,
 };
 use crate::live::{WorkloadKey, read, write};
 use crate::workload::WorkloadKind;
@@ -76,10 +76,11 @@ pub struct CachedFinding {
 }
 
 impl CachedFinding {
-    /// A failing finding of a check that judges the running workload (crash loops, OOM kills).
+    /// A failing finding of a check whose failure is an incident now (crash loops, OOM kills,
+    /// unavailable replicas...): what production alerts page on.
     pub fn is_live_failure(&self) -> bool {
         self.result == CheckResult::Fail
-            && crate::checks::by_id(&self.check_id).is_some_and(|c| c.needs == Needs::Live)
+            && crate::checks::by_id(&self.check_id).is_some_and(|c| c.is_incident())
     }
 }
 

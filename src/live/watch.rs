@@ -356,6 +356,9 @@ pub type Sink = Sender<WorkloadKey>;
 
 /// Counts what happens to the watches (kept by the controller's metrics).
 pub trait WatchObserver: Send + Sync {
+    /// The watch is about to start: its series exist from now on, at zero, so that a rate
+    /// over them works before its first error.
+    fn watching(&self, watch: &str);
     fn error(&self, watch: &str);
     fn restart(&self, watch: &str);
 }
@@ -660,6 +663,9 @@ pub async fn spawn_all(
     let optional = discover_optional(client).await;
     let specs = watches(client, scope, &optional);
     let names = specs.iter().map(|s| s.name.clone()).collect();
+    for spec in &specs {
+        observer.watching(&spec.name);
+    }
     let tasks = specs
         .into_iter()
         .map(|spec| tokio::spawn(run(spec, state.clone(), sink.clone(), observer.clone())))

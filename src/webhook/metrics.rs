@@ -75,6 +75,13 @@ impl WebhookMetrics {
         ] {
             registry.register(c).expect("metric names are unique");
         }
+        // Every check that can refuse an admission has its series from the start, at zero, so
+        // that a rate over denials works before the first one.
+        for check in crate::checks::catalogue() {
+            if super::review::judged_at_admission(check) {
+                denials.with_label_values(&[check.id]);
+            }
+        }
         WebhookMetrics {
             reviews,
             duration,
@@ -102,5 +109,31 @@ impl WebhookMetrics {
         self.certificate_expiry
             .with_label_values(&[certificate])
             .set(unix as f64);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn denials_are_at_zero_for_every_check_that_can_deny() {
+        let registry = Registry::new();
+        WebhookMetrics::register(&registry);
+        let mut text = Vec::new();
+        prometheus::Encoder::encode(
+            &prometheus::TextEncoder::new(),
+            &registry.gather(),
+            &mut text,
+        )
+        .unwrap();
+        let text = String::from_utf8(text).unwrap();
+        assert!(
+            text.lines()
+                .any(|l| l == r#"prodready_webhook_denials_total{check="security-privileged"} 0"#),
+            "{text}"
+        );
+        // Live checks judge the running version, never an admission.
+        assert!(!text.contains(r#"check="live-crashloop""#), "{text}");
     }
 }

@@ -297,9 +297,13 @@ pub fn decide_on<O: Admitted>(
 /// restarts, status), not the one being submitted, so they are left to the reports.
 fn admission_failures(report: &Report) -> impl Iterator<Item = &Finding> {
     report.findings.iter().filter(|f| {
-        f.result == CheckResult::Fail
-            && checks::by_id(&f.check_id).is_none_or(|c| c.needs != Needs::Live)
+        f.result == CheckResult::Fail && checks::by_id(&f.check_id).is_none_or(judged_at_admission)
     })
+}
+
+/// Whether a check's failures count at admission (see [`admission_failures`]).
+pub(super) fn judged_at_admission(check: &checks::Check) -> bool {
+    check.needs != Needs::Live
 }
 
 /// The kinds the webhook judges, by group, version and kind.

@@ -13,7 +13,7 @@ pub mod meta;
 pub mod reach;
 mod selector;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 pub use compact::{ByName, Labels, Named, Names};
 pub use facts::*;
@@ -80,6 +80,8 @@ pub struct World {
     partial: bool,
     namespaces: HashMap<String, NamespaceIndex>,
     namespace_labels: HashMap<String, BTreeMap<String, String>>,
+    /// Namespaces being deleted: the apiserver refuses new objects in them.
+    terminating: HashSet<String>,
     pvs: HashMap<String, PvFacts>,
     pv_by_claim: HashMap<(String, String), String>,
     storage_classes: BTreeMap<String, StorageClassFacts>,
@@ -257,6 +259,22 @@ impl World {
 
     pub fn namespace_labels(&self, ns: &str) -> Option<&BTreeMap<String, String>> {
         self.namespace_labels.get(ns)
+    }
+
+    /// Whether the namespace is being deleted: it has a deletionTimestamp, or the apiserver
+    /// refused an object in it for that reason. Nothing is written into it any more; its
+    /// reports go with it.
+    pub fn is_terminating(&self, ns: &str) -> bool {
+        self.terminating.contains(ns)
+    }
+
+    /// Records that the namespace is being deleted (the apiserver said so before its watch
+    /// did). Only while Namespaces are watched: their watch forgets the namespace once it is
+    /// gone, so a namespace created again under the same name is written to again.
+    pub fn mark_terminating(&mut self, ns: &str) {
+        if self.has(RelatedKind::Namespace) {
+            self.terminating.insert(ns.to_string());
+        }
     }
 
     /// Services in `ns` whose selector matches the pod labels.
@@ -590,6 +608,35 @@ mod tests {
 
     fn names<T: Named>(facts: Vec<&T>) -> Vec<&str> {
         facts.into_iter().map(Named::name).collect()
+    }
+
+    #[test]
+    fn a_namespace_is_terminating_from_its_deletion_until_it_is_gone() {
+        let mut world = World::new();
+        let namespace = |deleted: bool| {
+            let mut value = json!({"metadata": {"name": "shop"}});
+            if deleted {
+                value["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:00Z");
+            }
+            RelatedObject::Namespace(typed(value))
+        };
+        world.mark_terminating("shop");
+        assert!(
+            !world.is_terminating("shop"),
+            "without a watch of Namespaces, nothing would forget the mark"
+        );
+        world.apply(namespace(false));
+        assert!(!world.is_terminating("shop"));
+        world.apply(namespace(true));
+        assert!(world.is_terminating("shop"));
+        world.remove(RelatedKind::Namespace, "", "shop");
+        assert!(
+            !world.is_terminating("shop"),
+            "created again: written to again"
+        );
+        world.apply(namespace(false));
+        world.mark_terminating("shop");
+        assert!(world.is_terminating("shop"));
     }
 
     #[test]

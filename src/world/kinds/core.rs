@@ -241,14 +241,19 @@ impl Kind for Namespace {
 
     fn apply(self, world: &mut World) {
         world.present.insert(RelatedKind::Namespace);
-        world.namespace_labels.insert(
-            name_of(&self.metadata),
-            self.metadata.labels.clone().unwrap_or_default(),
-        );
+        let name = name_of(&self.metadata);
+        // A deletion, once started, is never undone: the namespace only goes away.
+        if self.metadata.deletion_timestamp.is_some() {
+            world.terminating.insert(name.clone());
+        }
+        world
+            .namespace_labels
+            .insert(name, self.metadata.labels.clone().unwrap_or_default());
     }
 
     fn remove(world: &mut World, _: RelatedKind, _: &str, name: &str) {
         world.namespace_labels.remove(name);
+        world.terminating.remove(name);
     }
 }
 
