@@ -12,7 +12,7 @@ pub const CHECKS: &[Check] = &[
         category: Category::Images,
         severity: Severity::High,
         needs: Needs::Object,
-        title: "An image has no tag or the latest tag",
+        title: "An image has no tag, the latest tag or another tag that names no release",
         remediation: "Use a release tag (for example api:1.4.2), ideally with its digest \
                       (api:1.4.2@sha256:...), and change it with each release.",
         run: Run::Workload(tag_mutable),
@@ -48,27 +48,72 @@ fn images<'a>(ctx: &Ctx<'a>) -> impl Iterator<Item = (&'a Container, &'a str, Im
         .map(|(c, image)| (c, image, ImageRef::parse(image)))
 }
 
-/// What makes a reference mutable: no digest, and no tag or `latest`. `None` when the
-/// reference is immutable or carries a release tag.
-fn mutable_tag(image: &ImageRef<'_>) -> Option<&'static str> {
+/// Tags that name a channel, a branch or a base image rather than a release: they move with
+/// every push, as `latest` does.
+const MOVING_TAGS: &[&str] = &[
+    "latest", "alpine", "stable", "lts", "edge", "main", "master", "nightly", "dev", "develop",
+];
+
+/// Why a reference is mutable.
+#[derive(Clone, Copy)]
+enum Mutable {
+    /// No tag: the registry's `latest`.
+    Untagged,
+    Latest,
+    /// Another tag that moves (`stable`, `main`, `latest-alpine`...).
+    Moving,
+}
+
+impl Mutable {
+    fn how(self, tag: Option<&str>) -> String {
+        match (self, tag) {
+            (Mutable::Untagged, _) | (_, None) => "without a tag".to_string(),
+            (Mutable::Latest, _) => "with the latest tag".to_string(),
+            (Mutable::Moving, Some(tag)) => {
+                format!("with the tag {tag:?}, which names no release")
+            }
+        }
+    }
+
+    /// Kubernetes defaults imagePullPolicy to Always only for no tag and `latest`.
+    fn pulled_always_by_default(self) -> bool {
+        !matches!(self, Mutable::Moving)
+    }
+}
+
+/// What makes a reference mutable: no digest, and no tag, `latest` or another tag that names
+/// no release. `None` when the reference is immutable or carries a release tag.
+fn mutable_tag(image: &ImageRef<'_>) -> Option<Mutable> {
     if image.digest.is_some() {
         return None;
     }
-    match image.tag {
-        None => Some("without a tag"),
-        Some("latest") => Some("with the latest tag"),
-        Some(_) => None,
+    let Some(tag) = image.tag else {
+        return Some(Mutable::Untagged);
+    };
+    if tag == "latest" {
+        return Some(Mutable::Latest);
     }
+    let moving = MOVING_TAGS.iter().any(|t| t.eq_ignore_ascii_case(tag))
+        || tag
+            .get(..7)
+            .is_some_and(|p| p.eq_ignore_ascii_case("latest-"))
+        || tag
+            .len()
+            .checked_sub(7)
+            .and_then(|i| tag.get(i..))
+            .is_some_and(|s| s.eq_ignore_ascii_case("-latest"));
+    moving.then_some(Mutable::Moving)
 }
 
 fn tag_mutable(ctx: &Ctx<'_>, out: &mut Out<'_>) {
     for (c, image, parsed) in images(ctx) {
         match mutable_tag(&parsed) {
-            Some(how) => {
+            Some(mutable) => {
                 out.fail(format!(
-                    "container {:?} uses image {image:?} {how}: each pull may get different \
+                    "container {:?} uses image {image:?} {}: each pull may get different \
                      code, so replicas and rollbacks do not run what was tested",
-                    c.name
+                    c.name,
+                    mutable.how(parsed.tag)
                 ))
                 .container(&c.name);
             }
@@ -94,17 +139,31 @@ fn not_pinned(ctx: &Ctx<'_>, out: &mut Out<'_>) {
 
 fn pull_policy(ctx: &Ctx<'_>, out: &mut Out<'_>) {
     for (c, image, parsed) in images(ctx) {
-        let Some(how) = mutable_tag(&parsed) else {
+        let Some(mutable) = mutable_tag(&parsed) else {
             continue;
         };
-        // Unset, Kubernetes pulls untagged and latest images Always.
-        match c.image_pull_policy.as_deref() {
-            None | Some("Always") => out.pass(),
+        let how = mutable.how(parsed.tag);
+        // Unset, Kubernetes pulls untagged and latest images Always, any other tag
+        // IfNotPresent.
+        let policy = match c.image_pull_policy.as_deref() {
+            Some("Always") => None,
+            None if mutable.pulled_always_by_default() => None,
+            None => Some("unset (IfNotPresent for this tag)"),
+            Some(policy) => Some(policy),
+        };
+        match policy {
+            None => out.pass(),
             Some(policy) => {
                 out.fail(format!(
-                    "container {:?} uses image {image:?} {how} and imagePullPolicy {policy}: \
+                    "container {:?} uses image {image:?} {how}{} and imagePullPolicy {policy}: \
                      each node keeps running whatever copy it pulled first",
-                    c.name
+                    c.name,
+                    // "..., which names no release, and ..." reads as one clause.
+                    if matches!(mutable, Mutable::Moving) {
+                        ","
+                    } else {
+                        ""
+                    }
                 ))
                 .container(&c.name);
             }
@@ -153,6 +212,49 @@ mod tests {
         let pinned = format!("api:latest@{DIGEST}");
         let r = judge(&deployment(&[("app", &pinned, ""), ("b", "api:1.2", "")]));
         assert_eq!(outcome(&r, id), "pass");
+    }
+
+    #[test]
+    fn tags_that_name_no_release_are_mutable() {
+        let id = "image-tag-mutable";
+        let r = judge(&deployment(&[
+            ("a", "redis:alpine", ""),
+            ("b", "ghcr.io/acme/api:main", ""),
+            ("c", "nginx:latest-alpine", ""),
+            ("d", "node:lts", ""),
+            ("e", "acme/tool:v2-latest", ""),
+        ]));
+        assert_eq!(
+            messages(&r, id),
+            vec![
+                "container \"a\" uses image \"redis:alpine\" with the tag \"alpine\", which names no release: each pull may get different code, so replicas and rollbacks do not run what was tested",
+                "container \"b\" uses image \"ghcr.io/acme/api:main\" with the tag \"main\", which names no release: each pull may get different code, so replicas and rollbacks do not run what was tested",
+                "container \"c\" uses image \"nginx:latest-alpine\" with the tag \"latest-alpine\", which names no release: each pull may get different code, so replicas and rollbacks do not run what was tested",
+                "container \"d\" uses image \"node:lts\" with the tag \"lts\", which names no release: each pull may get different code, so replicas and rollbacks do not run what was tested",
+                "container \"e\" uses image \"acme/tool:v2-latest\" with the tag \"v2-latest\", which names no release: each pull may get different code, so replicas and rollbacks do not run what was tested",
+            ]
+        );
+        // A version with a variant is a release tag.
+        let r = judge(&deployment(&[
+            ("a", "redis:7.2-alpine", ""),
+            ("b", "node:20-bookworm", ""),
+            ("c", "acme/mainframe:1.0", ""),
+        ]));
+        assert_eq!(outcome(&r, id), "pass");
+        // Unset, the pull policy of such a tag is IfNotPresent: each node keeps its copy.
+        let r = judge(&deployment(&[("app", "redis:alpine", "")]));
+        assert_eq!(
+            messages(&r, "image-pull-policy"),
+            vec![
+                "container \"app\" uses image \"redis:alpine\" with the tag \"alpine\", which names no release, and imagePullPolicy unset (IfNotPresent for this tag): each node keeps running whatever copy it pulled first"
+            ]
+        );
+        let r = judge(&deployment(&[(
+            "app",
+            "redis:alpine",
+            "        imagePullPolicy: Always\n",
+        )]));
+        assert_eq!(outcome(&r, "image-pull-policy"), "pass");
     }
 
     #[test]

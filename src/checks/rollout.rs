@@ -4,7 +4,7 @@
 use k8s_openapi::api::core::v1::Container;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::serving::services_targeting;
+use super::serving::{serves_clients, services_targeting};
 use super::util::{join_names, resolve_int_or_percent};
 use super::{Check, Ctx, Out, Run};
 use crate::api::{Category, Needs, Severity};
@@ -27,7 +27,7 @@ pub const CHECKS: &[Check] = &[
         category: Category::Rollout,
         severity: Severity::Medium,
         needs: Needs::Object,
-        title: "A multi-replica Deployment rolls out by stopping every pod",
+        title: "A Deployment rolls out by stopping every pod",
         remediation: "Use strategy RollingUpdate with maxUnavailable 0 or 1 (or 25%) and \
                       maxSurge 1, so old pods keep serving until new ones are ready; keep \
                       Recreate only for workloads that cannot run two versions at once.",
@@ -72,38 +72,85 @@ fn recreate(ctx: &Ctx<'_>, out: &mut Out<'_>) {
     };
     // An HPA may scale the Deployment down to its floor; that is the count a rollout may meet.
     let count = ctx.related.hpa.map_or(replicas, |h| h.min_replicas);
-    if count < 2 {
+    if count < 1 {
         return;
     }
+    // One replica: a rolling update with surge starts the new pod and waits for it to be ready
+    // before it stops the old one, so only a Recreate interrupts it. That matters for a pod
+    // that serves; a single worker may need Recreate so that two versions never run at once,
+    // and a pod that mounts a claim (ReadWriteOnce, most often) may need it so that the new
+    // pod can attach the volume the old one holds.
+    if count == 1 && (!serves(ctx) || mounts_claim(ctx)) {
+        return;
+    }
+    let replicas = if count == 1 {
+        "1 replica".to_string()
+    } else {
+        format!("{count} replicas")
+    };
     let strategy = d.spec.as_ref().and_then(|s| s.strategy.as_ref());
     if strategy.and_then(|s| s.type_.as_deref()) == Some("Recreate") {
+        let stops = if count == 1 {
+            "stops the pod before starting the new one"
+        } else {
+            "stops all pods before starting new ones"
+        };
         out.fail(format!(
-            "strategy Recreate with {count} replicas: every rollout stops all pods before \
-             starting new ones, an outage on each release"
+            "strategy Recreate with {replicas}: every rollout {stops}, an outage on each release"
         ));
         return;
     }
-    // Unset, maxUnavailable defaults to 25%, which never reaches every replica.
-    let Some(max) = strategy
-        .and_then(|s| s.rolling_update.as_ref())
-        .and_then(|r| r.max_unavailable.as_ref())
-    else {
-        return out.pass();
+    let rolling = strategy.and_then(|s| s.rolling_update.as_ref());
+    let max = rolling.and_then(|r| r.max_unavailable.as_ref());
+    // Unset, maxUnavailable defaults to 25% (rounded down) and maxSurge to 25% (rounded up).
+    let default = IntOrString::String("25%".to_string());
+    let surge = rolling
+        .and_then(|r| r.max_surge.as_ref())
+        .map_or(Some(1), |s| resolve_int_or_percent(s, count, true));
+    // Deployments round a maxUnavailable percentage down; when both resolve to 0, the
+    // controller lets one pod be unavailable so the rollout can progress.
+    let unavailable = match resolve_int_or_percent(max.unwrap_or(&default), count, false) {
+        Some(0) if surge == Some(0) => Some(1),
+        n => n,
     };
-    // Deployments round a maxUnavailable percentage down.
-    match resolve_int_or_percent(max, count, false) {
+    match unavailable {
         Some(n) if n >= count => {
             let shown = match max {
-                IntOrString::Int(i) => format!("{i} with {count} replicas"),
+                Some(IntOrString::Int(i)) => format!("maxUnavailable {i} with {replicas}"),
                 // No rollout stops more pods than there are.
-                IntOrString::String(s) => format!("{s} ({count} of {count} replicas)"),
+                Some(IntOrString::String(s)) => {
+                    format!("maxUnavailable {s} ({count} of {replicas})")
+                }
+                None => format!("maxSurge 0 with {replicas}"),
             };
-            out.fail(format!(
-                "RollingUpdate with maxUnavailable {shown}: a rollout may stop every pod at once"
-            ));
+            let how = if count == 1 {
+                "a rollout may stop the pod before its replacement is ready"
+            } else {
+                "a rollout may stop every pod at once"
+            };
+            out.fail(format!("RollingUpdate with {shown}: {how}"));
         }
         _ => out.pass(),
     }
+}
+
+/// Whether the Deployment's pods serve requests: a Service sends them some or, Services
+/// unknown, a long-running container declares a port.
+fn serves(ctx: &Ctx<'_>) -> bool {
+    serves_clients(ctx).unwrap_or_else(|| {
+        ctx.workload
+            .long_running_containers()
+            .any(|c| c.ports.as_ref().is_some_and(|p| !p.is_empty()))
+    })
+}
+
+fn mounts_claim(ctx: &Ctx<'_>) -> bool {
+    ctx.workload
+        .pod_spec
+        .volumes
+        .iter()
+        .flatten()
+        .any(|v| v.persistent_volume_claim.is_some())
 }
 
 fn no_graceful_shutdown(ctx: &Ctx<'_>, out: &mut Out<'_>) {
@@ -279,7 +326,7 @@ mod tests {
                 "{spec}"
             );
         }
-        // One replica: any rollout interrupts it; availability-single-replica says so.
+        // One replica that serves nothing: a singleton worker may need Recreate.
         let single = deployment("  strategy: {type: Recreate}\n");
         assert_eq!(outcome(&judge(&single), "rollout-recreate"), "n/a");
         // An HPA's floor counts.
@@ -292,6 +339,57 @@ mod tests {
         );
         let sts = workload("StatefulSet", "  replicas: 3\n", "", "");
         assert_eq!(outcome(&judge(&sts), "rollout-recreate"), "n/a");
+    }
+
+    #[test]
+    fn recreate_interrupts_a_single_serving_replica() {
+        let serving = |spec: &str| format!("{}{SERVICE}", workload("Deployment", spec, "", PORT));
+        let r = judge(&serving("  replicas: 1\n  strategy: {type: Recreate}\n"));
+        assert_eq!(
+            messages(&r, "rollout-recreate"),
+            vec![
+                "strategy Recreate with 1 replica: every rollout stops the pod before starting the new one, an outage on each release"
+            ]
+        );
+        // No surge: the controller lets the only pod go before its replacement is ready.
+        let r = judge(&serving(
+            "  strategy: {rollingUpdate: {maxSurge: 0, maxUnavailable: \"25%\"}}\n",
+        ));
+        assert_eq!(
+            messages(&r, "rollout-recreate"),
+            vec![
+                "RollingUpdate with maxUnavailable 25% (1 of 1 replica): a rollout may stop the pod before its replacement is ready"
+            ]
+        );
+        let r = judge(&serving("  strategy: {rollingUpdate: {maxSurge: 0}}\n"));
+        assert_eq!(
+            messages(&r, "rollout-recreate"),
+            vec![
+                "RollingUpdate with maxSurge 0 with 1 replica: a rollout may stop the pod before its replacement is ready"
+            ]
+        );
+        // The default rolling update surges one pod and waits for it.
+        for spec in ["", "  strategy: {type: RollingUpdate}\n"] {
+            assert_eq!(
+                outcome(&judge(&serving(spec)), "rollout-recreate"),
+                "pass",
+                "{spec}"
+            );
+        }
+        // Services unknown, a declared port is taken to serve.
+        let alone = workload("Deployment", "  strategy: {type: Recreate}\n", "", PORT);
+        assert_eq!(outcome(&judge(&alone), "rollout-recreate"), "fail");
+        // A claim the new pod must attach after the old one lets go of it.
+        let claim = workload(
+            "Deployment",
+            "  strategy: {type: Recreate}\n",
+            "      volumes: [{name: data, persistentVolumeClaim: {claimName: data}}]\n",
+            PORT,
+        );
+        assert_eq!(
+            outcome(&judge(&format!("{claim}{SERVICE}")), "rollout-recreate"),
+            "n/a"
+        );
     }
 
     const PORT: &str = "        ports: [{containerPort: 8080, name: http}]\n";

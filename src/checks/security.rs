@@ -180,9 +180,7 @@ fn is_confined(ctx: &Ctx<'_>, c: &Container) -> bool {
     not_root
         && csc.and_then(|s| s.privileged) != Some(true)
         && csc.and_then(|s| s.allow_privilege_escalation) == Some(false)
-        && dropped_caps(c)
-            .iter()
-            .any(|d| d.eq_ignore_ascii_case("ALL"))
+        && drops_every_capability(c)
         && added_caps(c).is_empty()
 }
 
@@ -278,6 +276,40 @@ fn dropped_caps(c: &Container) -> &[String] {
         .unwrap_or(&[])
 }
 
+/// The capabilities container runtimes (containerd, CRI-O, Docker) grant a container by
+/// default: dropping each of them by name leaves it with as little as dropping ALL.
+const DEFAULT_CAPABILITIES: &[&str] = &[
+    "AUDIT_WRITE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "MKNOD",
+    "NET_BIND_SERVICE",
+    "NET_RAW",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYS_CHROOT",
+];
+
+/// Whether a container drops ALL capabilities, or every default one by name.
+fn drops_every_capability(c: &Container) -> bool {
+    dropped_caps(c).iter().any(|d| same_cap(d, "ALL")) || kept_defaults(c).is_empty()
+}
+
+/// The default capabilities a container does not drop by name.
+fn kept_defaults(c: &Container) -> Vec<&'static str> {
+    let dropped = dropped_caps(c);
+    DEFAULT_CAPABILITIES
+        .iter()
+        .copied()
+        .filter(|cap| !dropped.iter().any(|d| same_cap(d, cap)))
+        .collect()
+}
+
 fn privilege_escalation(ctx: &Ctx<'_>, out: &mut Out<'_>) {
     if is_windows(ctx) {
         return;
@@ -365,22 +397,31 @@ fn capabilities(ctx: &Ctx<'_>, out: &mut Out<'_>) {
             };
             out.fail(msg).container(&c.name);
         }
-        if !dropped_caps(c)
-            .iter()
-            .any(|d| d.eq_ignore_ascii_case("ALL"))
-        {
+        if !drops_every_capability(c) {
             ok = false;
-            out.fail(format!(
-                "container {:?} does not drop ALL capabilities: it keeps the runtime's defaults \
-                 (such as NET_RAW, CHOWN and SETUID) that it most likely does not need",
-                c.name
-            ))
-            .container(&c.name)
-            .severity(Severity::Medium)
-            .remediation(
-                "Set securityContext.capabilities.drop: [ALL] and add back only what the \
+            let kept = kept_defaults(c);
+            let msg = if kept.len() == DEFAULT_CAPABILITIES.len() {
+                format!(
+                    "container {:?} does not drop ALL capabilities: it keeps the runtime's \
+                     defaults (such as NET_RAW, CHOWN and SETUID) that it most likely does not \
+                     need",
+                    c.name
+                )
+            } else {
+                format!(
+                    "container {:?} does not drop ALL capabilities: of the runtime's defaults it \
+                     keeps {}, which it most likely does not need",
+                    c.name,
+                    join_names(&kept)
+                )
+            };
+            out.fail(msg)
+                .container(&c.name)
+                .severity(Severity::Medium)
+                .remediation(
+                    "Set securityContext.capabilities.drop: [ALL] and add back only what the \
                  container needs (for example NET_BIND_SERVICE).",
-            );
+                );
         }
         if ok {
             out.pass();
@@ -1015,6 +1056,29 @@ mod tests {
             ),
         ));
         assert_eq!(outcome(&r, "security-capabilities"), "pass");
+        // Dropping every default capability by name leaves as little as dropping ALL...
+        let every_default = "AUDIT_WRITE, CHOWN, DAC_OVERRIDE, FOWNER, FSETID, KILL, MKNOD, \
+             NET_BIND_SERVICE, NET_RAW, SETFCAP, SETGID, SETPCAP, SETUID, CAP_SYS_CHROOT";
+        let r = judge(&deployment(
+            "",
+            &container("app", &format!("capabilities: {{drop: [{every_default}]}}")),
+        ));
+        assert_eq!(outcome(&r, "security-capabilities"), "pass");
+        // ...and one of them kept is a default kept.
+        let r = judge(&deployment(
+            "",
+            &container(
+                "app",
+                "capabilities: {drop: [AUDIT_WRITE, CHOWN, DAC_OVERRIDE, FOWNER, FSETID, KILL, \
+                 MKNOD, NET_BIND_SERVICE, SETFCAP, SETGID, SETPCAP, SETUID, SYS_CHROOT]}",
+            ),
+        ));
+        assert_eq!(
+            messages(&r, "security-capabilities"),
+            vec![
+                "container \"app\" does not drop ALL capabilities: of the runtime's defaults it keeps NET_RAW, which it most likely does not need",
+            ]
+        );
         // The policy's list decides what is dangerous (ALL always is).
         let policy = ReadinessPolicySpec {
             parameters: Parameters {
