@@ -1,22 +1,162 @@
 //! Validity: objects that route to, select or refer to nothing. Kubernetes accepts them and
 //! nothing works: a Service without endpoints answers every request with a refused connection.
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+
 use super::util::join_names;
-use super::{Check, NamespaceCtx, Out, Run};
+use super::{Check, Ctx, NamespaceCtx, Out, Run};
 use crate::api::{Category, Needs, Severity};
+use crate::workload::WorkloadObject;
 use crate::world::RelatedKind;
 
-pub const CHECKS: &[Check] = &[Check {
-    id: "validity-service-selects-nothing",
-    category: Category::Validity,
-    severity: Severity::Medium,
-    needs: Needs::Related,
-    title: "A Service's selector matches no pod",
-    remediation: "Make the Service's spec.selector match the labels of the pods it should \
+pub const CHECKS: &[Check] = &[
+    Check {
+        id: "validity-service-selects-nothing",
+        category: Category::Validity,
+        severity: Severity::Medium,
+        needs: Needs::Related,
+        title: "A Service's selector matches no pod",
+        remediation: "Make the Service's spec.selector match the labels of the pods it should \
                   route to (compare `kubectl get svc <name> -o jsonpath='{.spec.selector}'` \
                   with `kubectl get pods --show-labels`), or remove the Service.",
-    run: Run::Namespace(service_selects_nothing),
-}];
+        run: Run::Namespace(service_selects_nothing),
+    },
+    Check {
+        id: "validity-selector-mismatch",
+        category: Category::Validity,
+        severity: Severity::Critical,
+        needs: Needs::Object,
+        title: "A workload's selector does not match its pod template's labels",
+        remediation: "Make spec.selector match labels that spec.template.metadata.labels \
+                      carries (the selector of an existing Deployment, StatefulSet or DaemonSet \
+                      cannot change: change the template's labels, or delete and recreate the \
+                      workload).",
+        run: Run::Workload(selector_mismatch),
+    },
+    Check {
+        id: "validity-statefulset-service-missing",
+        category: Category::Validity,
+        severity: Severity::Medium,
+        needs: Needs::Related,
+        title: "A StatefulSet's serviceName is not a headless Service of its namespace",
+        remediation: "Create the governing Service the StatefulSet's serviceName names, headless \
+                      (clusterIP: None) and selecting its pods, so each pod gets its stable DNS \
+                      name (<pod>.<service>.<namespace>.svc).",
+        run: Run::Workload(statefulset_service_missing),
+    },
+];
+
+/// Whether labels satisfy a LabelSelector, read as the API server reads a workload's: an empty
+/// selector matches nothing (apps/v1 refuses it).
+fn selects(selector: &LabelSelector, labels: &std::collections::BTreeMap<String, String>) -> bool {
+    let equals = selector.match_labels.iter().flatten();
+    let expressions = selector.match_expressions.iter().flatten();
+    if equals.clone().next().is_none() && expressions.clone().next().is_none() {
+        return false;
+    }
+    equals.into_iter().all(|(k, v)| labels.get(k) == Some(v))
+        && expressions.into_iter().all(|e| {
+            let values = e.values.as_deref().unwrap_or(&[]);
+            let value = labels.get(&e.key);
+            match e.operator.as_str() {
+                "In" => value.is_some_and(|v| values.contains(v)),
+                "NotIn" => value.is_none_or(|v| !values.contains(v)),
+                "Exists" => value.is_some(),
+                "DoesNotExist" => value.is_none(),
+                _ => false,
+            }
+        })
+}
+
+fn selector_mismatch(ctx: &Ctx<'_>, out: &mut Out<'_>) {
+    let selector = match ctx.workload.object {
+        WorkloadObject::Deployment(d) => d.spec.as_ref().map(|s| &s.selector),
+        WorkloadObject::StatefulSet(s) => s.spec.as_ref().map(|s| &s.selector),
+        WorkloadObject::DaemonSet(d) => d.spec.as_ref().map(|s| &s.selector),
+        WorkloadObject::ReplicaSet(r) => r.spec.as_ref().map(|s| &s.selector),
+        // A Job's selector is generated unless set by hand (manualSelector).
+        WorkloadObject::Job(j) => j.spec.as_ref().and_then(|s| s.selector.as_ref()),
+        _ => None,
+    };
+    let Some(selector) = selector else {
+        return;
+    };
+    let labels = ctx.workload.pod_labels();
+    // A match is not counted as a pass: every object the API server accepts has one, and a
+    // critical pass on every workload would lift every score without saying anything.
+    if selects(selector, labels) {
+        return;
+    }
+    let described = crate::world::Selector::from_label_selector(Some(selector), true).describe();
+    let carried: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let message = if described.is_empty() {
+        "spec.selector is empty: the API server refuses the workload, so it is never created or \
+         updated"
+            .to_string()
+    } else {
+        format!(
+            "spec.selector {described} does not match the pod template's labels ({}): the API \
+             server refuses the workload, so it is never created or updated",
+            if carried.is_empty() {
+                "none".to_string()
+            } else {
+                carried.join(",")
+            }
+        )
+    };
+    out.fail(message);
+}
+
+fn statefulset_service_missing(ctx: &Ctx<'_>, out: &mut Out<'_>) {
+    let WorkloadObject::StatefulSet(sts) = ctx.workload.object else {
+        return;
+    };
+    // Since Kubernetes 1.32 serviceName may be left out: the pods then get no DNS names of
+    // their own, by choice.
+    let Some(name) = sts
+        .spec
+        .as_ref()
+        .and_then(|s| s.service_name.as_deref())
+        .filter(|n| !n.is_empty())
+    else {
+        return;
+    };
+    if !ctx.has(&[RelatedKind::Service]) {
+        return out.skip_missing(&[RelatedKind::Service]);
+    }
+    let ns = ctx.workload.namespace;
+    let object = format!("Service/{name}");
+    match ctx.world.service(ns, name) {
+        Some(service) if service.headless => out.pass(),
+        Some(service) => {
+            out.fail(format!(
+                "serviceName {name} is a Service of type {} that is not headless: the pods get \
+                 no stable DNS names (<pod>.{name}), which peers use to find each other",
+                service.service_type
+            ))
+            .object(object)
+            .remediation(format!(
+                "Make Service {name} headless (spec.clusterIP: None; the field cannot change, so \
+                 recreate it) or point serviceName at a headless Service selecting the pods; keep \
+                 a separate ClusterIP Service for clients."
+            ));
+        }
+        None if ctx.absence_proven() => {
+            out.fail(format!(
+                "serviceName {name} names no Service in namespace {ns}: the pods get no stable \
+                 DNS names (<pod>.{name}), which peers use to find each other"
+            ))
+            .object(object);
+        }
+        None => {
+            out.warn(format!(
+                "serviceName {name} names a Service that is not in the input: unless it is \
+                 created elsewhere, headless, the pods get no stable DNS names (<pod>.{name})"
+            ))
+            .object(object);
+        }
+    }
+}
 
 fn service_selects_nothing(ctx: &NamespaceCtx<'_>, out: &mut Out<'_>) {
     if !ctx.has(&[RelatedKind::Service]) {
@@ -173,5 +313,140 @@ mod tests {
         );
         // Only a Service in the input: its pods are someone else's manifests.
         assert!(namespace_report(&service("web", "{app: wbe}"), false).is_none());
+    }
+
+    mod workloads {
+        use crate::testing::{findings, judge, judge_complete, messages, outcome};
+
+        fn workload(kind: &str, selector: &str, labels: &str) -> String {
+            format!(
+                "apiVersion: apps/v1\nkind: {kind}\nmetadata: {{name: db, namespace: shop}}\n\
+                 spec:\n  serviceName: db\n  selector: {selector}\n  template:\n    metadata: \
+                 {{labels: {labels}}}\n    spec: {{containers: [{{name: db, image: db:1.0}}]}}\n"
+            )
+            .replace(
+                "  serviceName: db\n",
+                if kind == "StatefulSet" {
+                    "  serviceName: db\n"
+                } else {
+                    ""
+                },
+            )
+        }
+
+        #[test]
+        fn a_selector_its_template_does_not_carry_fails() {
+            let r = judge(&workload(
+                "Deployment",
+                "{matchLabels: {app: db, tier: data}}",
+                "{app: db}",
+            ));
+            assert_eq!(
+                messages(&r, "validity-selector-mismatch"),
+                [
+                    "spec.selector app=db,tier=data does not match the pod template's labels \
+                     (app=db): the API server refuses the workload, so it is never created or \
+                     updated"
+                ]
+            );
+            let r = judge(&workload(
+                "DaemonSet",
+                "{matchExpressions: [{key: app, operator: In, values: [web]}]}",
+                "{app: db}",
+            ));
+            assert_eq!(outcome(&r, "validity-selector-mismatch"), "fail");
+            let r = judge(&workload("ReplicaSet", "{}", "{app: db}"));
+            assert_eq!(
+                messages(&r, "validity-selector-mismatch"),
+                [
+                    "spec.selector is empty: the API server refuses the workload, so it is never \
+                     created or updated"
+                ]
+            );
+        }
+
+        #[test]
+        fn a_selector_its_template_carries_passes() {
+            for (selector, labels) in [
+                ("{matchLabels: {app: db}}", "{app: db, version: v2}"),
+                (
+                    "{matchExpressions: [{key: app, operator: In, values: [db, cache]}, \
+                     {key: canary, operator: DoesNotExist}]}",
+                    "{app: db}",
+                ),
+            ] {
+                let r = judge(&workload("StatefulSet", selector, labels));
+                assert_eq!(
+                    outcome(&r, "validity-selector-mismatch"),
+                    "pass",
+                    "{selector}"
+                );
+            }
+            // A Job's selector is generated; a bare Pod has none.
+            let job = "apiVersion: batch/v1\nkind: Job\nmetadata: {name: m, namespace: shop}\n\
+                       spec:\n  template:\n    spec:\n      restartPolicy: Never\n      \
+                       containers: [{name: m, image: m:1}]\n";
+            assert_eq!(outcome(&judge(job), "validity-selector-mismatch"), "n/a");
+        }
+
+        const STATEFULSET: &str = "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: db, \
+             namespace: shop}\nspec:\n  serviceName: db\n  selector: {matchLabels: {app: db}}\n  \
+             template:\n    metadata: {labels: {app: db}}\n    spec: {containers: [{name: db, \
+             image: db:1.0}]}\n";
+
+        fn service(name: &str, cluster_ip: &str) -> String {
+            format!(
+                "---\napiVersion: v1\nkind: Service\nmetadata: {{name: {name}, namespace: shop}}\n\
+                 spec: {{clusterIP: {cluster_ip}, selector: {{app: db}}, ports: [{{port: 5432}}]}}\n"
+            )
+        }
+
+        #[test]
+        fn a_headless_governing_service_passes() {
+            let r = judge(&format!("{STATEFULSET}{}", service("db", "None")));
+            assert_eq!(outcome(&r, "validity-statefulset-service-missing"), "pass");
+        }
+
+        #[test]
+        fn a_governing_service_with_a_cluster_ip_fails_even_offline() {
+            let r = judge(&format!("{STATEFULSET}{}", service("db", "10.0.0.12")));
+            assert_eq!(
+                messages(&r, "validity-statefulset-service-missing"),
+                [
+                    "serviceName db is a Service of type ClusterIP that is not headless: the pods \
+                     get no stable DNS names (<pod>.db), which peers use to find each other"
+                ]
+            );
+            let f = findings(&r, "validity-statefulset-service-missing");
+            assert_eq!(f[0].object.as_deref(), Some("Service/db"));
+        }
+
+        #[test]
+        fn a_missing_governing_service_fails_when_proven_and_warns_otherwise() {
+            let other = service("db-client", "None");
+            let r = judge_complete(&format!("{STATEFULSET}{other}"));
+            assert_eq!(
+                messages(&r, "validity-statefulset-service-missing"),
+                [
+                    "serviceName db names no Service in namespace shop: the pods get no stable \
+                     DNS names (<pod>.db), which peers use to find each other"
+                ]
+            );
+            assert_eq!(outcome(&r, "validity-statefulset-service-missing"), "fail");
+            let r = judge(&format!("{STATEFULSET}{other}"));
+            assert_eq!(
+                messages(&r, "validity-statefulset-service-missing"),
+                [
+                    "serviceName db names a Service that is not in the input: unless it is \
+                     created elsewhere, headless, the pods get no stable DNS names (<pod>.db)"
+                ]
+            );
+            assert_eq!(outcome(&r, "validity-statefulset-service-missing"), "warn");
+            // No Service at all in a partial input: unknown, not absent.
+            assert_eq!(
+                outcome(&judge(STATEFULSET), "validity-statefulset-service-missing"),
+                "skip"
+            );
+        }
     }
 }

@@ -103,6 +103,8 @@ pub struct Links {
     claims: Vec<String>,
     /// A StatefulSet's volumeClaimTemplates, which create claims `<template>-<set>-<ordinal>`.
     claim_templates: Vec<String>,
+    /// A StatefulSet's governing Service.
+    service_name: Option<String>,
     name: String,
 }
 
@@ -157,6 +159,12 @@ impl Links {
                 .collect(),
             _ => Vec::new(),
         };
+        let service_name = match workload.object {
+            WorkloadObject::StatefulSet(sts) => {
+                sts.spec.as_ref().and_then(|s| s.service_name.clone())
+            }
+            _ => None,
+        };
         Links {
             pod_labels: workload.pod_labels().clone(),
             helm_release: workload.helm_release().map(str::to_string),
@@ -165,6 +173,7 @@ impl Links {
             secrets: sorted(secrets),
             claims: sorted(claims),
             claim_templates: sorted(claim_templates),
+            service_name,
             name: workload.name.to_string(),
         }
     }
@@ -177,6 +186,7 @@ impl Links {
             Reference::ConfigMap => listed(&self.config_maps),
             Reference::Secret => listed(&self.secrets),
             Reference::Claim => listed(&self.claims) || self.claim_from_template(name),
+            Reference::Service => self.service_name.as_deref() == Some(name),
         }
     }
 

@@ -25,6 +25,8 @@ pub struct ServiceFacts {
     /// ClusterIP, NodePort, LoadBalancer, ExternalName.
     pub service_type: Box<str>,
     pub ports: Box<[ServicePortFacts]>,
+    /// clusterIP: None: DNS names its pods one by one (a StatefulSet's governing Service).
+    pub headless: bool,
     pub labels: Labels,
     /// Only the annotations checks read (`text::annotations::reads_service_annotation`): a Service's
     /// annotations often hold a copy of the whole object (`last-applied-configuration`).

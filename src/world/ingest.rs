@@ -47,6 +47,7 @@ pub fn service(svc: &Service) -> ServiceFacts {
                     .collect()
             })
             .unwrap_or_default(),
+        headless: spec.and_then(|s| s.cluster_ip.as_deref()) == Some("None"),
         labels: Labels::from(svc.metadata.labels.as_ref()),
         annotations: Labels::filtered(svc.metadata.annotations.as_ref(), reads_service_annotation),
     }

@@ -18,6 +18,8 @@ pub enum Reference {
     Secret,
     Claim,
     ServiceAccount,
+    /// A StatefulSet's governing Service (`serviceName`).
+    Service,
 }
 
 /// What one object can affect. See the module documentation.

@@ -15,11 +15,15 @@ use crate::world::{SecretFacts, Selector, ServiceAccountFacts, World, helm, inge
 impl Kind for Service {
     const KINDS: &'static [RelatedKind] = &[RelatedKind::Service];
 
+    /// The pods it selects, and the StatefulSet it governs by name (which it need not select).
     fn reach(&self) -> Footprint {
-        Footprint::PodSelector {
-            namespace: ns_of(&self.metadata),
-            selector: Selector::from_map(self.spec.as_ref().and_then(|s| s.selector.as_ref())),
-        }
+        Footprint::Many(vec![
+            Footprint::PodSelector {
+                namespace: ns_of(&self.metadata),
+                selector: Selector::from_map(self.spec.as_ref().and_then(|s| s.selector.as_ref())),
+            },
+            referenced(&self.metadata, Reference::Service),
+        ])
     }
 
     fn apply(self, world: &mut World) {
