@@ -7,7 +7,7 @@ use super::util::join_names;
 use super::{Check, Ctx, NamespaceCtx, Out, Run};
 use crate::api::{Category, Needs, Severity};
 use crate::workload::WorkloadObject;
-use crate::world::RelatedKind;
+use crate::world::{RelatedKind, Selector};
 
 pub const CHECKS: &[Check] = &[
     Check {
@@ -44,7 +44,174 @@ pub const CHECKS: &[Check] = &[
                       name (<pod>.<service>.<namespace>.svc).",
         run: Run::Workload(statefulset_service_missing),
     },
+    Check {
+        id: "validity-networkpolicy-selects-nothing",
+        category: Category::Validity,
+        severity: Severity::Low,
+        needs: Needs::Related,
+        title: "A NetworkPolicy's podSelector matches no pod",
+        remediation: "Make the NetworkPolicy's spec.podSelector match the labels of the pods it \
+                      should protect (compare with `kubectl get pods --show-labels`), or remove \
+                      the policy.",
+        run: Run::Namespace(network_policy_selects_nothing),
+    },
+    Check {
+        id: "validity-pdb-selects-nothing",
+        category: Category::Validity,
+        severity: Severity::Low,
+        needs: Needs::Related,
+        title: "A PodDisruptionBudget's selector matches no pod",
+        remediation: "Make the PodDisruptionBudget's spec.selector match the labels of the pods \
+                      it should protect (compare with `kubectl get pods --show-labels`), or \
+                      remove it.",
+        run: Run::Namespace(pdb_selects_nothing),
+    },
+    Check {
+        id: "validity-hpa-target-missing",
+        category: Category::Validity,
+        severity: Severity::Medium,
+        needs: Needs::Related,
+        title: "A HorizontalPodAutoscaler's scaleTargetRef names no workload",
+        remediation: "Point the HorizontalPodAutoscaler's spec.scaleTargetRef at the kind and \
+                      name of the workload it should scale (`kubectl get deploy,sts -n <ns>`), \
+                      or remove it.",
+        run: Run::Namespace(hpa_target_missing),
+    },
 ];
+
+/// What a selector of kind `kind` (NetworkPolicy, PodDisruptionBudget) applies to, judged as
+/// `validity-service-selects-nothing` judges a Service's: `consequence` says what it means
+/// when it matches nothing.
+fn selects_nothing<'w, T: 'w>(
+    ctx: &NamespaceCtx<'w>,
+    out: &mut Out<'_>,
+    kind: &str,
+    objects: Vec<(&'w Selector, &'w T)>,
+    name: impl Fn(&T) -> &str,
+    consequence: &str,
+) {
+    let proven = ctx.absence_proven();
+    // Offline, a namespace none of whose workloads is in the input says nothing: its pods are
+    // in manifests not audited here.
+    if !proven && ctx.world.templates(ctx.namespace).next().is_none() {
+        return;
+    }
+    for (selector, object) in objects {
+        // An empty selector applies to every pod of the namespace, one to come included; an
+        // unreadable one is refused by the API server.
+        if selector.is_everything() || selector.is_nothing() {
+            continue;
+        }
+        if ctx.world.first_selected(ctx.namespace, selector).is_some() {
+            out.pass();
+            continue;
+        }
+        let name = name(object);
+        let selected = selector.describe();
+        if proven {
+            out.fail(format!(
+                "{kind} {name} selects {selected}, which no pod or pod template in namespace {} \
+                 carries: {consequence}",
+                ctx.namespace
+            ))
+        } else {
+            out.warn(format!(
+                "{kind} {name} selects {selected}, which no pod template in the input carries \
+                 (the input's workloads in namespace {} are {}): unless its pods come from \
+                 manifests not audited here, {consequence}",
+                ctx.namespace,
+                workloads_seen(ctx)
+            ))
+        }
+        .object(format!("{kind}/{name}"));
+    }
+}
+
+/// The first workloads of the namespace in the input, for a message.
+fn workloads_seen(ctx: &NamespaceCtx<'_>) -> String {
+    let workloads: Vec<String> = ctx
+        .world
+        .templates(ctx.namespace)
+        .take(3)
+        .map(|t| t.workload.to_string())
+        .collect();
+    let more = ctx.world.templates(ctx.namespace).nth(3).is_some();
+    format!(
+        "{}{}",
+        join_names(&workloads),
+        if more { "..." } else { "" }
+    )
+}
+
+fn network_policy_selects_nothing(ctx: &NamespaceCtx<'_>, out: &mut Out<'_>) {
+    if !ctx.has(&[RelatedKind::NetworkPolicy]) {
+        return;
+    }
+    selects_nothing(
+        ctx,
+        out,
+        "NetworkPolicy",
+        ctx.world.network_policies_in(ctx.namespace),
+        |p| &p.name,
+        "it restricts no traffic, so the pods it was written for are as open as without it",
+    );
+}
+
+fn pdb_selects_nothing(ctx: &NamespaceCtx<'_>, out: &mut Out<'_>) {
+    if !ctx.has(&[RelatedKind::PodDisruptionBudget]) {
+        return;
+    }
+    selects_nothing(
+        ctx,
+        out,
+        "PodDisruptionBudget",
+        ctx.world.pdbs_in(ctx.namespace),
+        |p| &p.name,
+        "it protects nothing, so a node drain may evict every pod it was written for at once",
+    );
+}
+
+/// The kinds an autoscaler can target that prodready judges: any other (a custom resource
+/// with a scale subresource) is not in its index, so its absence proves nothing.
+const SCALABLE: &[&str] = &["Deployment", "StatefulSet", "ReplicaSet"];
+
+fn hpa_target_missing(ctx: &NamespaceCtx<'_>, out: &mut Out<'_>) {
+    if !ctx.has(&[RelatedKind::HorizontalPodAutoscaler]) {
+        return;
+    }
+    let proven = ctx.absence_proven();
+    if !proven && ctx.world.templates(ctx.namespace).next().is_none() {
+        return;
+    }
+    for hpa in ctx.world.hpas_in(ctx.namespace) {
+        if !SCALABLE.contains(&&*hpa.target_kind) {
+            continue;
+        }
+        let target = format!("{}/{}", hpa.target_kind, hpa.target_name);
+        if ctx.world.template(ctx.namespace, &target).is_some() {
+            out.pass();
+            continue;
+        }
+        if proven {
+            out.fail(format!(
+                "HorizontalPodAutoscaler {} scales {target}, which does not exist in namespace \
+                 {}: nothing is autoscaled, and the workload it was written for keeps a fixed \
+                 size",
+                hpa.name, ctx.namespace
+            ))
+        } else {
+            out.warn(format!(
+                "HorizontalPodAutoscaler {} scales {target}, which is not in the input (the \
+                 input's workloads in namespace {} are {}): unless it comes from manifests not \
+                 audited here, nothing is autoscaled",
+                hpa.name,
+                ctx.namespace,
+                workloads_seen(ctx)
+            ))
+        }
+        .object(format!("HorizontalPodAutoscaler/{}", hpa.name));
+    }
+}
 
 /// Whether labels satisfy a LabelSelector, read as the API server reads a workload's: an empty
 /// selector matches nothing (apps/v1 refuses it).
@@ -87,7 +254,7 @@ fn selector_mismatch(ctx: &Ctx<'_>, out: &mut Out<'_>) {
     if selects(selector, labels) {
         return;
     }
-    let described = crate::world::Selector::from_label_selector(Some(selector), true).describe();
+    let described = Selector::from_label_selector(Some(selector), true).describe();
     let carried: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
     let message = if described.is_empty() {
         "spec.selector is empty: the API server refuses the workload, so it is never created or \
@@ -313,6 +480,129 @@ mod tests {
         );
         // Only a Service in the input: its pods are someone else's manifests.
         assert!(namespace_report(&service("web", "{app: wbe}"), false).is_none());
+    }
+
+    fn findings_of<'r>(report: &'r Report, check: &str) -> Vec<(CheckResult, &'r str, &'r str)> {
+        report
+            .findings
+            .iter()
+            .filter(|f| f.check_id == check)
+            .map(|f| (f.result, f.object.as_deref().unwrap_or(""), &*f.message))
+            .collect()
+    }
+
+    fn passes(report: &Report, check: &str) -> bool {
+        report.passed_checks.iter().any(|c| c == check)
+    }
+
+    const POLICY: &str = "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: \
+        {name: web-ingress, namespace: shop}\nspec: {podSelector: {matchLabels: {app: SELECTED}}, \
+        policyTypes: [Ingress]}\n";
+
+    #[test]
+    fn a_network_policy_that_selects_no_pod_fails_when_proven() {
+        let id = "validity-networkpolicy-selects-nothing";
+        let text = format!("{DEPLOYMENT}{}", POLICY.replace("SELECTED", "wbe"));
+        let r = namespace_report(&text, true).expect("a namespace report");
+        assert_eq!(
+            findings_of(&r, id),
+            [(
+                CheckResult::Fail,
+                "NetworkPolicy/web-ingress",
+                "NetworkPolicy web-ingress selects app=wbe, which no pod or pod template in \
+                 namespace shop carries: it restricts no traffic, so the pods it was written for \
+                 are as open as without it"
+            )]
+        );
+        let r = namespace_report(&text, false).expect("a namespace report");
+        assert_eq!(findings_of(&r, id)[0].0, CheckResult::Warn);
+        let fine = format!("{DEPLOYMENT}{}", POLICY.replace("SELECTED", "web"));
+        let r = namespace_report(&fine, true).expect("a namespace report");
+        assert!(passes(&r, id) && findings_of(&r, id).is_empty());
+        // An empty podSelector applies to every pod, those to come included.
+        let all = format!(
+            "{DEPLOYMENT}{}",
+            POLICY.replace("{matchLabels: {app: SELECTED}}", "{}")
+        );
+        let r = namespace_report(&all, true);
+        assert!(r.is_none_or(|r| findings_of(&r, id).is_empty()));
+    }
+
+    #[test]
+    fn a_pdb_that_selects_no_pod_fails_when_proven() {
+        let id = "validity-pdb-selects-nothing";
+        let pdb = |app: &str| {
+            format!(
+                "{DEPLOYMENT}---\napiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: \
+                 {{name: web, namespace: shop}}\nspec: {{maxUnavailable: 1, selector: \
+                 {{matchLabels: {{app: {app}}}}}}}\n"
+            )
+        };
+        let r = namespace_report(&pdb("frontend"), true).expect("a namespace report");
+        assert_eq!(
+            findings_of(&r, id),
+            [(
+                CheckResult::Fail,
+                "PodDisruptionBudget/web",
+                "PodDisruptionBudget web selects app=frontend, which no pod or pod template in \
+                 namespace shop carries: it protects nothing, so a node drain may evict every \
+                 pod it was written for at once"
+            )]
+        );
+        let r = namespace_report(&pdb("frontend"), false).expect("a namespace report");
+        assert_eq!(
+            findings_of(&r, id),
+            [(
+                CheckResult::Warn,
+                "PodDisruptionBudget/web",
+                "PodDisruptionBudget web selects app=frontend, which no pod template in the input \
+                 carries (the input's workloads in namespace shop are Deployment/web): unless its \
+                 pods come from manifests not audited here, it protects nothing, so a node drain \
+                 may evict every pod it was written for at once"
+            )]
+        );
+        let r = namespace_report(&pdb("web"), true).expect("a namespace report");
+        assert!(passes(&r, id) && findings_of(&r, id).is_empty());
+    }
+
+    #[test]
+    fn an_hpa_whose_target_is_missing_fails_when_proven() {
+        let id = "validity-hpa-target-missing";
+        let hpa = |kind: &str, name: &str| {
+            format!(
+                "{DEPLOYMENT}---\napiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\n\
+                 metadata: {{name: web, namespace: shop}}\nspec: {{scaleTargetRef: {{apiVersion: \
+                 apps/v1, kind: {kind}, name: {name}}}, minReplicas: 2, maxReplicas: 5}}\n"
+            )
+        };
+        let r = namespace_report(&hpa("Deployment", "webb"), true).expect("a namespace report");
+        assert_eq!(
+            findings_of(&r, id),
+            [(
+                CheckResult::Fail,
+                "HorizontalPodAutoscaler/web",
+                "HorizontalPodAutoscaler web scales Deployment/webb, which does not exist in \
+                 namespace shop: nothing is autoscaled, and the workload it was written for keeps \
+                 a fixed size"
+            )]
+        );
+        // The kind counts: a StatefulSet named web is not the Deployment.
+        let r = namespace_report(&hpa("StatefulSet", "web"), false).expect("a namespace report");
+        assert_eq!(
+            findings_of(&r, id),
+            [(
+                CheckResult::Warn,
+                "HorizontalPodAutoscaler/web",
+                "HorizontalPodAutoscaler web scales StatefulSet/web, which is not in the input \
+                 (the input's workloads in namespace shop are Deployment/web): unless it comes \
+                 from manifests not audited here, nothing is autoscaled"
+            )]
+        );
+        let r = namespace_report(&hpa("Deployment", "web"), true).expect("a namespace report");
+        assert!(passes(&r, id) && findings_of(&r, id).is_empty());
+        // A custom resource with a scale subresource is not in the index: nothing is said.
+        let r = namespace_report(&hpa("Rollout", "web"), true);
+        assert!(r.is_none_or(|r| findings_of(&r, id).is_empty()));
     }
 
     mod workloads {

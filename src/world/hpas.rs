@@ -33,6 +33,11 @@ impl Hpas {
         self.by_name.remove(name);
     }
 
+    /// Every autoscaler, by name.
+    pub fn sorted(&self) -> Vec<&HpaFacts> {
+        self.by_name.sorted()
+    }
+
     /// The autoscaler that scales `kind/name`: the first by name when several do.
     pub fn scaling(&self, kind: &str, name: &str) -> Option<&HpaFacts> {
         let scales = |h: &&HpaFacts| &*h.target_kind == kind && &*h.target_name == name;

@@ -257,6 +257,74 @@ impl World {
         out
     }
 
+    /// The pod templates of `ns` the selector matches (ignoring the labels controllers add to
+    /// every pod), and whether it also matches pods of an owner prodready does not judge,
+    /// whose ports are unknown.
+    pub fn selected_templates(&self, ns: &str, selector: &Selector) -> (Vec<&TemplateFacts>, bool) {
+        let Some(idx) = self.namespaces.get(ns) else {
+            return (Vec::new(), false);
+        };
+        let on_templates = selector.without_keys(&CONTROLLER_POD_LABELS);
+        let templates = idx
+            .templates
+            .values()
+            .filter(|t| on_templates.matches(&t.labels))
+            .collect();
+        let unjudged = idx
+            .unjudged_pods
+            .values()
+            .any(|labels| selector.matches(labels));
+        (templates, unjudged)
+    }
+
+    /// The pod template of workload `Kind/name` in `ns`.
+    pub fn template(&self, ns: &str, workload: &str) -> Option<&TemplateFacts> {
+        self.namespaces.get(ns)?.templates.get(workload)
+    }
+
+    /// The NetworkPolicies of `ns` with their pod selectors, by name.
+    pub fn network_policies_in(&self, ns: &str) -> Vec<(&Selector, &NetworkPolicyFacts)> {
+        let mut out: Vec<(&Selector, &NetworkPolicyFacts)> = self
+            .namespaces
+            .get(ns)
+            .map(|i| {
+                i.network_policies
+                    .iter()
+                    .map(|(_, sel, p)| (sel, p))
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.sort_by(|a, b| a.1.name.cmp(&b.1.name));
+        out
+    }
+
+    /// The PodDisruptionBudgets of `ns` with their selectors, by name.
+    pub fn pdbs_in(&self, ns: &str) -> Vec<(&Selector, &PdbFacts)> {
+        let mut out: Vec<(&Selector, &PdbFacts)> = self
+            .namespaces
+            .get(ns)
+            .map(|i| i.pdbs.iter().map(|(_, sel, p)| (sel, p)).collect())
+            .unwrap_or_default();
+        out.sort_by(|a, b| a.1.name.cmp(&b.1.name));
+        out
+    }
+
+    /// The HorizontalPodAutoscalers of `ns`, by name.
+    pub fn hpas_in(&self, ns: &str) -> Vec<&HpaFacts> {
+        self.namespaces
+            .get(ns)
+            .map(|i| i.hpas.sorted())
+            .unwrap_or_default()
+    }
+
+    /// The Ingresses of `ns`, by name.
+    pub fn ingresses_in(&self, ns: &str) -> Vec<&IngressFacts> {
+        self.namespaces
+            .get(ns)
+            .map(|i| i.ingresses.sorted())
+            .unwrap_or_default()
+    }
+
     pub fn namespace_labels(&self, ns: &str) -> Option<&BTreeMap<String, String>> {
         self.namespace_labels.get(ns)
     }
