@@ -2,6 +2,7 @@
 //! nothing works: a Service without endpoints answers every request with a refused connection.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::util::join_names;
 use super::{Check, Ctx, NamespaceCtx, Out, Run};
@@ -77,7 +78,94 @@ pub const CHECKS: &[Check] = &[
                       or remove it.",
         run: Run::Namespace(hpa_target_missing),
     },
+    Check {
+        id: "validity-ingress-backend-missing",
+        category: Category::Validity,
+        severity: Severity::High,
+        needs: Needs::Related,
+        title: "An Ingress routes to a Service or Service port that does not exist",
+        remediation: "Point the Ingress backend at an existing Service of its namespace and at \
+                      one of that Service's ports, by number (spec.ports[].port, not the \
+                      targetPort) or by name (`kubectl get svc <name> -o yaml`), or create the \
+                      Service.",
+        run: Run::Namespace(ingress_backend_missing),
+    },
 ];
+
+fn ingress_backend_missing(ctx: &NamespaceCtx<'_>, out: &mut Out<'_>) {
+    if !ctx.has(&[RelatedKind::Ingress, RelatedKind::Service]) {
+        return;
+    }
+    let proven = ctx.absence_proven();
+    for ingress in ctx.world.ingresses_in(ctx.namespace) {
+        let object = format!("Ingress/{}", ingress.name);
+        let mut ok = true;
+        for backend in &ingress.backends {
+            let name = &backend.service;
+            let Some(service) = ctx.world.service(ctx.namespace, name) else {
+                ok = false;
+                if proven {
+                    out.fail(format!(
+                        "Ingress {} routes to Service {name}, which does not exist in namespace \
+                         {}: the controller answers those requests with an error (503 or 404)",
+                        ingress.name, ctx.namespace
+                    ))
+                    .object(object.clone());
+                } else {
+                    out.warn(format!(
+                        "Ingress {} routes to Service {name}, which is not in the input: unless \
+                         it is created elsewhere, the controller answers those requests with an \
+                         error (503 or 404)",
+                        ingress.name
+                    ))
+                    .object(object.clone());
+                }
+                continue;
+            };
+            // An ExternalName Service may declare no port: the controller uses the backend's.
+            if &*service.service_type == "ExternalName" {
+                continue;
+            }
+            let Some(port) = &backend.port else {
+                continue;
+            };
+            let found = service.ports.iter().any(|p| match port {
+                IntOrString::Int(n) => p.port == *n,
+                IntOrString::String(s) => p.name.as_deref() == Some(s.as_str()),
+            });
+            if found {
+                continue;
+            }
+            ok = false;
+            let declared: Vec<String> = service
+                .ports
+                .iter()
+                .map(|p| match &p.name {
+                    Some(n) => format!("{} ({n})", p.port),
+                    None => p.port.to_string(),
+                })
+                .collect();
+            let (what, port) = match port {
+                IntOrString::Int(n) => ("port", n.to_string()),
+                IntOrString::String(s) => ("port name", s.clone()),
+            };
+            out.fail(format!(
+                "Ingress {} routes to {what} {port} of Service {name}, which has no such port \
+                 (it has {}): the controller answers those requests with an error (503)",
+                ingress.name,
+                if declared.is_empty() {
+                    "none".to_string()
+                } else {
+                    join_names(&declared)
+                }
+            ))
+            .object(object.clone());
+        }
+        if ok && !ingress.backends.is_empty() {
+            out.pass();
+        }
+    }
+}
 
 /// What a selector of kind `kind` (NetworkPolicy, PodDisruptionBudget) applies to, judged as
 /// `validity-service-selects-nothing` judges a Service's: `consequence` says what it means
@@ -603,6 +691,81 @@ mod tests {
         // A custom resource with a scale subresource is not in the index: nothing is said.
         let r = namespace_report(&hpa("Rollout", "web"), true);
         assert!(r.is_none_or(|r| findings_of(&r, id).is_empty()));
+    }
+
+    fn ingress(backends: &str) -> String {
+        format!(
+            "---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {{name: shop, \
+             namespace: shop}}\nspec:\n  rules:\n  - host: shop.example.com\n    http:\n      \
+             paths:\n{backends}"
+        )
+    }
+
+    fn path(service: &str, port: &str) -> String {
+        format!(
+            "      - {{path: /, pathType: Prefix, backend: {{service: {{name: {service}, port: \
+             {port}}}}}}}\n"
+        )
+    }
+
+    #[test]
+    fn an_ingress_to_a_missing_service_or_port_fails() {
+        let id = "validity-ingress-backend-missing";
+        let svc = service("web", "{app: web}").replace("port: 80,", "name: http, port: 80,");
+        let text = format!(
+            "{DEPLOYMENT}{svc}{}",
+            ingress(&format!(
+                "{}{}{}",
+                path("web", "{number: 8080}"),
+                path("web", "{name: https}"),
+                path("api", "{number: 80}")
+            ))
+        );
+        let r = namespace_report(&text, true).expect("a namespace report");
+        assert_eq!(
+            findings_of(&r, id),
+            [
+                (
+                    CheckResult::Fail,
+                    "Ingress/shop",
+                    "Ingress shop routes to port 8080 of Service web, which has no such port (it \
+                     has 80 (http)): the controller answers those requests with an error (503)"
+                ),
+                (
+                    CheckResult::Fail,
+                    "Ingress/shop",
+                    "Ingress shop routes to port name https of Service web, which has no such \
+                     port (it has 80 (http)): the controller answers those requests with an error \
+                     (503)"
+                ),
+                (
+                    CheckResult::Fail,
+                    "Ingress/shop",
+                    "Ingress shop routes to Service api, which does not exist in namespace shop: \
+                     the controller answers those requests with an error (503 or 404)"
+                ),
+            ]
+        );
+        // Offline, a Service the input lacks may be created elsewhere; a port the Service it
+        // holds lacks is proven.
+        let r = namespace_report(&text, false).expect("a namespace report");
+        let results: Vec<CheckResult> = findings_of(&r, id).iter().map(|f| f.0).collect();
+        assert_eq!(
+            results,
+            [CheckResult::Fail, CheckResult::Fail, CheckResult::Warn]
+        );
+    }
+
+    #[test]
+    fn an_ingress_to_an_existing_service_port_passes() {
+        let id = "validity-ingress-backend-missing";
+        let svc = service("web", "{app: web}").replace("port: 80,", "name: http, port: 80,");
+        for port in ["{number: 80}", "{name: http}"] {
+            let text = format!("{DEPLOYMENT}{svc}{}", ingress(&path("web", port)));
+            let r = namespace_report(&text, true).expect("a namespace report");
+            assert!(passes(&r, id), "{port}");
+            assert!(findings_of(&r, id).is_empty(), "{port}");
+        }
     }
 
     mod workloads {

@@ -39,11 +39,21 @@ impl ServiceFacts {
     }
 }
 
+/// A Service port an Ingress sends requests to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IngressBackend {
+    pub service: Box<str>,
+    /// By number or by name (`None` when neither is set: the API server refuses that).
+    pub port: Option<IntOrString>,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct IngressFacts {
     pub name: Box<str>,
     /// Services the Ingress routes to (default backend and every rule path).
     pub services: Names,
+    /// Each backend's Service and port, in order, each once.
+    pub backends: Box<[IngressBackend]>,
     /// Rule hosts, in order.
     pub hosts: Box<[Box<str>]>,
     /// Hosts listed under `spec.tls` (an entry without hosts covers the default host: "*").

@@ -9,6 +9,7 @@ use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::rbac::v1::ClusterRole;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::compact::Labels;
 use super::facts::*;
@@ -99,6 +100,32 @@ pub fn ingress_facts(ing: &Ingress) -> IngressFacts {
         })
         .map(Box::from);
     facts.services = backend_services(ing).collect();
+    let mut backends: Vec<IngressBackend> = Vec::new();
+    let default = spec
+        .default_backend
+        .as_ref()
+        .and_then(|b| b.service.as_ref());
+    let paths = spec
+        .rules
+        .iter()
+        .flatten()
+        .flat_map(|r| r.http.iter().flat_map(|h| h.paths.iter()))
+        .filter_map(|p| p.backend.service.as_ref());
+    for svc in default.into_iter().chain(paths) {
+        let port = svc.port.as_ref().and_then(|p| match (&p.name, p.number) {
+            (Some(name), _) if !name.is_empty() => Some(IntOrString::String(name.clone())),
+            (_, Some(n)) => Some(IntOrString::Int(n)),
+            _ => None,
+        });
+        let backend = IngressBackend {
+            service: svc.name.as_str().into(),
+            port,
+        };
+        if !backends.contains(&backend) {
+            backends.push(backend);
+        }
+    }
+    facts.backends = backends.into_boxed_slice();
     facts.hosts = spec
         .rules
         .iter()
