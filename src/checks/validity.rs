@@ -23,6 +23,17 @@ pub const CHECKS: &[Check] = &[
         run: Run::Namespace(service_selects_nothing),
     },
     Check {
+        id: "validity-service-port-unknown",
+        category: Category::Validity,
+        severity: Severity::Medium,
+        needs: Needs::Related,
+        title: "A Service targets a port no container of its pods declares",
+        remediation: "Make the Service port's targetPort name (or number) one that the \
+                      selected containers declare in `ports` (compare `kubectl get svc <name> \
+                      -o yaml` with the pod template), or declare the port on the container.",
+        run: Run::Namespace(service_port_unknown),
+    },
+    Check {
         id: "validity-selector-mismatch",
         category: Category::Validity,
         severity: Severity::Critical,
@@ -91,6 +102,97 @@ pub const CHECKS: &[Check] = &[
         run: Run::Namespace(ingress_backend_missing),
     },
 ];
+
+fn service_port_unknown(ctx: &NamespaceCtx<'_>, out: &mut Out<'_>) {
+    if !ctx.has(&[RelatedKind::Service]) {
+        return;
+    }
+    let proven = ctx.absence_proven();
+    for (selector, service) in ctx.world.services_in(ctx.namespace) {
+        if selector.is_nothing() || &*service.service_type == "ExternalName" {
+            continue;
+        }
+        let (templates, unjudged) = ctx.world.selected_templates(ctx.namespace, selector);
+        // Selecting nothing is validity-service-selects-nothing's finding; pods of an owner
+        // prodready does not judge declare ports it does not know.
+        if templates.is_empty() || unjudged {
+            continue;
+        }
+        let workloads: Vec<&str> = templates.iter().map(|t| &*t.workload).collect();
+        let workloads = join_names(&workloads);
+        let mut ok = true;
+        for port in service.ports.iter() {
+            // Unset, targetPort is the port itself.
+            let target = port
+                .target_port
+                .clone()
+                .unwrap_or(IntOrString::Int(port.port));
+            if templates.iter().any(|t| t.declares(&target)) {
+                continue;
+            }
+            let shown = match &port.name {
+                Some(n) => format!("{} ({n})", port.port),
+                None => port.port.to_string(),
+            };
+            let object = format!("Service/{}", service.name);
+            match &target {
+                // A name resolves only against the ports a container declares: a pod that does
+                // not declare it is no endpoint of that port.
+                IntOrString::String(name) => {
+                    ok = false;
+                    if proven {
+                        out.fail(format!(
+                            "Service {} port {shown} targets port name {name}, which no \
+                             container of the pods it selects ({workloads}) declares: that port \
+                             has no endpoints, so its connections are refused",
+                            service.name
+                        ))
+                        .object(object);
+                    } else {
+                        out.warn(format!(
+                            "Service {} port {shown} targets port name {name}, which no \
+                             container of the pod templates it selects in the input \
+                             ({workloads}) declares: unless pods from manifests not audited \
+                             here declare it, that port has no endpoints",
+                            service.name
+                        ))
+                        .object(object);
+                    }
+                }
+                // A number reaches the pod whether declared or not: a process may listen on a
+                // port its container does not declare. Only when every selected template
+                // declares its ports and none is this one is it likely a mistake, never proven.
+                IntOrString::Int(number) => {
+                    if templates.iter().any(|t| t.ports.is_empty()) {
+                        continue;
+                    }
+                    ok = false;
+                    let mut declared: Vec<String> = templates
+                        .iter()
+                        .flat_map(|t| t.ports.iter())
+                        .map(|p| match &p.name {
+                            Some(n) => format!("{} ({n})", p.number),
+                            None => p.number.to_string(),
+                        })
+                        .collect();
+                    declared.sort();
+                    declared.dedup();
+                    out.warn(format!(
+                        "Service {} port {shown} targets port {number}, which no container of \
+                         the pods it selects ({workloads}) declares (they declare {}): unless a \
+                         process listens there undeclared, its connections are refused",
+                        service.name,
+                        join_names(&declared)
+                    ))
+                    .object(object);
+                }
+            }
+        }
+        if ok {
+            out.pass();
+        }
+    }
+}
 
 fn ingress_backend_missing(ctx: &NamespaceCtx<'_>, out: &mut Out<'_>) {
     if !ctx.has(&[RelatedKind::Ingress, RelatedKind::Service]) {
@@ -765,6 +867,68 @@ mod tests {
             let r = namespace_report(&text, true).expect("a namespace report");
             assert!(passes(&r, id), "{port}");
             assert!(findings_of(&r, id).is_empty(), "{port}");
+        }
+    }
+
+    #[test]
+    fn a_service_port_named_for_no_container_fails_when_proven() {
+        let id = "validity-service-port-unknown";
+        let svc = service("web", "{app: web}").replace("targetPort: http", "targetPort: htpp");
+        let text = format!("{DEPLOYMENT}{svc}");
+        let r = namespace_report(&text, true).expect("a namespace report");
+        assert_eq!(
+            findings_of(&r, id),
+            [(
+                CheckResult::Fail,
+                "Service/web",
+                "Service web port 80 targets port name htpp, which no container of the pods it \
+                 selects (Deployment/web) declares: that port has no endpoints, so its \
+                 connections are refused"
+            )]
+        );
+        let r = namespace_report(&text, false).expect("a namespace report");
+        assert_eq!(
+            findings_of(&r, id),
+            [(
+                CheckResult::Warn,
+                "Service/web",
+                "Service web port 80 targets port name htpp, which no container of the pod \
+                 templates it selects in the input (Deployment/web) declares: unless pods from \
+                 manifests not audited here declare it, that port has no endpoints"
+            )]
+        );
+    }
+
+    #[test]
+    fn an_undeclared_service_port_number_is_at_most_a_warning() {
+        let id = "validity-service-port-unknown";
+        // The containers declare 8080 only: 9090 is likely a mistake, not a proof.
+        let svc = service("web", "{app: web}").replace("targetPort: http", "targetPort: 9090");
+        let r = namespace_report(&format!("{DEPLOYMENT}{svc}"), true).expect("a report");
+        assert_eq!(
+            findings_of(&r, id),
+            [(
+                CheckResult::Warn,
+                "Service/web",
+                "Service web port 80 targets port 9090, which no container of the pods it \
+                 selects (Deployment/web) declares (they declare 8080 (http)): unless a process \
+                 listens there undeclared, its connections are refused"
+            )]
+        );
+        // A container that declares no port may listen anywhere: nothing is said.
+        let bare = DEPLOYMENT.replace(", ports: [{name: http, containerPort: 8080}]", "");
+        let r = namespace_report(&format!("{bare}{svc}"), true).expect("a report");
+        assert!(findings_of(&r, id).is_empty());
+    }
+
+    #[test]
+    fn a_service_port_a_container_declares_passes() {
+        let id = "validity-service-port-unknown";
+        for target in ["targetPort: http", "targetPort: 8080"] {
+            let svc = service("web", "{app: web}").replace("targetPort: http", target);
+            let r = namespace_report(&format!("{DEPLOYMENT}{svc}"), true).expect("a report");
+            assert!(passes(&r, id), "{target}");
+            assert!(findings_of(&r, id).is_empty(), "{target}");
         }
     }
 
