@@ -393,6 +393,13 @@ mod tests {
             json!({"metadata": {"name": "ext", "namespace": "shop"}, "spec": {}}),
         );
         assert!(changed.is_empty());
+        // A StatefulSet's governing Service reaches it by name, whatever it selects.
+        let changed = f.apply(
+            "Service",
+            json!({"metadata": {"name": "pg", "namespace": "shop"},
+                   "spec": {"clusterIP": "None", "selector": {"app": "postgres"}}}),
+        );
+        assert_eq!(changed, ["StatefulSet/shop/pg"]);
     }
 
     #[test]

@@ -242,6 +242,9 @@ mod tests {
         assert_eq!(links.helm_release.as_deref(), Some("db"));
         assert!(links.references(Reference::ServiceAccount, "default"));
         assert!(links.references(Reference::Secret, "pg-auth"));
+        // Its governing Service, which a change re-judges it for even when it selects nothing.
+        assert!(links.references(Reference::Service, "pg"));
+        assert!(!links.references(Reference::Service, "pg-read"));
         assert!(links.references(Reference::Secret, "registry"));
         assert!(!links.references(Reference::Secret, "pg-conf"));
         assert!(links.references(Reference::ConfigMap, "pg-conf"));
