@@ -508,7 +508,7 @@ fn run_operator_as_installed(
                 .as_array()
                 .is_some_and(|w| w.iter().any(|w| w
                     .as_str()
-                    .is_some_and(|w| w.starts_with("prodready security-privileged")))),
+                    .is_some_and(|w| w.starts_with("prodready critical security-privileged ")))),
             "{name}: {body}"
         );
     }

@@ -343,18 +343,32 @@ async fn warn_mode_applies_and_kubectl_shows_the_warnings() {
         out.stdout
     );
     let warnings = out.prodready_warnings();
-    assert!(
-        warnings.contains(
-            &"prodready security-privileged: container \"app\" is privileged: it has every \
-              capability and the node's devices, so a compromised process owns the node"
+    assert_eq!(
+        warnings.first().copied(),
+        Some(
+            format!(
+                "prodready: Deployment/api NotReady, score 54/100: 1 critical, 2 high, 9 medium, \
+                 6 low, 1 info failing; details: kubectl describe rdr deployment-api -n {ns}"
+            )
+            .as_str()
         ),
         "{}",
         out.stderr
     );
     assert!(
-        warnings
+        warnings.contains(
+            &"prodready critical security-privileged Deployment/api: container \"app\" is \
+              privileged: it has every capability and the node's devices, so a compromised \
+              process owns the node"
+        ),
+        "{}",
+        out.stderr
+    );
+    // Below the default warnSeverity (high): counted in the summary, not spelled out.
+    assert!(
+        !warnings
             .iter()
-            .any(|w| w.starts_with("prodready probe-liveness-missing: container \"app\"")),
+            .any(|w| w.contains("probe-liveness-missing")),
         "{}",
         out.stderr
     );
@@ -370,7 +384,7 @@ async fn warn_mode_applies_and_kubectl_shows_the_warnings() {
     assert!(
         out.prodready_warnings()
             .iter()
-            .any(|w| w.starts_with("prodready security-privileged")),
+            .any(|w| w.starts_with("prodready critical security-privileged Deployment/dry: ")),
         "{}",
         out.stderr
     );
@@ -387,6 +401,67 @@ async fn warn_mode_applies_and_kubectl_shows_the_warnings() {
     assert!(
         metrics.contains(r#"prodready_webhook_warnings_total{check="security-privileged"}"#),
         "{metrics}"
+    );
+}
+
+/// What a newcomer's first deployment gets: one summary line and the few findings worth
+/// reading there, then nothing new when they annotate it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plain_nginx_deployment_gets_a_summary_and_at_most_five_findings() {
+    let Some(cp) = support::controlplane().await else {
+        return;
+    };
+    let ns = cp.namespace("nginx").await;
+    let _harness = start(cp, &[&ns], "Fail").await;
+    await_webhook(cp, &ns);
+
+    let out = kubectl(
+        cp,
+        &["create", "deployment", "nginx", "--image=nginx", "-n", &ns],
+        None,
+    );
+    assert!(out.ok, "{}", out.stderr);
+    let warnings = out.prodready_warnings();
+    let summary = format!(
+        "prodready: Deployment/nginx NeedsAttention, score 58/100: 3 high, 7 medium, 7 low, 1 \
+         info failing; details: kubectl describe rdr deployment-nginx -n {ns}"
+    );
+    assert_eq!(
+        warnings.first().copied(),
+        Some(summary.as_str()),
+        "{}",
+        out.stderr
+    );
+    assert!(warnings.len() <= 6, "{}", out.stderr);
+    assert!(
+        warnings[1..]
+            .iter()
+            .all(|w| w.starts_with("prodready critical ") || w.starts_with("prodready high ")),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        warnings.contains(
+            &"prodready high image-tag-mutable Deployment/nginx: container \"nginx\" uses image \
+              \"nginx\" without a tag: each pull may get different code, so replicas and \
+              rollbacks do not run what was tested"
+        ),
+        "{}",
+        out.stderr
+    );
+
+    // An update that introduces no finding gets the summary alone.
+    let out = kubectl(
+        cp,
+        &["annotate", "deployment", "nginx", "-n", &ns, "team=web"],
+        None,
+    );
+    assert!(out.ok, "{}", out.stderr);
+    assert_eq!(
+        out.prodready_warnings(),
+        [summary.as_str()],
+        "{}",
+        out.stderr
     );
 }
 
@@ -414,11 +489,17 @@ async fn enforce_refuses_with_the_findings_and_their_fixes() {
          in prodready.dev/exempt-reason."
     );
     assert!(out.stderr.contains(&expected), "{}", out.stderr);
-    // The rest is still warned about.
+    // The refused check is stated once, in the denial; the rest is still warned about.
+    assert_eq!(
+        out.stderr.matches("security-privileged").count(),
+        1,
+        "{}",
+        out.stderr
+    );
     assert!(
         out.prodready_warnings()
             .iter()
-            .any(|w| w.starts_with("prodready probe-liveness-missing")),
+            .any(|w| w.starts_with("prodready high security-run-as-root Deployment/api: ")),
         "{}",
         out.stderr
     );
@@ -450,7 +531,7 @@ async fn enforce_refuses_with_the_findings_and_their_fixes() {
     assert!(
         !out.prodready_warnings()
             .iter()
-            .any(|w| w.starts_with("prodready security-privileged")),
+            .any(|w| w.contains("security-privileged")),
         "{}",
         out.stderr
     );
@@ -477,7 +558,7 @@ async fn an_update_is_refused_only_for_what_it_makes_worse() {
     enforce(cp, &harness, &ns, json!({})).await;
     await_webhook(cp, &ns);
 
-    // Scaling it changes nothing it is judged on: allowed, still warned about.
+    // Scaling it changes nothing it is judged on: allowed, with the summary alone.
     let out = apply(cp, &deployment(&ns, "legacy", 4, PRIVILEGED, ""), &[]);
     assert!(
         out.ok,
@@ -489,10 +570,10 @@ async fn an_update_is_refused_only_for_what_it_makes_worse() {
         "{}",
         out.stdout
     );
+    let warnings = out.prodready_warnings();
+    assert_eq!(warnings.len(), 1, "{}", out.stderr);
     assert!(
-        out.prodready_warnings()
-            .iter()
-            .any(|w| w.starts_with("prodready security-privileged")),
+        warnings[0].starts_with("prodready: Deployment/legacy NotReady, score "),
         "{}",
         out.stderr
     );
@@ -598,7 +679,7 @@ async fn an_ingress_without_tls_refuses_its_deployment_until_it_gains_tls() {
         !allowed
             .prodready_warnings()
             .iter()
-            .any(|w| w.starts_with("prodready exposure-ingress-no-tls")),
+            .any(|w| w.contains(" exposure-ingress-no-tls ")),
         "{}",
         allowed.stderr
     );
@@ -1047,10 +1128,13 @@ async fn the_webhook_command_judges_against_manifests_without_a_cluster() {
     assert_eq!(
         warnings,
         [
-            "prodready security-privileged: container \"api\" is privileged: it has every \
-             capability and the node's devices, so a compromised process owns the node",
-            "prodready security-privilege-escalation: container \"api\" can escalate \
-             privileges whatever allowPrivilegeEscalation says: it is privileged"
+            "prodready: Deployment/api NotReady, score 91/100: 1 critical, 1 high failing; \
+             details: kubectl describe rdr deployment-api -n trading-fixed",
+            "prodready critical security-privileged Deployment/api: container \"api\" is \
+             privileged: it has every capability and the node's devices, so a compromised \
+             process owns the node",
+            "prodready high security-privilege-escalation Deployment/api: container \"api\" \
+             can escalate privileges whatever allowPrivilegeEscalation says: it is privileged"
         ]
     );
     let metrics = http_get(&format!("127.0.0.1:{http}"), "/metrics").await;

@@ -85,7 +85,7 @@ impl Default for ExemptionPolicy {
 pub enum WebhookMode {
     /// Not judged at admission.
     Off,
-    /// Allowed, with a warning per failing finding.
+    /// Allowed, with a summary warning and one per failing finding at or above `warnSeverity`.
     #[default]
     Warn,
     /// Denied when a failing finding is at or above `denySeverity`.
@@ -99,6 +99,10 @@ pub struct WebhookPolicy {
     pub mode: WebhookMode,
     #[serde(default = "critical")]
     pub deny_severity: Severity,
+    /// Failing findings at or above this come back as warnings of their own, besides the
+    /// summary line every judged object gets.
+    #[serde(default = "high")]
+    pub warn_severity: Severity,
 }
 
 impl Default for WebhookPolicy {
@@ -106,6 +110,7 @@ impl Default for WebhookPolicy {
         WebhookPolicy {
             mode: WebhookMode::Warn,
             deny_severity: Severity::Critical,
+            warn_severity: Severity::High,
         }
     }
 }
@@ -116,6 +121,10 @@ fn yes() -> bool {
 
 fn critical() -> Severity {
     Severity::Critical
+}
+
+fn high() -> Severity {
+    Severity::High
 }
 
 macro_rules! parameters {

@@ -10,7 +10,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::serving::serves_clients;
 use super::util::{
-    datastore_container, human_duration, is_datastore, join_names, resolve_int_or_percent,
+    datastore_container, human_duration, instant, is_datastore, join_names, resolve_int_or_percent,
 };
 use super::{Check, Ctx, Out, Run};
 use crate::api::{Category, Needs, Severity};
@@ -588,14 +588,14 @@ fn replicas_unavailable(ctx: &Ctx<'_>, out: &mut Out<'_>) {
     match age {
         Some(age) if age < grace => {
             out.warn(format!(
-                "{what} for {}, inside the {} grace period",
-                human_duration(age),
+                "{what} since {}, inside the {} grace period",
+                since.map(instant).unwrap_or_default(),
                 human_duration(grace)
             ))
             .severity(severity);
         }
         _ => {
-            let how_long = age.map_or_else(String::new, |a| format!(" for {}", human_duration(a)));
+            let how_long = since.map_or_else(String::new, |t| format!(" since {}", instant(t)));
             let consequence = match (kind, available) {
                 (WorkloadKind::DaemonSet, 0) => "no node runs it".to_string(),
                 (WorkloadKind::DaemonSet, _) => {
@@ -728,21 +728,20 @@ fn crashloop(ctx: &Ctx<'_>, out: &mut Out<'_>) {
             }
             let recent = c
                 .last_terminated_at
-                .map(|t| ctx.seconds_since(t))
-                .filter(|ago| *ago <= window);
+                .filter(|t| ctx.seconds_since(*t) <= window);
             // An OOM kill is live-oomkilled's finding, with a better diagnosis.
             let oom = c.last_terminated_reason.as_deref() == Some("OOMKilled");
             match recent {
                 // Running again after recent crashes: unstable, not down (CrashLoopBackOff,
                 // above, is down).
-                Some(ago) if c.restart_count > 0 && !oom => {
+                Some(at) if c.restart_count > 0 && !oom => {
                     out.fail(format!(
-                        "pod {}: container {:?} has {} {restarts}, the last {} ago{}: it keeps \
+                        "pod {}: container {:?} has {} {restarts}, the last at {}{}: it keeps \
                          crashing",
                         pod.name,
                         c.name,
                         c.restart_count,
-                        human_duration(ago),
+                        instant(at),
                         last()
                     ))
                     .container(&c.name)
@@ -1294,7 +1293,7 @@ mod tests {
         let r = judge(&deployment_status(0, "False", "2026-06-01T11:15:00Z"));
         assert_eq!(
             messages(&r, "live-replicas-unavailable"),
-            vec!["Deployment has 0 of 3 replicas available for 45m: it is down"]
+            vec!["Deployment has 0 of 3 replicas available since 2026-06-01T11:15:00Z: it is down"]
         );
         assert_eq!(
             findings(&r, "live-replicas-unavailable")[0].severity,
@@ -1304,14 +1303,16 @@ mod tests {
         assert_eq!(outcome(&r, "live-replicas-unavailable"), "warn");
         assert_eq!(
             messages(&r, "live-replicas-unavailable"),
-            vec!["Deployment has 0 of 3 replicas available for 2m, inside the 5m grace period"]
+            vec![
+                "Deployment has 0 of 3 replicas available since 2026-06-01T11:58:00Z, inside the 5m grace period"
+            ]
         );
         // Some available: high, timed from the rollout's last progress.
         let r = judge(&deployment_status(1, "True", "2026-01-01T00:00:00Z"));
         assert_eq!(
             messages(&r, "live-replicas-unavailable"),
             vec![
-                "Deployment has 1 of 3 replicas available for 12d: it runs without its planned capacity and redundancy"
+                "Deployment has 1 of 3 replicas available since 2026-05-20T00:00:00Z: it runs without its planned capacity and redundancy"
             ]
         );
         assert_eq!(
@@ -1348,7 +1349,7 @@ mod tests {
         assert_eq!(
             messages(&judge(&sts), "live-replicas-unavailable"),
             vec![
-                "StatefulSet has 1 of 2 replicas available for 31d: it runs without its planned capacity and redundancy"
+                "StatefulSet has 1 of 2 replicas available since 2026-05-01T00:00:00Z: it runs without its planned capacity and redundancy"
             ]
         );
         // Older clusters report readiness only.
@@ -1367,11 +1368,13 @@ mod tests {
         };
         assert_eq!(
             messages(&judge(&ds(3)), "live-replicas-unavailable"),
-            vec!["DaemonSet has 3 of 5 pods available for 31d: 2 nodes run without it"]
+            vec![
+                "DaemonSet has 3 of 5 pods available since 2026-05-01T00:00:00Z: 2 nodes run without it"
+            ]
         );
         assert_eq!(
             messages(&judge(&ds(0)), "live-replicas-unavailable"),
-            vec!["DaemonSet has 0 of 5 pods available for 31d: no node runs it"]
+            vec!["DaemonSet has 0 of 5 pods available since 2026-05-01T00:00:00Z: no node runs it"]
         );
         assert_eq!(outcome(&judge(&ds(5)), "live-replicas-unavailable"), "pass");
     }
@@ -1485,7 +1488,7 @@ mod tests {
         assert_eq!(
             messages(&r, "live-crashloop"),
             vec![
-                "pod api-5f7-a: container \"app\" has 3 restarts, the last 10m ago (last termination: Error, exit code 137): it keeps crashing"
+                "pod api-5f7-a: container \"app\" has 3 restarts, the last at 2026-06-01T11:49:30Z (last termination: Error, exit code 137): it keeps crashing"
             ]
         );
         // Running again after recent crashes: unstable, not down.

@@ -2,7 +2,8 @@
 //! policy, rate and size limits, and endpoints behind it.
 
 use super::util::{
-    contains_ignoring_case, datastore_container, human_duration, is_ingress_controller, join_names,
+    contains_ignoring_case, datastore_container, human_duration, instant, is_ingress_controller,
+    join_names,
 };
 use super::{Check, Ctx, Out, Run};
 use crate::api::{Category, Needs, Severity};
@@ -369,14 +370,13 @@ fn service_no_endpoints(ctx: &Ctx<'_>, out: &mut Out<'_>) {
     let ns = ctx.workload.namespace;
     let grace = ctx.params.grace_period_seconds;
     // The newest pod start: endpoints lag behind a rollout that just began.
-    let youngest = ctx
+    let newest = ctx
         .related
         .pods
         .iter()
         .filter(|p| !p.deleting)
         .filter_map(|p| p.created)
-        .map(|t| ctx.seconds_since(t))
-        .min();
+        .max();
     let mut judged = false;
     for svc in &ctx.related.services {
         if &*svc.service_type == "ExternalName" {
@@ -397,13 +397,13 @@ fn service_no_endpoints(ctx: &Ctx<'_>, out: &mut Out<'_>) {
             let ready_pods = pods.iter().filter(|p| p.ready).count();
             format!(" ({ready_pods} of {} observed pods Ready)", pods.len())
         };
-        match youngest {
-            Some(age) if age < grace => {
+        match newest {
+            Some(started) if ctx.seconds_since(started) < grace => {
                 out.warn(format!(
-                    "Service {} has no ready endpoints{observed}, {} after its newest pod \
-                     started, inside the {} grace period",
+                    "Service {} has no ready endpoints{observed}, its newest pod started at {}, \
+                     inside the {} grace period",
                     svc.name,
-                    human_duration(age),
+                    instant(started),
                     human_duration(grace)
                 ))
                 .object(format!("Service/{}", svc.name));
@@ -768,7 +768,7 @@ mod tests {
         assert_eq!(
             messages(&r, "live-service-no-endpoints"),
             vec![
-                "Service api has no ready endpoints (0 of 1 observed pods Ready), 2m after its newest pod started, inside the 5m grace period"
+                "Service api has no ready endpoints (0 of 1 observed pods Ready), its newest pod started at 2026-06-01T11:58:00Z, inside the 5m grace period"
             ]
         );
         let r = judge(&format!("{base}{}", endpoint_slice(&[false, true])));

@@ -1,7 +1,7 @@
 //! Helm releases: the state of the release that manages the workload, read from Helm's own
 //! release Secrets.
 
-use super::util::{human_duration, join_names};
+use super::util::{human_duration, instant, join_names};
 use super::{Check, Ctx, Out, Run};
 use crate::api::{Category, Needs, Severity};
 use crate::workload::WorkloadKind;
@@ -124,19 +124,19 @@ fn release_failed(ctx: &Ctx<'_>, out: &mut Out<'_>) {
             match age {
                 Some(age) if age < grace => {
                     out.warn(format!(
-                        "Helm release {name} revision {}{} is {status} for {}, inside the {} \
+                        "Helm release {name} revision {}{} is {status} since {}, inside the {} \
                          grace period",
                         latest.revision,
                         chart(latest),
-                        human_duration(age),
+                        latest.last_deployed.map(instant).unwrap_or_default(),
                         human_duration(grace)
                     ))
                     .object(format!("Secret/{}", latest.secret));
                 }
                 _ => {
-                    let how_long = age.map_or_else(
+                    let how_long = latest.last_deployed.map_or_else(
                         || "longer than the grace period".to_string(),
-                        |a| format!("for {}", human_duration(a)),
+                        |t| format!("since {}", instant(t)),
                     );
                     out.fail(format!(
                         "Helm release {name} revision {}{} is stuck in {status} {how_long}: \
@@ -348,7 +348,7 @@ mod tests {
         assert_eq!(
             messages(&warn, "helm-release-failed"),
             vec![
-                "Helm release shop revision 4 (chart shop-1.4.0) is pending-upgrade for 2m, inside the 5m grace period"
+                "Helm release shop revision 4 (chart shop-1.4.0) is pending-upgrade since 2026-06-01T11:58:00Z, inside the 5m grace period"
             ]
         );
         let stuck = judge(&format!(
@@ -359,7 +359,7 @@ mod tests {
         assert_eq!(
             messages(&stuck, "helm-release-failed"),
             vec![
-                "Helm release shop revision 4 (chart shop-1.4.0) is stuck in pending-upgrade for 60m: every further helm upgrade or rollback fails with \"another operation is in progress\""
+                "Helm release shop revision 4 (chart shop-1.4.0) is stuck in pending-upgrade since 2026-06-01T11:00:00Z: every further helm upgrade or rollback fails with \"another operation is in progress\""
             ]
         );
     }

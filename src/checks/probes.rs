@@ -4,7 +4,7 @@ use k8s_openapi::api::core::v1::{Container, Probe};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::serving::{Served, served};
-use super::util::{container_declares_port, human_duration, join_names};
+use super::util::{container_declares_port, human_duration, instant, join_names};
 use super::{Check, Ctx, Out, Run};
 use crate::api::{Category, Needs, Severity};
 use crate::world::RelatedKind;
@@ -418,17 +418,17 @@ fn live_probe_failing(ctx: &Ctx<'_>, out: &mut Out<'_>) {
         match age {
             Some(age) if age < grace => {
                 out.warn(format!(
-                    "pod {} is running but not Ready for {}{which}, inside the {} grace period",
+                    "pod {} is running but not Ready since {}{which}, inside the {} grace period",
                     pod.name,
-                    human_duration(age),
+                    since.map(instant).unwrap_or_default(),
                     human_duration(grace)
                 ))
                 .object(format!("Pod/{}", pod.name));
             }
             _ => {
-                let how_long = age.map_or_else(
+                let how_long = since.map_or_else(
                     || "longer than the grace period".to_string(),
-                    |a| format!("for {}", human_duration(a)),
+                    |t| format!("since {}", instant(t)),
                 );
                 out.fail(format!(
                     "pod {} is running but not Ready {how_long}{which}: its readiness probe \
@@ -646,7 +646,7 @@ mod tests {
         assert_eq!(
             messages(&r, "live-probe-failing"),
             vec![
-                "pod api-5f7-b is running but not Ready for 2m (containers not ready: app), inside the 5m grace period"
+                "pod api-5f7-b is running but not Ready since 2026-06-01T11:58:00Z (containers not ready: app), inside the 5m grace period"
             ]
         );
         assert_eq!(outcome(&r, "live-probe-failing"), "warn");
@@ -657,7 +657,7 @@ mod tests {
         assert_eq!(
             messages(&r, "live-probe-failing"),
             vec![
-                "pod api-5f7-b is running but not Ready for 60m (containers not ready: app): its readiness probe keeps failing"
+                "pod api-5f7-b is running but not Ready since 2026-06-01T11:00:00Z (containers not ready: app): its readiness probe keeps failing"
             ]
         );
     }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::{Container, ResourceRequirements};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
-use super::util::human_duration;
+use super::util::instant;
 use super::{Check, Ctx, Out, Run};
 use crate::api::{Category, Needs, Severity};
 use crate::world::RelatedKind;
@@ -232,10 +232,10 @@ fn live_oomkilled(ctx: &Ctx<'_>, out: &mut Out<'_>) {
                 continue;
             }
             // Without a time, a kill cannot be placed inside the window.
-            let Some(age) = cs.last_terminated_at.map(|t| ctx.seconds_since(t)) else {
+            let Some(at) = cs.last_terminated_at else {
                 continue;
             };
-            if age > window {
+            if ctx.seconds_since(at) > window {
                 continue;
             }
             let spec = ctx.workload.all_containers().find(|c| c.name == cs.name);
@@ -244,10 +244,10 @@ fn live_oomkilled(ctx: &Ctx<'_>, out: &mut Out<'_>) {
                 None => "a memory limit that is no longer in the spec".to_string(),
             };
             out.fail(format!(
-                "container {:?} of pod {} was OOMKilled {} ago with {limit}: {}",
+                "container {:?} of pod {} was OOMKilled at {} with {limit}: {}",
                 cs.name,
                 pod.name,
-                human_duration(age),
+                instant(at),
                 if limit.starts_with("no ") {
                     "its node ran out of memory and the kernel killed it"
                 } else {
@@ -459,7 +459,7 @@ mod tests {
         assert_eq!(
             messages(&r, "live-oomkilled"),
             vec![
-                "container \"app\" of pod api-5f7-a was OOMKilled 12m ago with memory limit 512Mi: its memory limit is too low for its load, or it leaks"
+                "container \"app\" of pod api-5f7-a was OOMKilled at 2026-06-01T11:48:00Z with memory limit 512Mi: its memory limit is too low for its load, or it leaks"
             ]
         );
         let f = findings(&r, "live-oomkilled");
@@ -474,7 +474,7 @@ mod tests {
         assert_eq!(
             messages(&r, "live-oomkilled"),
             vec![
-                "container \"app\" of pod api-5f7-a was OOMKilled 12m ago with no memory limit: its node ran out of memory and the kernel killed it"
+                "container \"app\" of pod api-5f7-a was OOMKilled at 2026-06-01T11:48:00Z with no memory limit: its node ran out of memory and the kernel killed it"
             ]
         );
         let pod_limit = deployment(
@@ -487,7 +487,7 @@ mod tests {
         assert_eq!(
             messages(&r, "live-oomkilled"),
             vec![
-                "container \"app\" of pod api-5f7-b was OOMKilled 60m ago with pod memory limit 1Gi: its memory limit is too low for its load, or it leaks"
+                "container \"app\" of pod api-5f7-b was OOMKilled at 2026-06-01T11:00:00Z with pod memory limit 1Gi: its memory limit is too low for its load, or it leaks"
             ]
         );
         // Outside the one-hour window, or another reason: fine.

@@ -5,7 +5,9 @@ use std::fmt::Write as _;
 
 use k8s_openapi::api::core::v1::{Container, PersistentVolumeClaim, Volume};
 
-use super::util::{contains_ignoring_case, datastore_container, human_duration, join_names};
+use super::util::{
+    contains_ignoring_case, datastore_container, human_duration, instant, join_names,
+};
 use super::{Check, Ctx, Out, Run};
 use crate::api::{Category, Needs, Parameters, Severity};
 use crate::text::persistence;
@@ -694,20 +696,20 @@ fn live_pvc_pending(ctx: &Ctx<'_>, out: &mut Out<'_>) {
                 ))
                 .object(object());
             }
-            "Pending" => match pvc.created.map(|t| ctx.seconds_since(t)) {
-                Some(age) if age < grace => {
+            "Pending" => match pvc.created {
+                Some(created) if ctx.seconds_since(created) < grace => {
                     out.warn(format!(
-                        "claim {} has been Pending for {}, inside the {} grace period",
+                        "claim {} has been Pending since {}, inside the {} grace period",
                         c.name,
-                        human_duration(age),
+                        instant(created),
                         human_duration(grace)
                     ))
                     .object(object());
                 }
-                age => {
-                    let how_long = age.map_or_else(
+                created => {
+                    let how_long = created.map_or_else(
                         || "is Pending".to_string(),
-                        |a| format!("has been Pending for {}", human_duration(a)),
+                        |t| format!("has been Pending since {}", instant(t)),
                     );
                     out.fail(format!(
                         "claim {} {how_long}: no volume is bound to it, so the pods that mount \
@@ -1289,7 +1291,9 @@ mod tests {
         assert_eq!(outcome(&r, "live-pvc-pending"), "warn");
         assert_eq!(
             messages(&r, "live-pvc-pending"),
-            vec!["claim uploads has been Pending for 2m, inside the 5m grace period"]
+            vec![
+                "claim uploads has been Pending since 2026-06-01T11:58:00Z, inside the 5m grace period"
+            ]
         );
         let old = claim("uploads", "ReadWriteOnce", "status: {phase: Pending}\n")
             .replace("2026-06-01T11:58:00Z", "2026-06-01T10:00:00Z");
@@ -1297,7 +1301,7 @@ mod tests {
         assert_eq!(
             messages(&r, "live-pvc-pending"),
             vec![
-                "claim uploads has been Pending for 2h: no volume is bound to it, so the pods that mount it cannot start"
+                "claim uploads has been Pending since 2026-06-01T10:00:00Z: no volume is bound to it, so the pods that mount it cannot start"
             ]
         );
         let r = judge(&format!(

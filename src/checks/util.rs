@@ -171,6 +171,12 @@ pub fn join_names<S: AsRef<str>>(names: &[S]) -> String {
 }
 
 /// A human duration: `45s`, `12m`, `3h`, `2d`.
+/// An instant as findings state it: RFC 3339 in UTC, to the second. A message says when
+/// something began rather than how long ago, so a stored report stays true whenever it is read.
+pub fn instant(t: jiff::Timestamp) -> String {
+    t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
 pub fn human_duration(seconds: i64) -> String {
     let s = seconds.max(0);
     match s {
@@ -184,6 +190,12 @@ pub fn human_duration(seconds: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn instants_are_rfc3339_in_utc_to_the_second() {
+        let t: jiff::Timestamp = "2026-06-01T13:58:06.789+02:00".parse().unwrap();
+        assert_eq!(instant(t), "2026-06-01T11:58:06Z");
+    }
 
     #[test]
     fn image_references() {

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::error::Error;
 use super::leftovers::FreedLater;
+use crate::api::names::report_name;
 use crate::api::{
     CheckResult, EXEMPT_ANNOTATION, EXEMPT_REASON_ANNOTATION, Finding, Needs, Report, Severity,
     WebhookMode,
@@ -47,7 +48,7 @@ pub enum Decision {
     /// Not judged (not a workload, an excluded namespace, mode Off, caches not loaded yet, an
     /// internal error): allowed, with a note when the person applying should know why.
     NotJudged { note: Option<String> },
-    /// Judged and allowed, with one warning per failing finding.
+    /// Judged and allowed, with a summary line and the failing findings worth a line.
     Allowed(Warnings),
     /// Judged and refused.
     Denied { warnings: Warnings, denial: Denial },
@@ -56,9 +57,11 @@ pub enum Decision {
 /// The warnings of a judged request.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Warnings {
-    /// One line per failing finding: `prodready <check-id>: <message>`.
+    /// The summary line, then one line per failing finding at or above the policy's
+    /// `warnSeverity` (on an update, only those it introduces; under Enforce, not those the
+    /// denial states).
     pub lines: Vec<String>,
-    /// The checks behind them, for the metrics: the IDs as the findings carry them, the
+    /// The checks behind the finding lines, for the metrics: the IDs as the findings carry them, the
     /// catalogue's own strings shared rather than copied.
     pub checks: Vec<Cow<'static, str>>,
 }
@@ -237,43 +240,65 @@ pub fn decide_on<O: Admitted>(
     };
     let report = FreedLater::new(engine::evaluate(&view, &world, policy, now));
     let failing: Vec<&Finding> = admission_failures(&report).collect();
-    let mut warnings = Warnings::default();
-    for finding in &failing {
-        // `prodready <check-id>: <message>`, assembled rather than formatted: one exact
-        // allocation per warning, and a review carries a dozen or more.
-        let (id, message): (&str, &str) = (&finding.check_id, &finding.message);
-        let mut warning = String::with_capacity("prodready : ".len() + id.len() + message.len());
-        warning.push_str("prodready ");
-        warning.push_str(id);
-        warning.push_str(": ");
-        warning.push_str(message);
-        warnings.lines.push(warning);
-        warnings.checks.push(finding.check_id.clone());
+    if failing.is_empty() {
+        return Decision::Allowed(Warnings::default());
     }
-    if policy.webhook.mode != WebhookMode::Enforce {
-        return Decision::Allowed(warnings);
-    }
-    let threshold = policy.webhook.deny_severity;
-    let mut blocking: Vec<&Finding> = failing
-        .iter()
-        .copied()
-        .filter(|f| f.severity >= threshold)
-        .collect();
-    // Ratchet: an update is refused only for failures it brings; what the object already had
-    // is legacy to be fixed at its own pace, and scaling or rolling back must never be blocked.
     let is_update = *request.operation == Operation::Update;
-    if is_update
-        && !blocking.is_empty()
-        && let Some(old) = request
+    // What the object already failed before this change: an update is warned about, and
+    // refused for, only what it brings. Scaling, annotating or rolling back an old workload
+    // repeats none of its known findings, and is never blocked by them.
+    let old_report = if is_update {
+        request
             .old_object
             .and_then(|o| o.workload(namespace).ok().flatten())
-        && let Some(old_view) = old.view()
+            .and_then(|old| {
+                let old_view = old.view()?;
+                Some(FreedLater::new(engine::evaluate(
+                    &old_view, &world, policy, now,
+                )))
+            })
+    } else {
+        None
+    };
+    let before: HashSet<FindingKey<'_>> = old_report
+        .as_ref()
+        .map(|r| admission_failures(r).map(finding_key).collect())
+        .unwrap_or_default();
+    let introduced = |f: &&Finding| !before.contains(&finding_key(f));
+    let enforce = policy.webhook.mode == WebhookMode::Enforce;
+    let threshold = policy.webhook.deny_severity;
+    let blocking: Vec<&Finding> = if enforce {
+        failing
+            .iter()
+            .copied()
+            .filter(|f| f.severity >= threshold)
+            .filter(introduced)
+            .collect()
+    } else {
+        Vec::new()
+    };
+
+    let mut warnings = Warnings::default();
+    warnings.lines.push(summary_line(
+        kind,
+        namespace,
+        request.name,
+        &report,
+        &failing,
+    ));
+    let shown = policy.webhook.warn_severity;
+    for finding in failing
+        .iter()
+        .copied()
+        .filter(|f| f.severity >= shown)
+        .filter(introduced)
+        // The denial states these already: once is enough.
+        .filter(|f| !blocking.iter().any(|b| std::ptr::eq(*b, *f)))
     {
-        let old_report = FreedLater::new(engine::evaluate(&old_view, &world, policy, now));
-        let before: HashSet<(&str, Option<&str>)> = admission_failures(&old_report)
-            .map(|f| (f.check_id.as_ref(), f.container.as_deref()))
-            .collect();
-        blocking.retain(|f| !before.contains(&(f.check_id.as_ref(), f.container.as_deref())));
+        warnings
+            .lines
+            .push(finding_line(kind, request.name, finding));
+        warnings.checks.push(finding.check_id.clone());
     }
     if blocking.is_empty() {
         return Decision::Allowed(warnings);
@@ -291,6 +316,82 @@ pub fn decide_on<O: Admitted>(
         checks: blocking.iter().map(|f| f.check_id.clone()).collect(),
     };
     Decision::Denied { warnings, denial }
+}
+
+/// What makes two findings the same across an update: the check, and the container or object
+/// it is about.
+type FindingKey<'a> = (&'a str, Option<&'a str>, Option<&'a str>);
+
+fn finding_key(f: &Finding) -> FindingKey<'_> {
+    (
+        f.check_id.as_ref(),
+        f.container.as_deref(),
+        f.object.as_deref(),
+    )
+}
+
+/// The line every judged object with a failing finding gets: what it is, how it stands, how
+/// many findings of each severity, and where to read them all.
+/// `prodready: Deployment/api NeedsAttention, score 55/100: 4 high, 5 medium failing; details:
+/// kubectl describe rdr deployment-api -n shop`.
+fn summary_line(
+    kind: WorkloadKind,
+    namespace: &str,
+    name: &str,
+    report: &Report,
+    failing: &[&Finding],
+) -> String {
+    let counts: Vec<String> = Severity::ALL
+        .iter()
+        .filter_map(|&s| {
+            let n = failing.iter().filter(|f| f.severity == s).count();
+            (n > 0).then(|| format!("{n} {}", s.as_str()))
+        })
+        .collect();
+    format!(
+        "prodready: {kind}/{name} {verdict}, score {score}/100: {counts} failing; details: \
+         kubectl describe rdr {report_name} -n {namespace}",
+        kind = kind.as_str(),
+        verdict = report.verdict.as_str(),
+        score = report.score,
+        counts = counts.join(", "),
+        report_name = report_name(kind.as_str(), name),
+    )
+}
+
+/// One failing finding, named after its object so that kubectl never folds two objects'
+/// warnings into one: `prodready high image-tag-mutable Deployment/api: <message>`.
+fn finding_line(kind: WorkloadKind, name: &str, finding: &Finding) -> String {
+    let (severity, id, kind, message) = (
+        finding.severity.as_str(),
+        finding.check_id.as_ref(),
+        kind.as_str(),
+        finding.message.as_ref(),
+    );
+    // Assembled rather than formatted: one exact allocation per warning.
+    let mut line = String::with_capacity(
+        "prodready   /: ".len()
+            + severity.len()
+            + id.len()
+            + kind.len()
+            + name.len()
+            + message.len(),
+    );
+    for part in [
+        "prodready ",
+        severity,
+        " ",
+        id,
+        " ",
+        kind,
+        "/",
+        name,
+        ": ",
+        message,
+    ] {
+        line.push_str(part);
+    }
+    line
 }
 
 /// Failing findings that count at admission. Live checks judge the running version (its pods,
@@ -477,6 +578,7 @@ mod tests {
         WebhookPolicy {
             mode: WebhookMode::Enforce,
             deny_severity: at,
+            ..WebhookPolicy::default()
         }
     }
 
@@ -489,8 +591,14 @@ mod tests {
         )
     }
 
+    const SUMMARY: &str = "prodready: Deployment/api NotReady, score 52/100: 1 critical, 3 \
+        high, 6 medium, 3 low, 1 info failing; details: kubectl describe rdr deployment-api -n shop";
+    const PRIVILEGED_LINE: &str = "prodready critical security-privileged Deployment/api: \
+        container \"app\" is privileged: it has every capability and the node's devices, so a \
+        compromised process owns the node";
+
     #[test]
-    fn warn_mode_allows_with_one_warning_per_failing_finding() {
+    fn warn_mode_allows_with_a_summary_and_the_findings_at_or_above_warn_severity() {
         let state = state("", WebhookPolicy::default());
         let d = decide_now(
             &request("CREATE", Some(deployment("api", privileged())), None),
@@ -499,18 +607,80 @@ mod tests {
         assert!(d.is_allowed());
         assert!(d.judged());
         assert_eq!(d.label(), "warn");
-        assert!(
-            d.warnings().contains(
-                &"prodready security-privileged: container \"app\" is privileged: it has every \
-                  capability and the node's devices, so a compromised process owns the node"
-                    .to_string()
-            ),
+        assert_eq!(
+            d.warnings(),
+            [
+                SUMMARY,
+                PRIVILEGED_LINE,
+                "prodready high probe-readiness-missing Deployment/api: container \"app\" \
+                 declares a port but has no readinessProbe: a Service in front of it would send \
+                 it requests before it can serve and while it is failing",
+                "prodready high security-run-as-root Deployment/api: container \"app\" may run \
+                 as root: neither runAsNonRoot: true nor a runAsUser is set on the pod or the \
+                 container, so it runs as the image's user, often root",
+                "prodready high security-privilege-escalation Deployment/api: container \"app\" \
+                 can escalate privileges whatever allowPrivilegeEscalation says: it is privileged",
+            ],
             "{:#?}",
             d.warnings()
         );
-        assert!(d.warnings().iter().all(|w| w.starts_with("prodready ")));
-        assert_eq!(d.warnings().len(), d.warned_checks().len());
+        assert_eq!(
+            d.warned_checks(),
+            [
+                "security-privileged",
+                "probe-readiness-missing",
+                "security-run-as-root",
+                "security-privilege-escalation",
+            ]
+        );
         assert!(d.denial().is_none());
+
+        // A policy that wants every failing finding spelled out gets them.
+        let state = self::state(
+            "",
+            WebhookPolicy {
+                warn_severity: Severity::Info,
+                ..WebhookPolicy::default()
+            },
+        );
+        let d = decide_now(
+            &request("CREATE", Some(deployment("api", privileged())), None),
+            &state,
+        );
+        assert_eq!(d.warnings()[0], SUMMARY);
+        assert_eq!(d.warnings().len(), 1 + 14, "{:#?}", d.warnings());
+        assert!(
+            d.warnings()
+                .iter()
+                .any(|w| w.starts_with("prodready info ")),
+            "{:#?}",
+            d.warnings()
+        );
+    }
+
+    #[test]
+    fn an_update_warns_only_about_what_it_introduces() {
+        let state = state("", WebhookPolicy::default());
+        let legacy = deployment("api", privileged());
+        let mut annotated = legacy.clone();
+        annotated["metadata"]["annotations"] = json!({"team": "payments"});
+        let d = decide_now(
+            &request("UPDATE", Some(annotated.clone()), Some(legacy.clone())),
+            &state,
+        );
+        assert_eq!(d.warnings(), [SUMMARY],);
+        assert!(d.warned_checks().is_empty());
+
+        let mut worse = annotated;
+        worse["spec"]["template"]["spec"]["hostNetwork"] = json!(true);
+        let d = decide_now(&request("UPDATE", Some(worse), Some(legacy)), &state);
+        assert_eq!(d.warnings().len(), 2, "{:#?}", d.warnings());
+        assert!(
+            d.warnings()[1]
+                .starts_with("prodready critical security-host-namespaces Deployment/api: "),
+            "{:#?}",
+            d.warnings()
+        );
     }
 
     #[test]
@@ -541,7 +711,24 @@ mod tests {
             "To accept a failure on purpose, annotate the workload prodready.dev/exempt: \
              \"<check-id>\" with the reason in prodready.dev/exempt-reason."
         );
-        assert!(!d.warnings().is_empty(), "the rest is still warned about");
+        // The denial states the privileged container; the warnings do not repeat it.
+        assert!(
+            d.warnings()[0].starts_with("prodready: Deployment/api NotReady, score "),
+            "{:#?}",
+            d.warnings()
+        );
+        assert!(
+            !d.warnings()
+                .iter()
+                .any(|w| w.contains("security-privileged"))
+        );
+        assert!(
+            d.warnings()
+                .iter()
+                .any(|w| w.starts_with("prodready high security-run-as-root Deployment/api: ")),
+            "the rest is still warned about: {:#?}",
+            d.warnings()
+        );
         // Without a critical failure the same policy lets it through, with warnings.
         let d = decide_now(
             &request("CREATE", Some(deployment("api", container())), None),
@@ -566,7 +753,8 @@ mod tests {
             "scaling a legacy violator: {:?}",
             d.denial()
         );
-        assert!(d.warned_checks().iter().any(|c| c == "security-privileged"));
+        // What it already failed is no news: the summary alone.
+        assert_eq!(d.warnings().len(), 1, "{:#?}", d.warnings());
 
         let mut worse = legacy.clone();
         worse["spec"]["template"]["spec"]["hostNetwork"] = json!(true);
@@ -663,7 +851,7 @@ mod tests {
             "",
             WebhookPolicy {
                 mode: WebhookMode::Off,
-                deny_severity: Severity::Critical,
+                ..WebhookPolicy::default()
             },
         );
         assert_eq!(

@@ -252,6 +252,7 @@ mod tests {
                 webhook: WebhookPolicy {
                     mode: WebhookMode::Enforce,
                     deny_severity: Severity::Critical,
+                    ..WebhookPolicy::default()
                 },
                 ..ReadinessPolicySpec::default()
             },
@@ -439,9 +440,10 @@ mod tests {
         assert_eq!(answer["response"]["allowed"], true);
         let warnings = answer["response"]["warnings"].as_array().unwrap();
         assert!(warnings.iter().any(|w| {
-            w.as_str()
-                .unwrap()
-                .starts_with("prodready security-privileged: container \"app\" is privileged")
+            w.as_str().unwrap().starts_with(
+                "prodready critical security-privileged Deployment/api: container \"app\" is \
+                     privileged",
+            )
         }));
         assert_eq!(
             webhook
