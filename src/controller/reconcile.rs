@@ -128,6 +128,22 @@ async fn write(
                 )
                 .await?;
             ctx.reports.upsert(applied);
+            // The answer is the object as it is now: metadata someone edited after the report
+            // was read (a label removed) shows here, and its watch event, older than this
+            // answer, will not ask again. Restore it now.
+            if !writes.object
+                && let Some(now) = ctx.reports.get(&desired.namespace, &desired.name)
+                && desired::writes_needed(desired, Some(&now)).object
+            {
+                let applied = api
+                    .patch(
+                        &desired.name,
+                        &params,
+                        &Patch::Apply(desired::object_patch(desired)),
+                    )
+                    .await?;
+                ctx.reports.upsert(applied);
+            }
         }
         Ok::<(), kube::Error>(())
     }
