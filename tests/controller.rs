@@ -4,6 +4,8 @@
 
 mod support;
 
+use support::eventually;
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
@@ -168,25 +170,6 @@ async fn start(cp: &ControlPlane, namespace: &str, tune: impl FnOnce(&mut Config
         ctx,
         stop: Some(stop),
         task,
-    }
-}
-
-/// Polls `check` until it returns `Some`, panicking with `what` after `timeout`.
-async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {timeout:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 

@@ -3,6 +3,8 @@
 
 mod support;
 
+use support::eventually;
+
 use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
@@ -32,24 +34,6 @@ fn deployment(name: &str, replicas: i32) -> Deployment {
 }
 
 /// Waits for `check` to return `Some`, polling; panics with `what` after `timeout`.
-async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out after {timeout:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 #[tokio::test]
 async fn apiserver_reports_the_pinned_version() {
     let Some(cp) = support::controlplane().await else {

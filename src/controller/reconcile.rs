@@ -107,7 +107,8 @@ async fn write(
     let api: Api<ReadinessReport> = Api::namespaced(ctx.client.clone(), &desired.namespace);
     let params = PatchParams::apply(FIELD_MANAGER).force();
     let result = async {
-        if writes.object {
+        // Metadata and spec: the labels and owner the report must carry.
+        let apply_object = || async {
             let applied = api
                 .patch(
                     &desired.name,
@@ -116,6 +117,10 @@ async fn write(
                 )
                 .await?;
             ctx.reports.upsert(applied);
+            Ok::<(), kube::Error>(())
+        };
+        if writes.object {
+            apply_object().await?;
         }
         // A new object has no status yet; an existing one keeps its status when only its
         // metadata was restored.
@@ -135,14 +140,7 @@ async fn write(
                 && let Some(now) = ctx.reports.get(&desired.namespace, &desired.name)
                 && desired::writes_needed(desired, Some(&now)).object
             {
-                let applied = api
-                    .patch(
-                        &desired.name,
-                        &params,
-                        &Patch::Apply(desired::object_patch(desired)),
-                    )
-                    .await?;
-                ctx.reports.upsert(applied);
+                apply_object().await?;
             }
         }
         Ok::<(), kube::Error>(())

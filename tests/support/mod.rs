@@ -8,6 +8,7 @@ pub mod controlplane;
 pub mod golden;
 pub mod https;
 pub mod skip;
+pub mod wait;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 
@@ -15,6 +16,7 @@ use prodready::api::{CheckResult, ReadinessReport};
 
 pub use command::{ok, promtool, run};
 pub use controlplane::{ControlPlane, controlplane, dedicated_controlplane};
+pub use wait::eventually;
 
 /// A CRD that keeps whatever it is given: enough for objects of the prometheus-operator kinds.
 pub fn open_crd(group: &str, kind: &str, plural: &str) -> CustomResourceDefinition {
